@@ -1,0 +1,4 @@
+// The engine: importing it registers the `native` backend (see backend.ts).
+export { NATIVE, NativeBackend, nativeKernelNames, nativeProblem, useBestBackend } from './backend.js';
+export { addon, INSTALL_HINT } from './addon.js';
+export { profiler, type KernelRecord } from './profiler.js';

@@ -1,0 +1,4 @@
+// The conv family's kernel configs (one file per kernel or kernel group in this folder).
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+
+export const convKernels: (KernelConfig | null)[] = [];

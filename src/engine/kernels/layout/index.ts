@@ -1,0 +1,4 @@
+// The layout family's kernel configs (one file per kernel or kernel group in this folder).
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+
+export const layoutKernels: (KernelConfig | null)[] = [];

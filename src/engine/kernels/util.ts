@@ -1,0 +1,74 @@
+// Shared plumbing for native kernels: typed-array access on the CPU backend's storage, output
+// allocation, and the fallback to the CPU kernel for what a native kernel does not cover.
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { getKernel, type DataType, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+
+import { family, type Family, type NativeFamily } from '../addon.js';
+import { profiler } from '../profiler.js';
+
+export type Backend = MathBackendCPU;
+type KernelArgs = Parameters<KernelFunc>[0];
+/** A kernel's arguments with its inputs present (TF.js validated them before the call). */
+export interface NativeArgs {
+  inputs: Record<string, TensorInfo>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  attrs: Record<string, any>;
+}
+
+/** The float32 values of a tensor, as stored by the CPU backend (no copy). */
+export function f32(backend: Backend, t: TensorInfo): Float32Array {
+  return backend.data.get(t.dataId).values as Float32Array;
+}
+
+/** The int32 values of a tensor (no copy). */
+export function i32(backend: Backend, t: TensorInfo): Int32Array {
+  return backend.data.get(t.dataId).values as Int32Array;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** A new tensor of `shape` whose values the caller fills (before anyone reads it). */
+export function output(backend: Backend, shape: number[], dtype: DataType = 'float32'): { info: TensorInfo; values: Float32Array } {
+  const values = dtype === 'int32' ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  return { info: backend.makeTensorInfo(shape, dtype, values), values: values as Float32Array };
+}
+
+/** True when every given tensor is float32: native kernels compute in float32 only. */
+export function allFloat32(...ts: TensorInfo[]): boolean {
+  return ts.every((t) => t.dtype === 'float32');
+}
+
+/**
+ * Declares a native kernel. `run` returns the output, or null to hand this call to the CPU kernel
+ * (an unsupported dtype or attribute). The family is looked up once: when it failed to load, the
+ * kernel is not registered and the CPU kernel stays.
+ */
+export function nativeKernel(
+  kernelName: string,
+  familyName: Family,
+  run: (args: NativeArgs, fns: NativeFamily, backend: Backend) => TensorInfo | TensorInfo[] | null,
+): KernelConfig | null {
+  const fns = family(familyName);
+  if (!fns) return null;
+  const cpu = getKernel(kernelName, 'cpu');
+  return {
+    kernelName,
+    backendName: 'native',
+    kernelFunc: (args: KernelArgs) => {
+      const start = profiler.active ? performance.now() : 0;
+      const out = run({ inputs: args.inputs as Record<string, TensorInfo>, attrs: args.attrs ?? {} }, fns, args.backend as Backend);
+      if (out !== null) {
+        if (profiler.active) profiler.record(kernelName, true, performance.now() - start);
+        return out;
+      }
+      if (!cpu) throw new Error(`native ${kernelName}: unsupported input and no CPU kernel to fall back on`);
+      const fallback = cpu.kernelFunc(args);
+      if (profiler.active) profiler.record(kernelName, false, performance.now() - start);
+      return fallback;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// The speed peer: PyTorch (Debian's python3-torch) timing the same course U-Net in a child process.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { packageRoot } from '../engine/addon.js';
+import { UserError } from '../util/errors.js';
+
+export interface PeerResult {
+  peer: 'pytorch';
+  version: string;
+  threads: number;
+  parameters: number;
+  step_ms: number;
+  forward_ms: number;
+  peak_rss_mb: number;
+}
+
+export interface PeerOptions {
+  filters: number;
+  classes: number;
+  batch: number;
+  height: number;
+  width: number;
+  threads: number;
+  steps: number;
+}
+
+const PYTHON = '/usr/bin/python3';
+
+export function runPytorchPeer(o: PeerOptions): PeerResult {
+  const script = join(packageRoot(), 'bench', 'peer', 'torch_unet.py');
+  if (!existsSync(PYTHON)) throw new UserError(`--peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch)`);
+  const args = [script, '--filters', o.filters, '--classes', o.classes, '--batch', o.batch, '--height', o.height, '--width', o.width, '--threads', o.threads, '--steps', o.steps].map(String);
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 30 * 60_000 });
+  if (r.status !== 0) {
+    const why = (r.stderr || r.error?.message || '').trim().split('\n').pop();
+    const hint = /No module named 'torch'/.test(r.stderr ?? '') ? ' (as root: apt-get install -y python3-torch)' : '';
+    throw new UserError(`the PyTorch peer failed: ${why}${hint}`);
+  }
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as PeerResult;
+}

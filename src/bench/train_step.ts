@@ -1,0 +1,97 @@
+// Times the training step and the forward pass of a U-Net on the current backend: the engine's yardstick.
+import * as tf from '@tensorflow/tfjs-core';
+
+import { profiler, type KernelRecord } from '../engine/index.js';
+import { sparseSoftmaxCrossEntropy } from '../engine/ops/sparse_softmax_cross_entropy.js';
+import { buildUNet, layerFlops, type UNet } from '../model/index.js';
+import { FusedAdam } from '../train/optimizers/fused_adam.js';
+
+export interface StepBenchOptions {
+  filters: number;
+  classes: number;
+  batch: number;
+  height: number;
+  width: number;
+  steps: number;
+  warmup: number;
+  profile: boolean;
+}
+
+export interface StepBenchResult {
+  parameters: number;
+  step_ms: number;
+  forward_ms: number;
+  gflop_per_step: number;
+  gflops: number;
+  profile?: KernelRecord[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * FLOPs of one training step: every conv's forward, its weight gradient (same count), and its data gradient
+ * except for the first conv (nothing below it needs a gradient), as PyTorch computes it.
+ */
+export function trainingStepFlops(unet: UNet, batch: number): number {
+  const layers = layerFlops(unet);
+  let total = 0;
+  layers.forEach((l, i) => {
+    total += l.flops * (i === 0 ? 2 : 3);
+  });
+  return total * batch;
+}
+
+function timeMs(fn: () => void): number {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+}
+
+export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
+  const unet = buildUNet({ arch: 'course', filters: o.filters, classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
+  const model = unet.model;
+  const optimizer = new FusedAdam(1e-3);
+  const x = tf.randomNormal([o.batch, o.height, o.width, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const y = tf.randomUniform([o.batch, o.height, o.width], 0, o.classes, 'int32', 8) as tf.Tensor3D;
+
+  const step = () => {
+    const loss = optimizer.minimize(() => sparseSoftmaxCrossEntropy(model.apply(x, { training: true }) as tf.Tensor4D, y), true);
+    loss!.dataSync();
+    loss!.dispose();
+  };
+  const forward = () => {
+    const out = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
+    out.dataSync();
+    out.dispose();
+  };
+
+  for (let i = 0; i < o.warmup; i++) step();
+  const stepTimes = Array.from({ length: o.steps }, () => timeMs(step));
+  forward();
+  const forwardTimes = Array.from({ length: o.steps }, () => timeMs(forward));
+  const profile = o.profile ? profiler.capture(step).kernels : undefined;
+
+  const flops = trainingStepFlops(unet, o.batch);
+  const stepMs = median(stepTimes);
+  const result: StepBenchResult = {
+    parameters: model.countParams(),
+    step_ms: round(stepMs),
+    forward_ms: round(median(forwardTimes)),
+    gflop_per_step: round(flops / 1e9, 2),
+    gflops: round(flops / 1e9 / (stepMs / 1000)),
+    profile,
+  };
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+  return result;
+}
+
+function round(v: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

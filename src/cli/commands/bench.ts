@@ -1,0 +1,87 @@
+// `unet-transfer bench`: how fast is a training step of the course U-Net here, and against PyTorch?
+import { cpus } from 'node:os';
+
+import * as tf from '@tensorflow/tfjs-core';
+
+import { runPytorchPeer } from '../../bench/peer.js';
+import { benchTrainingStep } from '../../bench/train_step.js';
+import { addon, useBestBackend } from '../../engine/index.js';
+import { choiceOption, intOption, type Command } from '../command.js';
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'time a training step and a forward pass of the course U-Net (optionally against PyTorch)',
+  usage: '[--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--peer] [--profile] [--json]',
+  options: {
+    filters: { type: 'string', default: '16', description: 'filters of the first block (F)' },
+    batch: { type: 'string', default: '8', description: 'images per training step' },
+    height: { type: 'string', default: '96', description: 'input height (a multiple of 16)' },
+    width: { type: 'string', default: '128', description: 'input width (a multiple of 16)' },
+    classes: { type: 'string', default: '23', description: 'output classes' },
+    steps: { type: 'string', default: '5', description: 'timed steps (the median is reported)' },
+    warmup: { type: 'string', default: '2', description: 'untimed steps first' },
+    backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
+    peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
+    profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
+  },
+  examples: [
+    'unet-transfer bench',
+    'unet-transfer bench --peer --json',
+    'unet-transfer bench --filters 32 --profile',
+  ],
+  async run(args, io) {
+    const o = {
+      filters: intOption(args, 'filters', 1, 512),
+      batch: intOption(args, 'batch', 1, 1024),
+      height: intOption(args, 'height', 16, 4096),
+      width: intOption(args, 'width', 16, 4096),
+      classes: intOption(args, 'classes', 2, 1000),
+      steps: intOption(args, 'steps', 1, 1000),
+      warmup: intOption(args, 'warmup', 0, 1000),
+      profile: args.values.profile === true,
+    };
+    const backend = await useBestBackend(choiceOption(args, 'backend', ['native', 'cpu'] as const), io.err);
+    const threads = addon.loaded.conv?.threads ?? cpus().length;
+    if (!io.quiet && !io.json) io.err(`timing the course U-Net (F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
+    const ours = benchTrainingStep(o);
+    const result: Record<string, unknown> = { backend, threads, ...ours, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+    delete result.profile;
+    if (args.values.peer) {
+      if (!io.quiet && !io.json) io.err('timing the PyTorch peer...');
+      const peer = runPytorchPeer({ ...o, threads });
+      Object.assign(result, {
+        peer: `pytorch ${peer.version}`,
+        peer_step_ms: peer.step_ms,
+        peer_forward_ms: peer.forward_ms,
+        peer_parameters: peer.parameters,
+        peer_peak_rss_mb: peer.peak_rss_mb,
+        step_ratio: Math.round((ours.step_ms / peer.step_ms) * 1000) / 1000,
+        forward_ratio: Math.round((ours.forward_ms / peer.forward_ms) * 1000) / 1000,
+      });
+    }
+    if (ours.profile) result.kernels = ours.profile.map((k) => ({ ...k, ms: Math.round(k.ms * 100) / 100 }));
+    if (io.json) {
+      io.out(JSON.stringify(result));
+      return 0;
+    }
+    io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}`);
+    io.out(`parameters       ${ours.parameters.toLocaleString('en-US')}`);
+    io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
+    io.out(`forward pass     ${ours.forward_ms} ms`);
+    io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
+    if (args.values.peer) {
+      io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
+      io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x`);
+    }
+    if (ours.profile) {
+      const total = ours.profile.reduce((s, k) => s + k.ms, 0);
+      io.out('');
+      io.out(`kernels of one training step (${total.toFixed(1)} ms in kernels):`);
+      io.out(`  ${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  where`);
+      for (const k of ours.profile) {
+        io.out(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(6)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`);
+      }
+    }
+    return 0;
+  },
+};

@@ -39,9 +39,12 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
 
 export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
   const options = { ...COMMON_OPTIONS, ...cmd.options };
-  const config = Object.fromEntries(Object.entries(options).map(([k, o]) => [k, { type: o.type, short: o.short, multiple: o.multiple, default: o.default }]));
+  // parseArgs refuses keys that are present but undefined, so copy only what each option sets.
+  const config = Object.fromEntries(
+    Object.entries(options).map(([k, { description: _d, valueName: _v, ...spec }]) => [k, Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined))]),
+  );
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: config as ParseArgsConfig['options'], allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: argv, options: config as unknown as ParseArgsConfig['options'], allowPositionals: true, strict: true });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (e) {
     throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/, '')} (see: unet-transfer ${cmd.name} --help)`);

@@ -3,18 +3,43 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
+// tfjs-core's Node bundle registers no gradient functions; tfjs-layers' bundle registers all of them.
+import '@tensorflow/tfjs-layers';
+
 import { addon, INSTALL_HINT } from './addon.js';
+import { bufferPool } from './buffer_pool.js';
 import { convKernels } from './kernels/conv/index.js';
 import { layoutKernels } from './kernels/layout/index.js';
 import { mathKernels } from './kernels/math/index.js';
 import { reduceKernels } from './kernels/reduce/index.js';
 import { trainKernels } from './kernels/train/index.js';
+import { escapeInputs, VIEW_KERNELS } from './kernels/util.js';
 import { profiler } from './profiler.js';
 
 export const NATIVE = 'native';
 
-/** Same data store and kernels as `cpu`; a class of its own so that TF.js keeps the two apart. */
-export class NativeBackend extends MathBackendCPU {}
+/**
+ * Same data store and kernels as `cpu`; a class of its own so that TF.js keeps the two apart. Disposed tensors'
+ * arrays go back to the buffer pool; arrays handed to callers (dataSync, data) escape it.
+ */
+export class NativeBackend extends MathBackendCPU {
+  constructor() {
+    super();
+    quietCpuBanner(this);
+  }
+
+  override disposeData(dataId: object, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const released = super.disposeData(dataId, force);
+    if (released && values !== undefined && !this.data.has(dataId)) bufferPool.release(values);
+    return released;
+  }
+
+  override readSync(dataId: object): ReturnType<MathBackendCPU['readSync']> {
+    bufferPool.escape(this.data.get(dataId)?.values);
+    return super.readSync(dataId);
+  }
+}
 
 const NATIVE_KERNELS = [...convKernels, ...layoutKernels, ...mathKernels, ...reduceKernels, ...trainKernels].filter(
   (k): k is tf.KernelConfig => k !== null,
@@ -36,6 +61,7 @@ function registerNative(): void {
       ...cpu,
       backendName: NATIVE,
       kernelFunc: (args) => {
+        if (VIEW_KERNELS.has(name)) escapeInputs(args);
         if (!profiler.active) return run(args);
         const start = performance.now();
         const out = run(args);
@@ -56,6 +82,11 @@ export function nativeProblem(): string | null {
   return errors.map(([f, e]) => `${f}: ${e}`).join('; ');
 }
 
+/** The CPU backend prints a banner recommending tfjs-node (which cannot be installed here) on first use. */
+function quietCpuBanner(backend: unknown): void {
+  if (backend && typeof backend === 'object' && 'firstUse' in backend) (backend as { firstUse: boolean }).firstUse = false;
+}
+
 let warned = false;
 
 /**
@@ -74,5 +105,6 @@ export async function useBestBackend(preferred: 'native' | 'cpu' = 'native', war
   }
   await tf.setBackend(preferred);
   await tf.ready();
+  quietCpuBanner(tf.backend());
   return tf.getBackend();
 }

@@ -2,3 +2,4 @@
 export { NATIVE, NativeBackend, nativeKernelNames, nativeProblem, useBestBackend } from './backend.js';
 export { addon, INSTALL_HINT } from './addon.js';
 export { profiler, type KernelRecord } from './profiler.js';
+export { bufferPool } from './buffer_pool.js';

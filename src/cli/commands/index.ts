@@ -1,5 +1,8 @@
 // Every CLI command, in the order `unet-transfer --help` lists them.
 import type { Command } from '../command.js';
 import { benchCommand } from './bench.js';
+import { MODEL_COMMANDS } from './model.js';
+import { modelImportCommand } from './import.js';
+import { dataDigitsCommand, dataInspectCommand } from './data.js';
 
-export const COMMANDS: Command[] = [benchCommand];
+export const COMMANDS: Command[] = [benchCommand, ...MODEL_COMMANDS, modelImportCommand, dataDigitsCommand, dataInspectCommand];

@@ -4,6 +4,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { getKernel, type DataType, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 
 import { family, type Family, type NativeFamily } from '../addon.js';
+import { bufferPool } from '../buffer_pool.js';
 import { profiler } from '../profiler.js';
 
 export type Backend = MathBackendCPU;
@@ -31,10 +32,23 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-/** A new tensor of `shape` whose values the caller fills (before anyone reads it). */
+/**
+ * A new zero-filled tensor of `shape` whose values the caller fills (before anyone reads it). Its array comes
+ * from the buffer pool (buffer_pool.ts). `values` is typed Float32Array for convenience; it is an Int32Array for
+ * int32 and a Uint8Array for bool, as the CPU backend stores them.
+ */
 export function output(backend: Backend, shape: number[], dtype: DataType = 'float32'): { info: TensorInfo; values: Float32Array } {
-  const values = dtype === 'int32' ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
-  return { info: backend.makeTensorInfo(shape, dtype, values), values: values as Float32Array };
+  const n = sizeOf(shape);
+  const values = dtype === 'int32' ? bufferPool.take(Int32Array, n) : dtype === 'bool' ? bufferPool.take(Uint8Array, n) : bufferPool.take(Float32Array, n);
+  return { info: backend.makeTensorInfo(shape, dtype, values), values: values as unknown as Float32Array };
+}
+
+/** CPU kernels that may return a view (subarray) of an input's array: their inputs must never be reused. */
+export const VIEW_KERNELS: ReadonlySet<string> = new Set(['Slice', 'StridedSlice', 'SplitV', 'Unpack', 'TopK']);
+
+export function escapeInputs(args: KernelArgs): void {
+  const backend = args.backend as Backend;
+  for (const t of Object.values(args.inputs)) if (t) bufferPool.escape(backend.data.get(t.dataId)?.values);
 }
 
 /** True when every given tensor is float32: native kernels compute in float32 only. */
@@ -66,6 +80,7 @@ export function nativeKernel(
         return out;
       }
       if (!cpu) throw new Error(`native ${kernelName}: unsupported input and no CPU kernel to fall back on`);
+      if (VIEW_KERNELS.has(kernelName)) escapeInputs(args);
       const fallback = cpu.kernelFunc(args);
       if (profiler.active) profiler.record(kernelName, false, performance.now() - start);
       return fallback;

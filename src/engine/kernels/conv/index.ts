@@ -1,4 +1,7 @@
 // The conv family's kernel configs (one file per kernel or kernel group in this folder).
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 
-export const convKernels: (KernelConfig | null)[] = [];
+import { backpropKernels } from './backprop.js';
+import { conv2dKernels } from './conv2d.js';
+
+export const convKernels: (KernelConfig | null)[] = [...conv2dKernels, ...backpropKernels];

@@ -1,4 +1,6 @@
-// The engine: importing it registers the `native` backend (see backend.ts).
+// The engine: importing it registers the `native` backend (see backend.ts) and the fused Conv2D layer path.
+import './fused_conv_layer.js';
+
 export { NATIVE, NativeBackend, nativeKernelNames, nativeProblem, useBestBackend } from './backend.js';
 export { addon, INSTALL_HINT } from './addon.js';
 export { profiler, type KernelRecord } from './profiler.js';

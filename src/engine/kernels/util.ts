@@ -16,14 +16,22 @@ export interface NativeArgs {
   attrs: Record<string, any>;
 }
 
-/** The float32 values of a tensor, as stored by the CPU backend (no copy). */
+/**
+ * The float32 values of a tensor, as stored by the CPU backend (no copy). The CPU backend's Cast may store a
+ * widened tensor in its input's Int32Array/Uint8Array; native Cast never does, but a kernel that may see CPU
+ * outputs should check with math/values.ts' dense(). Here a mismatch is a bug, reported as such.
+ */
 export function f32(backend: Backend, t: TensorInfo): Float32Array {
-  return backend.data.get(t.dataId).values as Float32Array;
+  const v = backend.data.get(t.dataId).values;
+  if (!(v instanceof Float32Array)) throw new Error(`native kernel: a float32 tensor is stored as ${v?.constructor.name}`);
+  return v;
 }
 
-/** The int32 values of a tensor (no copy). */
+/** The int32 values of a tensor (no copy); see f32. */
 export function i32(backend: Backend, t: TensorInfo): Int32Array {
-  return backend.data.get(t.dataId).values as Int32Array;
+  const v = backend.data.get(t.dataId).values;
+  if (!(v instanceof Int32Array)) throw new Error(`native kernel: an int32 tensor is stored as ${v?.constructor.name}`);
+  return v;
 }
 
 export function sizeOf(shape: readonly number[]): number {

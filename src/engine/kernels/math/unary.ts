@@ -1,7 +1,9 @@
 // Element-wise unary kernels (native/src/math/unary.cc): y = f(x).
 import * as tf from '@tensorflow/tfjs-core';
 
-import { allFloat32, f32, nativeKernel, output } from '../util.js';
+import { nativeKernel, output } from '../util.js';
+
+import { dense } from './values.js';
 
 const UNARY: Record<string, string> = {
   [tf.Relu]: 'relu',
@@ -29,11 +31,12 @@ const UNARY: Record<string, string> = {
 export const unaryKernels = Object.entries(UNARY).map(([kernelName, fn]) =>
   nativeKernel(kernelName, 'math', ({ inputs, attrs }, native, backend) => {
     const { x } = inputs;
-    if (!allFloat32(x)) return null;
+    const xs = x.dtype === 'float32' ? dense(backend, x) : null;
+    if (xs === null) return null;
     // Step's alpha (the value for x <= 0) is 0 in every gradient TF.js computes; others go to the CPU.
     if (kernelName === tf.Step && attrs.alpha !== 0) return null;
     const y = output(backend, x.shape);
-    native[fn](f32(backend, x), y.values);
+    native[fn](xs, y.values);
     return y.info;
   }),
 );

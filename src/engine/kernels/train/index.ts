@@ -1,4 +1,7 @@
 // The train family's kernel configs (one file per kernel or kernel group in this folder).
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 
-export const trainKernels: (KernelConfig | null)[] = [];
+import { adamUpdateKernelConfig } from './adam_update.js';
+import { sparseXentKernelConfig } from './sparse_xent.js';
+
+export const trainKernels: (KernelConfig | null)[] = [sparseXentKernelConfig, adamUpdateKernelConfig];

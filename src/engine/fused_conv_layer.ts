@@ -1,0 +1,52 @@
+// Makes tfjs-layers' Conv2D with bias and ReLU run as one op (ops/conv_bias_relu.ts) in training too.
+//
+// tfjs-layers builds every Conv2D on tf.fused.conv2d, which tfjs-core un-fuses into Conv2D + Add + Relu as soon as
+// gradients are recorded. Patching the layer class (not each model) keeps model.json files standard Keras: a
+// saved model still says `Conv2D`, and any Conv2D layer, built here or loaded, takes the fast path. Layers that
+// do not qualify (no bias, another activation, dilation, channels-first) run tfjs-layers' own code unchanged.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+import { convBiasRelu } from './ops/conv_bias_relu.js';
+
+/** The fields of tfjs-layers' Conv2D that decide the path (they are public on the instance, untyped). */
+interface Conv2DFields {
+  bias: tfl.LayerVariable | null;
+  kernel: tfl.LayerVariable;
+  activation: { getClassName(): string } | null;
+  dataFormat: string;
+  dilationRate: number[];
+  strides: number[];
+  padding: string;
+}
+
+type Call = (this: tfl.layers.Layer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+
+function patchConv2D(): void {
+  const probe = tfl.layers.conv2d({ filters: 1, kernelSize: 1 });
+  const proto = Object.getPrototypeOf(probe) as { call: Call; __unetFused?: boolean };
+  if (proto.__unetFused) return;
+  const original = proto.call;
+  proto.call = function (this: tfl.layers.Layer, inputs, kwargs) {
+    const f = this as unknown as Conv2DFields;
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const qualifies =
+      f.bias !== null &&
+      f.activation?.getClassName().toLowerCase() === 'relu' &&
+      f.dataFormat === 'channelsLast' &&
+      f.dilationRate.every((d) => d === 1) &&
+      (f.padding === 'same' || f.padding === 'valid') &&
+      x.rank === 4 &&
+      x.dtype === 'float32';
+    if (!qualifies) return original.call(this, inputs, kwargs);
+    return tf.tidy(() =>
+      convBiasRelu(x as tf.Tensor4D, f.kernel.read() as tf.Tensor4D, f.bias!.read() as tf.Tensor1D, {
+        strides: [f.strides[0], f.strides[1]],
+        pad: f.padding as 'same' | 'valid',
+      }),
+    );
+  };
+  proto.__unetFused = true;
+}
+
+patchConv2D();

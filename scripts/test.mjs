@@ -16,5 +16,8 @@ if (files.length === 0) {
   console.error(`no test files match ${only.join(' ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { cwd: root, stdio: 'inherit' });
+// Tests run with the buffer pool in poison mode (src/engine/buffer_pool.ts): every kernel output starts as
+// garbage, so a kernel that does not write all of its output fails instead of passing on zeroed memory.
+const env = { ...process.env, UNET_TRANSFER_POOL_POISON: process.env.UNET_TRANSFER_POOL_POISON ?? '1' };
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { cwd: root, stdio: 'inherit', env });
 process.exit(r.status ?? 1);

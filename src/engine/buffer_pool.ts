@@ -14,6 +14,13 @@ type PoolCtor = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayCons
 /** Arrays below this many bytes come from V8's heap cheaply; pooling them would only cost bookkeeping. */
 const MIN_BYTES = 64 * 1024;
 
+/**
+ * UNET_TRANSFER_POOL_POISON=1 (a test mode) pools every size and fills each array it hands out with garbage
+ * (NaN / -1) instead of leaving it uninitialised: a kernel that reads its output before writing all of it then
+ * fails the native-vs-cpu tests instead of passing by luck.
+ */
+const POISON = process.env.UNET_TRANSFER_POOL_POISON === '1';
+
 export class BufferPool {
   private free = new Map<string, PoolArray[]>();
   private owned = new WeakSet<PoolArray>();
@@ -21,21 +28,27 @@ export class BufferPool {
 
   constructor(private maxBytes = Number(process.env.UNET_TRANSFER_POOL_MB ?? 4096) * 2 ** 20) {}
 
-  /** A zero-filled array of `length` elements, reused when one is free. */
+  /**
+   * An array of `length` elements with UNDEFINED contents (a reused one holds old values): for outputs that the
+   * caller overwrites completely. Use `takeZeroed` for outputs that are accumulated into.
+   */
   take<C extends PoolCtor>(ctor: C, length: number): InstanceType<C> {
     const bytes = length * ctor.BYTES_PER_ELEMENT;
-    if (bytes < MIN_BYTES) return new ctor(length) as InstanceType<C>;
+    if (bytes < MIN_BYTES && !POISON) return new ctor(length) as InstanceType<C>;
     const list = this.free.get(key(ctor, length));
-    const reused = list?.pop();
-    if (reused) {
-      this.pooledBytes -= bytes;
-      this.owned.add(reused);
-      reused.fill(0);
-      return reused as InstanceType<C>;
-    }
-    const fresh = new ctor(length) as InstanceType<C>;
-    this.owned.add(fresh);
-    return fresh;
+    let array = list?.pop() as InstanceType<C> | undefined;
+    if (array) this.pooledBytes -= bytes;
+    else array = new ctor(length) as InstanceType<C>;
+    this.owned.add(array);
+    if (POISON) array.fill(ctor === Float32Array ? NaN : -1);
+    return array;
+  }
+
+  /** A zero-filled array of `length` elements. */
+  takeZeroed<C extends PoolCtor>(ctor: C, length: number): InstanceType<C> {
+    const array = this.take(ctor, length);
+    array.fill(0);
+    return array;
   }
 
   /** Takes back an array whose tensor was disposed (ignored unless the pool handed it out and it did not escape). */

@@ -1,5 +1,5 @@
 // Fill: every element of y set to one value. JS: fill_<f32|i32|u8>(y, value).
-// (ZerosLike needs no kernel call: a new TypedArray is already zero.)
+// (ZerosLike needs no kernel call: the buffer pool hands out a zeroed array.)
 #include <type_traits>
 
 #include "elementwise.h"

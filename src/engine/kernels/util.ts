@@ -41,14 +41,21 @@ export function sizeOf(shape: readonly number[]): number {
 }
 
 /**
- * A new zero-filled tensor of `shape` whose values the caller fills (before anyone reads it). Its array comes
- * from the buffer pool (buffer_pool.ts). `values` is typed Float32Array for convenience; it is an Int32Array for
- * int32 and a Uint8Array for bool, as the CPU backend stores them.
+ * A new tensor of `shape` whose values the caller must write COMPLETELY before anyone reads it: its array comes
+ * from the buffer pool (buffer_pool.ts) and may hold old values. Kernels that accumulate into their output use
+ * `zeroedOutput`. `values` is typed Float32Array for convenience; it is an Int32Array for int32 and a Uint8Array
+ * for bool, as the CPU backend stores them.
  */
-export function output(backend: Backend, shape: number[], dtype: DataType = 'float32'): { info: TensorInfo; values: Float32Array } {
+export function output(backend: Backend, shape: number[], dtype: DataType = 'float32', zeroed = false): { info: TensorInfo; values: Float32Array } {
   const n = sizeOf(shape);
-  const values = dtype === 'int32' ? bufferPool.take(Int32Array, n) : dtype === 'bool' ? bufferPool.take(Uint8Array, n) : bufferPool.take(Float32Array, n);
+  const ctor = dtype === 'int32' ? Int32Array : dtype === 'bool' ? Uint8Array : Float32Array;
+  const values = zeroed ? bufferPool.takeZeroed(ctor, n) : bufferPool.take(ctor, n);
   return { info: backend.makeTensorInfo(shape, dtype, values), values: values as unknown as Float32Array };
+}
+
+/** A new zero-filled tensor of `shape`, for kernels that add into their output. */
+export function zeroedOutput(backend: Backend, shape: number[], dtype: DataType = 'float32'): { info: TensorInfo; values: Float32Array } {
+  return output(backend, shape, dtype, true);
 }
 
 /** CPU kernels that may return a view (subarray) of an input's array: their inputs must never be reused. */

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 
-import { allFloat32, f32, nativeKernel, output } from '../util.js';
+import { allFloat32, f32, nativeKernel, output, zeroedOutput } from '../util.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -51,12 +51,12 @@ export const poolKernels = [
   forward(tf.MaxPool, 'maxPool'),
   forward(tf.AvgPool, 'avgPool'),
   // The gradient goes to the first maximum of each window, recomputed from x (`output` is unused,
-  // as in the CPU kernel). dx starts zeroed: output() allocates a fresh, zero-filled array.
+  // as in the CPU kernel). dx starts zeroed (zeroedOutput).
   nativeKernel(tf.MaxPoolGrad, 'layout', ({ inputs, attrs }, native, backend) => {
     const { dy, input } = inputs;
     if (!allFloat32(dy, input) || input.shape.length !== 4) return null;
     const info = poolInfo(input.shape, attrs);
-    const dx = output(backend, input.shape);
+    const dx = zeroedOutput(backend, input.shape);
     native.maxPoolGrad(f32(backend, dy), f32(backend, input), dx.values, geometry(info));
     return dx.info;
   }),
@@ -65,7 +65,7 @@ export const poolKernels = [
     const { dy, input } = inputs;
     if (!allFloat32(dy, input) || input.shape.length !== 4) return null;
     const info = poolInfo(input.shape, attrs, false);
-    const dx = output(backend, input.shape);
+    const dx = zeroedOutput(backend, input.shape);
     native.avgPoolGrad(f32(backend, dy), dx.values, geometry(info));
     return dx.info;
   }),

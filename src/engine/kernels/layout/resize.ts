@@ -2,7 +2,7 @@
 // alignCorners and halfPixelCenters as in TF.js (whose gradients ignore halfPixelCenters).
 import * as tf from '@tensorflow/tfjs-core';
 
-import { allFloat32, f32, nativeKernel, output } from '../util.js';
+import { allFloat32, f32, nativeKernel, output, zeroedOutput } from '../util.js';
 import { movable, words } from './strided.js';
 
 /** [batch, inH, inW, C, outH, outW] for an image of `image` shape resized to [outH, outW]. */
@@ -24,7 +24,7 @@ export const resizeKernels = [
   nativeKernel(tf.ResizeBilinearGrad, 'layout', ({ inputs, attrs }, native, backend) => {
     const { images, dy } = inputs;
     if (!allFloat32(images, dy) || images.shape.length !== 4) return null;
-    const dx = output(backend, images.shape);
+    const dx = zeroedOutput(backend, images.shape);
     native.resizeBilinearGrad(f32(backend, dy), dx.values, dims(images.shape, dy.shape[1], dy.shape[2]), !!attrs.alignCorners);
     return dx.info;
   }),
@@ -40,7 +40,7 @@ export const resizeKernels = [
   nativeKernel(tf.ResizeNearestNeighborGrad, 'layout', ({ inputs, attrs }, native, backend) => {
     const { images, dy } = inputs;
     if (!allFloat32(images, dy) || images.shape.length !== 4) return null;
-    const dx = output(backend, images.shape);
+    const dx = zeroedOutput(backend, images.shape);
     native.resizeNearestGrad(f32(backend, dy), dx.values, dims(images.shape, dy.shape[1], dy.shape[2]), !!attrs.alignCorners);
     return dx.info;
   }),

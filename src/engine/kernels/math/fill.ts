@@ -1,5 +1,5 @@
 // Fill, OnesLike and ZerosLike for float32, int32 and bool (native/src/math/fill.cc).
-// ZerosLike needs no native call: a new TypedArray is already zeroed (by calloc'd pages).
+// ZerosLike needs no native call: the buffer pool hands out a zeroed array.
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { NativeFamily } from '../../addon.js';
@@ -11,7 +11,7 @@ import { allocate, SUFFIX } from './values.js';
 function filled(native: NativeFamily, backend: Backend, shape: number[], dtype: tf.DataType, value: number): tf.TensorInfo | null {
   const suffix = SUFFIX[dtype];
   if (suffix === undefined) return null;
-  const y = allocate(backend, shape, dtype);
+  const y = allocate(backend, shape, dtype, value === 0);
   if (value !== 0) native[`fill_${suffix}`](y.values, value);
   return y.info;
 }

@@ -39,9 +39,9 @@ export function denseAll(backend: Backend, ...ts: TensorInfo[]): Dense[] | null 
   return out;
 }
 
-/** A new zeroed tensor of shape and dtype (float32, int32 or bool) that the caller fills (from the buffer pool). */
-export function allocate(backend: Backend, shape: number[], dtype: DataType): { info: TensorInfo; values: Dense } {
+/** A new tensor of shape and dtype (float32, int32 or bool) from the buffer pool: the caller writes all of it, or asks for it zeroed. */
+export function allocate(backend: Backend, shape: number[], dtype: DataType, zeroed = false): { info: TensorInfo; values: Dense } {
   if (!(dtype in SUFFIX)) throw new Error(`math kernels: no native storage for dtype ${dtype}`);
-  const { info, values } = output(backend, shape, dtype);
+  const { info, values } = output(backend, shape, dtype, zeroed);
   return { info, values: values as unknown as Dense };
 }

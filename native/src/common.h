@@ -5,7 +5,9 @@
 #include <napi.h>
 #include <omp.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -78,6 +80,26 @@ inline std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i) {
   std::vector<int64_t> out(a.Length());
   for (uint32_t k = 0; k < a.Length(); k++) out[k] = a.Get(k).As<Napi::Number>().Int64Value();
   return out;
+}
+
+// exp(x) to about 2 ulp (Cephes' expf polynomial), written so that loops over it vectorise: glibc's expf is
+// a scalar call unless the whole file is built with -ffast-math. For softmax-like uses (x <= 0 after
+// subtracting a maximum), where the result feeds sums and gradients, not for the Exp kernel itself.
+inline float FastExp(float x) {
+  x = x < -87.33f ? -87.33f : (x > 88.37f ? 88.37f : x);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
 }
 
 // Each family's .cc files register their functions at static-initialisation time, so that adding a

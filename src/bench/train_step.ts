@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { profiler, type KernelRecord } from '../engine/index.js';
 import { sparseSoftmaxCrossEntropy } from '../engine/ops/sparse_softmax_cross_entropy.js';
-import { buildUNet, layerFlops, type UNet } from '../model/index.js';
+import { buildUNet, trainingStepFlops } from '../model/index.js';
 import { FusedAdam } from '../train/optimizers/fused_adam.js';
 
 export interface StepBenchOptions {
@@ -30,19 +30,6 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/**
- * FLOPs of one training step: every conv's forward, its weight gradient (same count), and its data gradient
- * except for the first conv (nothing below it needs a gradient), as PyTorch computes it.
- */
-export function trainingStepFlops(unet: UNet, batch: number): number {
-  const layers = layerFlops(unet);
-  let total = 0;
-  layers.forEach((l, i) => {
-    total += l.flops * (i === 0 ? 2 : 3);
-  });
-  return total * batch;
 }
 
 function timeMs(fn: () => void): number {
@@ -75,7 +62,7 @@ export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
   const forwardTimes = Array.from({ length: o.steps }, () => timeMs(forward));
   const profile = o.profile ? profiler.capture(step).kernels : undefined;
 
-  const flops = trainingStepFlops(unet, o.batch);
+  const flops = trainingStepFlops(unet, o.batch).total;
   const stepMs = median(stepTimes);
   const result: StepBenchResult = {
     parameters: model.countParams(),

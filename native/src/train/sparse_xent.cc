@@ -57,8 +57,9 @@ Napi::Value sparseSoftmaxXent(const Napi::CallbackInfo& info) {
     float m = in[0];
     for (int64_t k = 1; k < K; k++) m = in[k] > m ? in[k] : m;
     float s = 0.f;
+#pragma omp simd reduction(+ : s)
     for (int64_t k = 0; k < K; k++) {
-      g[k] = std::exp(in[k] - m);
+      g[k] = FastExp(in[k] - m);
       s += g[k];
     }
     const double wy = weighted ? w[y] : 1.0;

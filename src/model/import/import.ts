@@ -1,0 +1,190 @@
+// `model import`: reads a foreign weights file as data (PyTorch checkpoint, safetensors or Keras .h5),
+// maps its tensors onto our layer names (milesial/Pytorch-UNet, the course Keras U-Net, or a user
+// mapping file), infers the architecture options from the weights' shapes, builds our U-Net, checks that
+// every shape fits, sets the weights and saves a normal model folder. The report lists every tensor
+// mapped, skipped (in the file, not used) and missed (in our model, not in the file).
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+
+import * as tf from '@tensorflow/tfjs-core';
+
+import { UserError } from '../../util/errors.js';
+import { saveModelFolder, type Provenance, type WeightsRecord } from '../folder.js';
+import { DEFAULTS, resolveOptions, type Arch, type UNetOptions } from '../options.js';
+import { buildUNet } from '../unet.js';
+import { readKerasH5 } from './keras_h5.js';
+import { convertAssignments, type Mapping, type TargetWeight } from './mapping.js';
+import { kerasCourseMapping } from './mappings/keras_course.js';
+import { looksLikeMilesial, milesialMapping } from './mappings/milesial.js';
+import { readUserMapping } from './mappings/user.js';
+import { readSafetensors } from './safetensors.js';
+import type { SourceWeights } from './tensors.js';
+import { readTorchCheckpoint } from './torch_state_dict.js';
+
+export type SourceFormat = SourceWeights['format'];
+
+/** Files above this are refused before reading (Node cannot hold more in one buffer anyway). */
+const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+export interface ImportOptions {
+  file: string;
+  /** Our architecture; default: bn for PyTorch files, course for Keras files. */
+  arch?: Arch;
+  /** `milesial`, `keras-course`, or a mapping file path; default: chosen from the file. */
+  mapping?: string;
+  /** Input height and width; channels come from the weights. Default: the architecture default. */
+  inputSize?: [number, number];
+  allowLambda?: boolean;
+  /** Save even when some of our weights have no source (they keep the seeded initialisation). */
+  allowMissing?: boolean;
+  provenance?: Partial<Provenance>;
+}
+
+export interface ImportResult {
+  format: SourceFormat;
+  mapping: string;
+  options: UNetOptions;
+  mapped: Array<{ source: string; target: string; shape: number[] }>;
+  skipped: Array<{ name: string; reason: string }>;
+  missed: string[];
+  notes: string[];
+}
+
+/** Which reader a file needs, from its first bytes. */
+export function detectFormat(path: string): SourceFormat {
+  const fd = openSync(path, 'r');
+  const head = Buffer.alloc(16);
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n >= 4 && head.readUInt32LE(0) === 0x04034b50) return 'torch';
+  if (n >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'keras-h5';
+  if (n >= 9 && head[8] === 0x7b /* { */) return 'safetensors';
+  if (n >= 2 && head[0] === 0x80) return 'torch'; // a legacy pickle: the torch reader explains what to do
+  // HDF5 allows the superblock at 512/1024/2048 too; let the h5 reader look.
+  if (/\.(h5|hdf5|keras)$/i.test(path)) return 'keras-h5';
+  throw new UserError(`${path}: unknown weights format; expected a PyTorch checkpoint (.pth/.pt), a .safetensors file or a Keras .h5 file`);
+}
+
+export async function readSourceWeights(path: string, opts: { allowLambda?: boolean } = {}): Promise<SourceWeights> {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new UserError(`${path}: not a file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (size > MAX_FILE_BYTES) throw new UserError(`${path}: ${size} bytes; files above 2 GiB are not supported`);
+  const format = detectFormat(path);
+  if (format === 'keras-h5') return readKerasH5(path, opts);
+  const bytes = readFileSync(path);
+  return format === 'torch' ? readTorchCheckpoint(bytes, path) : readSafetensors(bytes, path);
+}
+
+function chooseMapping(w: SourceWeights, name: string | undefined): { mapping: Mapping; weights: SourceWeights } {
+  if (name === 'milesial' || (name === undefined && w.layout === 'torch' && looksLikeMilesial(w))) return { mapping: milesialMapping(w), weights: w };
+  if (name === 'keras-course' || (name === undefined && w.format === 'keras-h5')) return { mapping: kerasCourseMapping(w), weights: w };
+  if (name === undefined) {
+    const sample = [...w.tensors.keys()].slice(0, 4).join(', ');
+    throw new UserError(`the tensors (${sample}, ...) match no built-in mapping (milesial, keras-course); write a mapping file and pass --mapping FILE`);
+  }
+  const user = readUserMapping(name, w);
+  return { mapping: user.mapping, weights: user.layout ? { ...w, layout: user.layout } : w };
+}
+
+/** The architecture options the mapped weights imply. */
+function inferOptions(targets: Map<string, TargetWeight>, arch: Arch, inputSize: [number, number] | undefined): UNetOptions {
+  const need = (name: string, rank: number): number[] => {
+    const t = targets.get(name);
+    if (!t) throw new UserError(`the mapping gives no ${name}; cannot tell the model's size without it`);
+    if (t.shape.length !== rank) throw new UserError(`${t.source} -> ${name}: expected ${rank} dimensions, got [${t.shape.join(', ')}]`);
+    return t.shape;
+  };
+  const first = need('enc1_conv1/kernel', 4);
+  const logits = need('head_logits/kernel', 4);
+  let depth = 1;
+  while (targets.has(`enc${depth + 1}_conv1/kernel`)) depth++;
+  const transposed = [...targets.keys()].some((k) => /^dec\d_up\/kernel$/.test(k));
+  const [h, w] = inputSize ?? [DEFAULTS.input[0], DEFAULTS.input[1]];
+  return resolveOptions({
+    arch,
+    depth,
+    filters: first[3],
+    classes: logits[3],
+    input: [h, w, first[2]],
+    upsample: transposed ? 'transpose' : 'bilinear',
+    seed: 0,
+  });
+}
+
+/** Reads, maps, checks and saves; throws a UserError (nothing written) when anything does not fit. */
+export async function importModel(opts: ImportOptions & { out: string }): Promise<ImportResult & { weights: WeightsRecord }> {
+  const source = await readSourceWeights(opts.file, { allowLambda: opts.allowLambda });
+  const { mapping, weights } = chooseMapping(source, opts.mapping);
+  const arch: Arch = opts.arch ?? (mapping.name === 'keras-course' ? 'course' : 'bn');
+  if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit --arch bn (conv, BatchNorm, ReLU), not --arch ${arch}`);
+  if (mapping.name === 'keras-course' && arch !== 'course') throw new UserError(`the course Keras U-Net fits --arch course, not --arch ${arch}`);
+  const converted = convertAssignments(weights, mapping);
+  const targets = new Map(converted.map((t) => [t.target, t]));
+  const options = inferOptions(targets, arch, opts.inputSize);
+
+  const unet = buildUNet(options);
+  try {
+    const used = new Set<string>();
+    const missed: string[] = [];
+    const mapped: ImportResult['mapped'] = [];
+    for (const layer of unet.model.layers) {
+      if (layer.weights.length === 0) continue;
+      const values: tf.Tensor[] = [];
+      try {
+        for (const v of layer.weights) {
+          const name = v.originalName;
+          const t = targets.get(name);
+          if (!t) {
+            missed.push(name);
+            values.push(v.read().clone());
+            continue;
+          }
+          if (t.shape.join('x') !== v.shape.join('x')) {
+            throw new UserError(`${t.source} has shape [${t.shape.join(', ')}] after conversion, but ${name} in our ${arch} U-Net (filters ${options.filters}, depth ${options.depth}, ${options.upsample} up-sampling) has [${v.shape.join(', ')}]`);
+          }
+          used.add(name);
+          mapped.push({ source: t.source, target: name, shape: t.shape });
+          values.push(tf.tensor(t.data, t.shape, 'float32'));
+        }
+        layer.setWeights(values);
+      } finally {
+        for (const t of values) t.dispose();
+      }
+    }
+    const unknown = [...targets.keys()].filter((k) => !used.has(k));
+    if (unknown.length) {
+      throw new UserError(`the mapping ${mapping.name} targets weights our ${arch} U-Net does not have: ${unknown.slice(0, 6).join(', ')}${unknown.length > 6 ? ', ...' : ''}`);
+    }
+    if (missed.length && !opts.allowMissing) {
+      throw new UserError(`${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass --allow-missing to keep their fresh initialisation`);
+    }
+    const mappedSources = new Set(mapping.assignments.map((a) => a.source));
+    const skippedNames = new Set(mapping.skipped.map((s) => s.name));
+    const skipped = [
+      ...source.skipped,
+      ...mapping.skipped,
+      ...[...source.tensors.keys()].filter((n) => !mappedSources.has(n) && !skippedNames.has(n)).map((name) => ({ name, reason: 'no mapping for it' })),
+    ];
+    const provenance: Partial<Provenance> = {
+      createdAt: new Date().toISOString(),
+      trainedOn: null,
+      parent: null,
+      importedFrom: { file: opts.file, format: source.format, mapping: mapping.name, mapped: mapped.length, skipped: skipped.length, missed },
+      ...opts.provenance,
+    };
+    const record = await saveModelFolder(opts.out, unet, { provenance });
+    return { format: source.format, mapping: mapping.name, options, mapped, skipped, missed, notes: source.notes, weights: record };
+  } finally {
+    unet.model.dispose();
+  }
+}

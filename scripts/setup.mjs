@@ -18,19 +18,31 @@ if (!existsSync(installed) || mtime(join(root, 'package-lock.json')) > mtime(ins
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
+// Debian packages are installed only when missing, only as root, with one `apt-get update` per run.
+const isRoot = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+let aptUpdated = false;
+function aptInstall(pkg, why) {
+  if (!isRoot) return false;
+  say(`installing ${why}: apt-get install -y ${pkg}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  aptUpdated = true;
+  return spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit', env }).status === 0;
+}
+
 // 2. oneDNN from Debian. Without it everything still runs, on the slow pure-JavaScript backend.
 const DNNL_HEADER = '/usr/include/oneapi/dnnl/dnnl.hpp';
-let haveDnnl = existsSync(DNNL_HEADER);
-if (!haveDnnl && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-  say('installing oneDNN: apt-get install -y libdnnl-dev');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  spawnSync('apt-get', ['install', '-y', '-qq', 'libdnnl-dev'], { stdio: 'inherit', env });
-  haveDnnl = existsSync(DNNL_HEADER);
-}
+if (!existsSync(DNNL_HEADER)) aptInstall('libdnnl-dev', 'oneDNN');
+const haveDnnl = existsSync(DNNL_HEADER);
 if (!haveDnnl) {
   console.error('[setup] WARNING: oneDNN is missing, so the native engine cannot be built and training will be very slow.\n' +
     '[setup]          Install it with: sudo apt-get install -y libdnnl-dev   then run this command again.');
+}
+
+// 2b. `--peer` (npm run bench): Debian's PyTorch, the speed peer of `bench --peer`.
+const haveTorch = () => spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+if (process.argv.includes('--peer') && !haveTorch() && !(aptInstall('python3-torch', 'the PyTorch peer') && haveTorch())) {
+  console.error('[setup] WARNING: PyTorch is missing for `bench --peer`; install it with: sudo apt-get install -y python3-torch');
 }
 
 // 3. The native kernels (incremental).

@@ -4,7 +4,7 @@ transposed up-sampling), gives its BatchNorms non-trivial statistics, torch.save
 forward passes on the same input (PyTorch in eval mode) and checks they agree to 1e-4.
 
 Run from the repository root after `npx tsc -p .`:
-    /usr/bin/python3 bench/torch_import/compare.py [--filters 8] [--size 32x48] [--modes transpose,bilinear]
+    /usr/bin/python3 bench/torch_import/compare.py [--filters 8] [--size 32x48] [--modes transpose,bilinear] [--backend cpu|native]
 Needs Debian's python3-torch; not part of the default test run."""
 import argparse
 import json
@@ -34,7 +34,7 @@ def randomize_batchnorm(model, gen):
             m.num_batches_tracked.fill_(123)
 
 
-def check(mode, filters, classes, channels, h, w, tmp):
+def check(mode, filters, classes, channels, h, w, tmp, backend):
     gen = torch.Generator().manual_seed(7)
     torch.manual_seed(7)
     model = UNet(channels, classes, bilinear=(mode == 'bilinear'), filters=filters)
@@ -59,7 +59,7 @@ def check(mode, filters, classes, channels, h, w, tmp):
         return False, f'import failed (exit {r.returncode}): {r.stderr.strip() or r.stdout.strip()}'
     report = json.loads(r.stdout)
     yout = os.path.join(tmp, f'y_{mode}.bin')
-    r = subprocess.run(['node', os.path.join(ROOT, 'bench', 'torch_import', 'forward.mjs'), out_dir, xin, str(2), yout],
+    r = subprocess.run(['node', os.path.join(ROOT, 'bench', 'torch_import', 'forward.mjs'), out_dir, xin, str(2), yout, backend],
                        capture_output=True, text=True, cwd=ROOT)
     if r.returncode != 0:
         return False, f'forward failed (exit {r.returncode}): {r.stderr.strip()}'
@@ -67,7 +67,7 @@ def check(mode, filters, classes, channels, h, w, tmp):
     diff = float(np.abs(ours - ref).max())
     scale = float(np.abs(ref).max())
     ok = diff <= TOL
-    return ok, (f'{len(report["mapped"])} tensors mapped, {len(report["skipped"])} skipped, {len(report["missed"])} missed; '
+    return ok, (f'imported as upsample {report["options"]["upsample"]}, {len(report["mapped"])} tensors mapped, {len(report["skipped"])} skipped, {len(report["missed"])} missed; '
                 f'max |ours - torch| = {diff:.3g} (outputs up to {scale:.3g}), tolerance {TOL}')
 
 
@@ -78,13 +78,14 @@ def main():
     p.add_argument('--channels', type=int, default=3)
     p.add_argument('--size', default='32x48')
     p.add_argument('--modes', default='transpose,bilinear')
+    p.add_argument('--backend', default='cpu', choices=['cpu', 'native'], help='TF.js backend of our forward pass')
     a = p.parse_args()
     h, w = (int(v) for v in a.size.split('x'))
     failed = 0
     with tempfile.TemporaryDirectory(prefix='unet-import-') as tmp:
         for mode in a.modes.split(','):
-            ok, msg = check(mode, a.filters, a.classes, a.channels, h, w, tmp)
-            print(f'{"PASS" if ok else "FAIL"} milesial bn, {mode} up-sampling: {msg}')
+            ok, msg = check(mode, a.filters, a.classes, a.channels, h, w, tmp, a.backend)
+            print(f'{"PASS" if ok else "FAIL"} milesial bn, {mode} up-sampling ({a.backend}): {msg}')
             failed += not ok
     sys.exit(1 if failed else 0)
 

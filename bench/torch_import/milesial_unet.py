@@ -87,3 +87,15 @@ class UNet(nn.Module):
         x = self.up3(x, x2)
         x = self.up4(x, x1)
         return self.outc(x)
+
+
+if __name__ == '__main__':
+    # Parameter counts (trainable: BatchNorm running statistics excluded), for the tests in test/model/.
+    #   /usr/bin/python3 bench/torch_import/milesial_unet.py [filters ...]
+    import sys
+    for f in [int(v) for v in sys.argv[1:]] or [64, 8]:
+        for bilinear in (False, True):
+            for n_channels, n_classes in ((3, 2), (1, 3)):
+                m = UNet(n_channels, n_classes, bilinear=bilinear, filters=f)
+                n = sum(p.numel() for p in m.parameters())
+                print(f'filters {f}, {"bilinear" if bilinear else "transpose"}, {n_channels} channels, {n_classes} classes: {n} parameters')

@@ -29,6 +29,7 @@ import { UserError } from '../util/errors.js';
 import { defaultClasses, parseClasses, type ClassInfo } from './classes.js';
 import { inferLayerMap } from './infer.js';
 import { LayerMap, type LayerMapJSON } from './layer-map.js';
+import './layers/resize-bilinear-2x.js'; // registers our custom layer class, so that folders holding it load
 import { readJsonFile, readModelJson, readWeightBytes, type ModelJsonFile } from './manifest.js';
 import { ARCHS, resolveOptions, type UNetOptions } from './options.js';
 

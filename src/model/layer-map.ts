@@ -69,6 +69,7 @@ export function layerKind(className: string): LayerKind {
     case 'Conv2DTranspose':
       return 'transpose';
     case 'UpSampling2D':
+    case 'ResizeBilinear2x':
       return 'upsample';
     case 'MaxPooling2D':
     case 'AveragePooling2D':

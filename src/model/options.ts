@@ -5,7 +5,13 @@ import { UserError } from '../util/errors.js';
 export const ARCHS = ['course', 'classic', 'bn'] as const;
 export type Arch = (typeof ARCHS)[number];
 
-export const UPSAMPLES = ['transpose', 'bilinear'] as const;
+/**
+ * `transpose`: a transposed conv; `bilinear`: a bilinear resize (TF.js's, corners not aligned) followed by
+ * a 3x3 conv; `milesial-bilinear` (bn only): the bilinear variant of milesial/Pytorch-UNet, i.e. an
+ * align-corners bilinear resize with no conv after it, a bottleneck of filters * 2^(depth-1) channels and
+ * decoder blocks whose second conv halves the channels (except dec1), so that its checkpoints import exactly.
+ */
+export const UPSAMPLES = ['transpose', 'bilinear', 'milesial-bilinear'] as const;
 export type Upsample = (typeof UPSAMPLES)[number];
 
 export const MIN_DEPTH = 2;
@@ -22,7 +28,7 @@ export interface UNetOptions {
   arch: Arch;
   /** Number of pooling steps: blocks enc1..encD, bottleneck, decD..dec1, head. */
   depth: number;
-  /** Filters of enc1; level L has filters * 2^(L-1), the bottleneck filters * 2^depth. */
+  /** Filters of enc1; level L has filters * 2^(L-1), the bottleneck filters * 2^depth (2^(depth-1) with milesial-bilinear). */
   filters: number;
   /** Number of output classes (channels of the logits). */
   classes: number;
@@ -30,7 +36,7 @@ export interface UNetOptions {
   input: [number, number, number];
   /** Dropout rate in encD and the bottleneck (0 = no dropout layer). */
   dropout: number;
-  /** How the decoder up-samples: a transposed conv, or a bilinear resize followed by a conv. */
+  /** How the decoder up-samples (see UPSAMPLES): a transposed conv, a bilinear resize + conv, or milesial's bilinear variant. */
   upsample: Upsample;
   /** Seed of the deterministic weight initialisation (the same seed gives bitwise the same weights). */
   seed: number;
@@ -92,6 +98,9 @@ export function resolveOptions(input: UNetOptionsInput = {}): UNetOptions {
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new UserError(`dropout must be a rate in [0, 1), got ${dropout}`);
   const upsample = input.upsample ?? 'transpose';
   if (!UPSAMPLES.includes(upsample)) throw new UserError(`upsample must be one of ${UPSAMPLES.join(', ')}, got ${JSON.stringify(upsample)}`);
+  if (upsample === 'milesial-bilinear' && arch !== 'bn') {
+    throw new UserError(`upsample milesial-bilinear is the bilinear variant of milesial/Pytorch-UNet, whose convs are conv -> BatchNorm -> ReLU: use it with --arch bn, not --arch ${arch}`);
+  }
   if (arch === 'course' && upsample !== 'transpose') {
     throw new UserError('upsample bilinear is not part of the course U-Net (it up-samples by a 3x3 transposed conv); use --arch bn or --arch classic for bilinear up-sampling');
   }

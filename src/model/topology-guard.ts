@@ -13,6 +13,8 @@ const PASS_THROUGH = new Set([
   'GaussianDropout', 'GaussianNoise', 'AlphaDropout', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'ThresholdedReLU',
   'ZeroPadding2D', 'Cropping2D', 'Add', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Subtract', 'Flatten',
   'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Masking',
+  // Ours (src/model/layers/): a weightless 2x bilinear resize.
+  'ResizeBilinear2x',
 ]);
 
 type Config = Record<string, unknown>;

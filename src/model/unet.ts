@@ -1,8 +1,9 @@
-// The U-Net builder: the course, classic and bn architectures at depth 2..5, with the layer names and
-// the layer map of ../shared/DESIGN.md. The output is logits (no softmax), NHWC [N, H, W, classes].
+// The U-Net builder: the course, classic and bn architectures at depth 2..5 (bn also in the bilinear
+// variant of milesial/Pytorch-UNet), with the layer names and the layer map of ../shared/DESIGN.md. The output is logits (no softmax), NHWC [N, H, W, classes].
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import { LayerMap } from './layer-map.js';
+import { ResizeBilinear2x } from './layers/resize-bilinear-2x.js';
 import { resolveOptions, type UNetOptions, type UNetOptionsInput } from './options.js';
 
 type SymbolicTensor = tfl.SymbolicTensor;
@@ -65,8 +66,13 @@ export function buildUNet(input: UNetOptionsInput = {}): UNet {
     x = apply(block, tfl.layers.maxPooling2d({ name: `${block}_pool`, poolSize: 2, strides: 2 }), x);
   }
 
-  x = convUnit('bottleneck', 1, filtersAt(o.depth + 1), x);
-  x = convUnit('bottleneck', 2, filtersAt(o.depth + 1), x);
+  // milesial's bilinear variant halves the channels from the bottleneck on (its `factor = 2`), since no
+  // conv after the resize can halve them; the decoder's first conv keeps the level's width, the second
+  // halves it for the next level up.
+  const milesial = o.upsample === 'milesial-bilinear';
+  const bottleneckFilters = milesial ? filtersAt(o.depth) : filtersAt(o.depth + 1);
+  x = convUnit('bottleneck', 1, bottleneckFilters, x);
+  x = convUnit('bottleneck', 2, bottleneckFilters, x);
   if (o.dropout > 0) x = apply('bottleneck', tfl.layers.dropout({ name: 'bottleneck_dropout', rate: o.dropout }), x);
 
   for (let level = o.depth; level >= 1; level--) {
@@ -78,6 +84,9 @@ export function buildUNet(input: UNetOptionsInput = {}): UNet {
       const k = o.arch === 'course' ? 3 : 2;
       const name = `${block}_up`;
       up = apply(block, tfl.layers.conv2dTranspose({ name, filters: f, kernelSize: k, strides: 2, padding: 'same', kernelInitializer: glorot(name) }), x);
+    } else if (milesial) {
+      // nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True), and nothing after it.
+      up = apply(block, new ResizeBilinear2x({ name: `${block}_up`, alignCorners: true }), x);
     } else {
       up = apply(block, tfl.layers.upSampling2d({ name: `${block}_up`, size: [2, 2], interpolation: 'bilinear' }), x);
       const name = `${block}_upconv`;
@@ -85,7 +94,7 @@ export function buildUNet(input: UNetOptionsInput = {}): UNet {
     }
     x = apply(block, tfl.layers.concatenate({ name: `${block}_concat`, axis: -1 }), [up, skips[level]]);
     x = convUnit(block, 1, f, x);
-    x = convUnit(block, 2, f, x);
+    x = convUnit(block, 2, milesial && level > 1 ? filtersAt(level - 1) : f, x);
   }
 
   if (o.arch === 'course') {

@@ -60,6 +60,48 @@ test('a milesial/Pytorch-UNet checkpoint (transposed up-sampling) imports into b
   folder.model.dispose();
 });
 
+/** Largest |a - b| over two equally long arrays. */
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+test('a milesial/Pytorch-UNet checkpoint with bilinear up-sampling imports as upsample milesial-bilinear and matches PyTorch to 1e-4', async () => {
+  // The fixture: bench/torch_import/make_fixture.py bilinear (nn.Upsample(align_corners=True), halved channels).
+  const out = join(dir, 'milesial-bilinear');
+  const r = await importModel({ file: join(FIXTURES, 'milesial_f2_bilinear.pth'), out, inputSize: [16, 16] });
+  assert.equal(r.mapping, 'milesial');
+  assert.deepEqual([r.options.arch, r.options.depth, r.options.filters, r.options.classes, r.options.upsample], ['bn', 4, 2, 2, 'milesial-bilinear']);
+  assert.equal(r.missed.length, 0);
+  assert.equal(r.mapped.length, 92); // 9 double convs x (2 kernels + 2 x 4 BatchNorm tensors) + outc's kernel and bias
+  assert.equal(r.skipped.filter((s) => /num_batches_tracked/.test(s.name)).length, 18);
+  const expected = JSON.parse(readFileSync(join(FIXTURES, 'milesial_f2_bilinear.expected.json'), 'utf8'));
+  const folder = await loadModelFolder(out);
+  assert.equal(folder.layerMap.trainableParameters, expected.parameters);
+  assert.equal(folder.model.getLayer('dec2_up').getClassName(), 'ResizeBilinear2x');
+  const x = tf.tensor4d(expected.input_nhwc, expected.shape_in);
+  const before = tf.memory().numTensors;
+  const y = tf.tidy(() => folder.model.predict(x) as tf.Tensor);
+  const got = await y.data();
+  y.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  const diff = maxAbsDiff(got, expected.output_nhwc);
+  assert.ok(diff < 1e-4, `max |ours - torch| = ${diff}`);
+  folder.model.dispose();
+
+  // The check can fail: the same weights with TF.js's resize (corners not aligned) are far off.
+  const modelJson = join(out, 'model.json');
+  writeFileSync(modelJson, readFileSync(modelJson, 'utf8').replaceAll('"align_corners":true', '"align_corners":false'));
+  const shifted = await loadModelFolder(out);
+  const z = tf.tidy(() => shifted.model.predict(x) as tf.Tensor);
+  const wrong = maxAbsDiff(await z.data(), expected.output_nhwc);
+  assert.ok(wrong > 1e-2, `unaligned resize differs by only ${wrong}`);
+  tf.dispose([x, z]);
+  shifted.model.dispose();
+});
+
 test('the milesial mapping refuses another arch, and a too-small --input names the fix', async () => {
   await rejectsWith(importModel({ file: join(FIXTURES, 'milesial_f2_transpose.pth'), out: join(dir, 'x'), arch: 'course' }), /fit --arch bn/);
   await rejectsWith(importModel({ file: join(FIXTURES, 'milesial_f2_transpose.pth'), out: join(dir, 'x'), inputSize: [20, 20] }), /multiples of 2\^4/);

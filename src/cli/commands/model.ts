@@ -55,7 +55,7 @@ export const modelCreateCommand: Command = {
     classes: { type: 'string', valueName: 'N|FILE', description: `number of classes, or a classes.json ([{"id","name","color"}]) (default ${DEFAULTS.classes})` },
     input: { type: 'string', default: DEFAULTS.input.join('x'), valueName: 'HxWxC', description: 'input size; height and width multiples of 2^depth' },
     dropout: { type: 'string', valueName: 'RATE', description: 'dropout in the deepest encoder block and the bottleneck (default 0.3 for course, 0 otherwise)' },
-    upsample: { type: 'string', default: 'transpose', description: `decoder up-sampling: ${UPSAMPLES.join(', ')} (bilinear: classic and bn)` },
+    upsample: { type: 'string', default: 'transpose', description: `decoder up-sampling: ${UPSAMPLES.join(', ')} (bilinear: classic and bn; milesial-bilinear: bn, as the bilinear milesial/Pytorch-UNet)` },
     seed: { type: 'string', valueName: 'N', description: 'seed of the weight initialisation (default: random, recorded in unet.json)' },
     force: { type: 'boolean', description: 'replace a model already in --out' },
   },

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { UserError } from '../../util/errors.js';
 import { saveModelFolder, type Provenance, type WeightsRecord } from '../folder.js';
-import { DEFAULTS, resolveOptions, type Arch, type UNetOptions } from '../options.js';
+import { DEFAULTS, resolveOptions, type Arch, type UNetOptions, type Upsample } from '../options.js';
 import { buildUNet } from '../unet.js';
 import { readKerasH5 } from './keras_h5.js';
 import { convertAssignments, type Mapping, type TargetWeight } from './mapping.js';
@@ -108,7 +108,6 @@ function inferOptions(targets: Map<string, TargetWeight>, arch: Arch, inputSize:
   const logits = need('head_logits/kernel', 4);
   let depth = 1;
   while (targets.has(`enc${depth + 1}_conv1/kernel`)) depth++;
-  const transposed = [...targets.keys()].some((k) => /^dec\d_up\/kernel$/.test(k));
   const [h, w] = inputSize ?? [DEFAULTS.input[0], DEFAULTS.input[1]];
   return resolveOptions({
     arch,
@@ -116,9 +115,24 @@ function inferOptions(targets: Map<string, TargetWeight>, arch: Arch, inputSize:
     filters: first[3],
     classes: logits[3],
     input: [h, w, first[2]],
-    upsample: transposed ? 'transpose' : 'bilinear',
+    upsample: inferUpsample(targets, arch, depth, first[3]),
     seed: 0,
   });
+}
+
+/**
+ * Up-sampling from the weights: a transposed conv has `dec*_up` kernels; our bilinear variant has a conv
+ * after the resize (`dec*_upconv`); milesial's bilinear variant has neither, and its bottleneck has half
+ * the channels (filters * 2^(depth-1)), which is what tells it apart from a file that simply lacks the
+ * up-convs (that one stays `bilinear`, and the import reports the up-convs as missing).
+ */
+function inferUpsample(targets: Map<string, TargetWeight>, arch: Arch, depth: number, filters: number): Upsample {
+  const keys = [...targets.keys()];
+  if (keys.some((k) => /^dec\d_up\/kernel$/.test(k))) return 'transpose';
+  if (keys.some((k) => /^dec\d_upconv\/kernel$/.test(k))) return 'bilinear';
+  const bottleneck = targets.get('bottleneck_conv1/kernel');
+  const halved = bottleneck?.shape.length === 4 && bottleneck.shape[3] === filters * 2 ** (depth - 1);
+  return arch === 'bn' && halved ? 'milesial-bilinear' : 'bilinear';
 }
 
 /** Reads, maps, checks and saves; throws a UserError (nothing written) when anything does not fit. */

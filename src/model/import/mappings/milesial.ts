@@ -2,6 +2,7 @@
 //   inc.double_conv.{0,1,3,4}                    -> enc1_conv1, enc1_bn1, enc1_conv2, enc1_bn2
 //   down{k}.maxpool_conv.1.double_conv.*          -> enc{k+1}_* (k < depth), bottleneck_* (k = depth)
 //   up{k}.up (ConvTranspose2d, transposed mode)   -> dec{depth+1-k}_up
+//            (bilinear mode: a weightless resize; the import then builds upsample milesial-bilinear)
 //   up{k}.conv.double_conv.*                      -> dec{depth+1-k}_conv1/bn1/conv2/bn2
 //   outc.conv                                     -> head_logits
 // Its Up block concatenates [skip, up-sampled] where ours concatenates [up-sampled, skip], so the first

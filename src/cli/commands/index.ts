@@ -4,5 +4,9 @@ import { benchCommand } from './bench.js';
 import { MODEL_COMMANDS } from './model.js';
 import { modelImportCommand } from './import.js';
 import { dataDigitsCommand, dataInspectCommand } from './data.js';
+import { TRAIN_COMMANDS } from './train.js';
+import { ANALYSIS_COMMANDS } from './analysis.js';
+import { SWEEP_COMMANDS } from './sweep.js';
+import { reportCommand } from './report.js';
 
-export const COMMANDS: Command[] = [benchCommand, ...MODEL_COMMANDS, modelImportCommand, dataDigitsCommand, dataInspectCommand];
+export const COMMANDS: Command[] = [benchCommand, ...MODEL_COMMANDS, modelImportCommand, dataDigitsCommand, dataInspectCommand, ...TRAIN_COMMANDS, ...SWEEP_COMMANDS, ...ANALYSIS_COMMANDS, reportCommand];

@@ -1,0 +1,32 @@
+// The training losses by name: `ce` (softmax cross-entropy, optionally class-weighted), `dice` (soft
+// Dice), `ce+dice` (their sum, the usual combination for imbalanced segmentation).
+import * as tf from '@tensorflow/tfjs-core';
+
+import { UsageError } from '../../util/errors.js';
+import { crossEntropyLoss } from './cross_entropy.js';
+import { diceLoss } from './dice.js';
+
+export const LOSSES = ['ce', 'dice', 'ce+dice'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+export type LossFn = (logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar;
+
+export function parseLossName(text: string): LossName {
+  if (!(LOSSES as readonly string[]).includes(text)) throw new UsageError(`--loss must be one of ${LOSSES.join(', ')}, got ${JSON.stringify(text)}`);
+  return text as LossName;
+}
+
+/** The loss function; `classWeights` (one per class) weight the cross-entropy term. */
+export function makeLoss(name: LossName, classWeights?: number[]): LossFn {
+  switch (name) {
+    case 'ce':
+      return (logits, labels) => crossEntropyLoss(logits, labels, classWeights);
+    case 'dice':
+      return (logits, labels) => diceLoss(logits, labels);
+    case 'ce+dice':
+      return (logits, labels) => tf.tidy(() => tf.add(crossEntropyLoss(logits, labels, classWeights), diceLoss(logits, labels)) as tf.Scalar);
+  }
+}
+
+export { balancedWeights, crossEntropyLoss, parseClassWeights, type ClassWeightsSpec } from './cross_entropy.js';
+export { diceLoss } from './dice.js';

@@ -1,0 +1,277 @@
+// The training loop: phases (freeze spec, optimizers) -> epochs of steps -> validation -> early stopping
+// -> metrics.jsonl -> checkpoint, and at the end the best model written where other commands take it.
+// Everything random derives from the seed: sample order from (seed, epoch), augmentation from (seed,
+// epoch, sample), Dropout from (seed, epoch, step, layer); so a run resumed from the checkpoint of epoch N
+// redoes epoch N+1 from its start and ends bitwise equal to a run never interrupted (same backend).
+import { mkdirSync } from 'node:fs';
+
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import { batchesPerEpoch, streamBatches } from '../data/index.js';
+import { saveModelFolder } from '../model/index.js';
+import type { ClassInfo } from '../model/classes.js';
+import type { ModelArchitecture, Provenance } from '../model/folder.js';
+import type { LayerMap } from '../model/layer-map.js';
+import { UsageError } from '../util/errors.js';
+import { checkpointDir, loadCheckpointModel, readPointer, restoreOptimizerState, writeCheckpoint, type CheckpointState, type EarlyStopState } from './checkpoint.js';
+import { evaluateModel } from './evaluate.js';
+import { applyFreeze } from './freeze.js';
+import { resolveTrainSpec } from './freeze_spec.js';
+import type { LossFn } from './losses/index.js';
+import { buildLrGroups, disposeGroups, layerMultipliers, parseLrMult, parseLrSpread, type LrGroup } from './lr_groups.js';
+import { makeOptimizer, type OptimizerName } from './optimizers/index.js';
+import { ProgressBar } from './progress.js';
+import { appendMetrics, readMetrics, runPaths, truncateMetrics } from './run_folder.js';
+import { scheduleByName, type ScheduleName } from './schedules.js';
+import { dropoutLayers, seedDropouts, trainStep } from './step.js';
+import type { TrainingData } from './training_data.js';
+import { phaseEpochs, phaseIndexAt, type Phase } from './unfreeze.js';
+
+/** The metrics early stopping and best-model selection can watch, and which way is better. */
+export const MONITORS: Record<string, 'max' | 'min'> = {
+  val_miou: 'max',
+  val_miou_fg: 'max',
+  val_dice: 'max',
+  val_dice_fg: 'max',
+  val_pixel_accuracy: 'max',
+  val_loss: 'min',
+  train_loss: 'min',
+};
+
+/** `val_miou:3` -> the metric and the patience in epochs. */
+export function parseEarlyStop(text: string): { metric: string; patience: number } {
+  const m = /^\s*([a-z_]+)\s*:\s*(\d+)\s*$/.exec(text);
+  if (!m || !(m[1]! in MONITORS) || Number(m[2]) < 1) {
+    throw new UsageError(`--early-stop must be METRIC:PATIENCE with METRIC one of ${Object.keys(MONITORS).join(', ')} and PATIENCE >= 1, e.g. val_miou:3; got ${JSON.stringify(text)}`);
+  }
+  return { metric: m[1]!, patience: Number(m[2]) };
+}
+
+/** Everything that decides a run's result (stored in run.json; a resumed run uses it as it is). */
+export interface TrainConfig {
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  loss: string;
+  classWeights: string;
+  optimizer: OptimizerName;
+  weightDecay: number;
+  momentum: number;
+  schedule: ScheduleName;
+  train: string | null;
+  unfreeze: string | null;
+  trainBn: boolean;
+  lrMult: string | null;
+  lrSpread: string | null;
+  earlyStop: string | null;
+  val: number;
+  augment: string;
+}
+
+export interface TrainerInput {
+  runDir: string;
+  /** Where the best model is written at the end (RUN/model, or the pretrained model's own folder). */
+  finalModelDir: string;
+  config: TrainConfig;
+  phases: Phase[];
+  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap };
+  classes: ClassInfo[];
+  data: TrainingData;
+  loss: LossFn;
+  provenance: Partial<Provenance>;
+  /** The checkpoint the model was loaded from, when resuming. */
+  resume?: { dir: string; state: CheckpointState } | null;
+  log: (line: string) => void;
+  progress: boolean;
+  /** Log a line every N steps (0: only epoch lines). */
+  logEvery: number;
+  onEpochEnd?: (epoch: number, line: Record<string, unknown>) => void;
+}
+
+export interface TrainResult {
+  run: string;
+  model: string;
+  epochs: number;
+  steps: number;
+  bestEpoch: number | null;
+  monitor: string;
+  best: number | null;
+  stoppedEarly: boolean;
+  final: Record<string, unknown> | null;
+  bestMetrics: Record<string, unknown> | null;
+  seconds: number;
+}
+
+const round = (v: number, d = 6) => Math.round(v * 10 ** d) / 10 ** d;
+
+export async function runTraining(t: TrainerInput): Promise<TrainResult> {
+  const started = performance.now();
+  mkdirSync(t.runDir, { recursive: true });
+  const c = t.config;
+  const { model, layerMap } = t.unet;
+  const hasVal = t.data.val.length > 0;
+  const early: EarlyStopState = t.resume
+    ? { ...t.resume.state.early }
+    : (() => {
+        const es = c.earlyStop ? parseEarlyStop(c.earlyStop) : null;
+        const metric = es?.metric ?? (hasVal ? 'val_miou' : 'train_loss');
+        if (!hasVal && metric !== 'train_loss') throw new UsageError(`--early-stop ${c.earlyStop}: watches a validation metric, but there is no validation set (--val 0)`);
+        return { metric, mode: MONITORS[metric]!, patience: es?.patience ?? null, best: null, bestEpoch: null, bad: 0, stopped: false };
+      })();
+  const schedule = scheduleByName(c.schedule);
+  const spread = c.lrSpread ? parseLrSpread(c.lrSpread) : null;
+  const rules = parseLrMult(c.lrMult ?? undefined);
+  const baseLr = spread ? spread.hi : c.lr;
+  const stepsPerEpoch = batchesPerEpoch(t.data.train.length, c.batch);
+  const dropouts = dropoutLayers(model);
+  const bar = new ProgressBar({ enabled: t.progress });
+
+  let epoch = t.resume?.state.epoch ?? 0;
+  let step = t.resume?.state.step ?? 0;
+  if (t.resume) truncateMetrics(t.runDir, epoch);
+  let phaseIdx = -1;
+  let groups: LrGroup[] = [];
+  let trainableBlocks: string[] = [];
+  let stepsHere = 0;
+  bar.start();
+  try {
+    for (; epoch < c.epochs && !early.stopped; epoch++) {
+      const pi = phaseIndexAt(t.phases, epoch);
+      const phase = t.phases[pi]!;
+      if (pi !== phaseIdx) {
+        disposeGroups(groups);
+        groups = [];
+        const resolved = resolveTrainSpec(phase.spec, layerMap);
+        const frozen = applyFreeze(model, layerMap, resolved, { trainBn: c.trainBn });
+        const ratio = phase.spreadRatio ?? (spread ? spread.hi / spread.lo : 1);
+        const opt = () => makeOptimizer(c.optimizer, baseLr, { weightDecay: c.weightDecay, momentum: c.momentum });
+        groups = buildLrGroups(frozen.variables, layerMultipliers(layerMap, rules, ratio), opt);
+        if (groups.length === 0) throw new UsageError(`phase ${phase.spec}: every trainable layer has learning-rate multiplier 0; nothing would train`);
+        trainableBlocks = resolved.blocks;
+        // The checkpoint's optimizer state belongs to its phase; a new phase starts fresh optimizers.
+        if (t.resume && phaseIdx === -1 && t.resume.state.phase === pi) await restoreOptimizerState(t.resume.dir, t.resume.state, groups);
+        phaseIdx = pi;
+        if (t.phases.length > 1) t.log(`epoch ${epoch + 1}: training ${resolved.blocks.join(', ')} (${phase.spec}; ${frozen.variables.length} weight tensors, ${groups.length} rate group${groups.length > 1 ? 's' : ''})`);
+      }
+      const [pStart, pEnd] = phaseEpochs(t.phases, pi, c.epochs);
+      const phaseSteps = (pEnd - pStart) * stepsPerEpoch;
+      const epochStart = performance.now();
+      let b = 0;
+      let lossSum = 0;
+      let seen = 0;
+      let lr = 0;
+      const stream = streamBatches(t.data.ds, t.data.train, { ...t.data.sample, augment: t.data.augment, batchSize: c.batch, seed: c.seed, epoch, shuffle: true });
+      for await (const { images, masks } of stream) {
+        let loss: number;
+        try {
+          seedDropouts(dropouts, c.seed, epoch, b);
+          lr = baseLr * phase.lrScale * schedule.factor((epoch - pStart) * stepsPerEpoch + b, phaseSteps);
+          loss = trainStep({ model, loss: t.loss, groups, lr }, images, masks);
+          lossSum += loss * images.shape[0];
+          seen += images.shape[0];
+        } finally {
+          tf.dispose([images, masks]);
+        }
+        b++;
+        step++;
+        stepsHere++;
+        if (!Number.isFinite(loss)) throw new UsageError(`epoch ${epoch + 1}, batch ${b}: the loss is ${loss}; lower --lr (now ${c.lr})`);
+        bar.update({ epoch: epoch + 1, epochs: c.epochs, batch: b, batches: stepsPerEpoch, loss: lossSum / seen, metric: early.best !== null ? `best ${early.metric} ${early.best.toFixed(4)}` : undefined, doneHere: stepsHere, remaining: (c.epochs - epoch) * stepsPerEpoch - b });
+        if (t.logEvery > 0 && b % t.logEvery === 0) {
+          bar.clear();
+          t.log(`epoch ${epoch + 1} step ${b}/${stepsPerEpoch} loss ${loss.toFixed(5)} lr ${lr.toExponential(3)}`);
+        }
+      }
+      bar.clear();
+      const trainSeconds = (performance.now() - epochStart) / 1000;
+      const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss }) : null;
+      const line: Record<string, unknown> = {
+        epoch: epoch + 1,
+        step,
+        phase: pi,
+        trainable: trainableBlocks,
+        lr: round(lr, 9),
+        train_loss: round(lossSum / Math.max(1, seen)),
+        ...(v
+          ? {
+              val_loss: round(v.loss ?? NaN),
+              val_miou: round(v.miou),
+              val_miou_fg: round(v.miou_fg),
+              val_dice: round(v.mean_dice),
+              val_dice_fg: round(v.mean_dice_fg),
+              val_pixel_accuracy: round(v.pixel_accuracy),
+              val_iou: v.iou.map((x) => (x === null ? null : round(x))),
+            }
+          : {}),
+        train_seconds: round(trainSeconds, 3),
+        seconds: round((performance.now() - epochStart) / 1000, 3),
+      };
+      const value = line[early.metric] as number;
+      const better = early.best === null || (early.mode === 'max' ? value > early.best : value < early.best);
+      if (better) {
+        early.best = value;
+        early.bestEpoch = epoch + 1;
+        early.bad = 0;
+      } else {
+        early.bad++;
+      }
+      if (early.patience !== null && early.bad >= early.patience) early.stopped = true;
+      line.stopped_early = early.stopped;
+      t.log(epochText(line, c.epochs, early));
+      // The line first: a crash before the checkpoint only leaves a line that resume rewrites.
+      appendMetrics(t.runDir, line);
+      await writeCheckpoint({
+        runDir: t.runDir,
+        unet: t.unet,
+        classes: t.classes,
+        provenance: { ...t.provenance, checkpoint: { epoch: epoch + 1, step } },
+        groups,
+        state: { epoch: epoch + 1, step, phase: pi, early: { ...early }, metrics: line, rng: { seed: c.seed, derivation: 'order (seed, epoch); augmentation (seed, epoch, stem); dropout (seed, epoch, step, layer index)' }, optimizerName: c.optimizer },
+        bestEpoch: early.bestEpoch,
+      });
+      t.onEpochEnd?.(epoch + 1, line);
+    }
+  } finally {
+    disposeGroups(groups);
+    bar.clear();
+  }
+  return finish(t, early, step, started);
+}
+
+function epochText(line: Record<string, unknown>, epochs: number, early: EarlyStopState): string {
+  const f = (k: string) => (typeof line[k] === 'number' ? (line[k] as number).toFixed(4) : '-');
+  const val = 'val_miou' in line ? ` val_loss ${f('val_loss')} val_miou ${f('val_miou')} val_dice ${f('val_dice')} pixel_acc ${f('val_pixel_accuracy')}` : '';
+  const stop = line.stopped_early ? ` (early stop: no ${early.metric} improvement for ${early.patience} epochs)` : '';
+  return `epoch ${line.epoch}/${epochs} loss ${f('train_loss')}${val} [${line.seconds}s]${stop}`;
+}
+
+/** Writes the best checkpoint's model to the final folder and sums up the run. */
+async function finish(t: TrainerInput, early: EarlyStopState, step: number, started: number): Promise<TrainResult> {
+  const best = readPointer(t.runDir, 'best') ?? readPointer(t.runDir, 'last');
+  if (!best) throw new UsageError(`${t.runDir}: the run has no checkpoint to take the model from`);
+  const folder = await loadCheckpointModel(checkpointDir(t.runDir, best));
+  try {
+    await saveModelFolder(t.finalModelDir, folder, {
+      classes: folder.classes,
+      provenance: { ...t.provenance, run: runPaths(t.runDir).runJson, epoch: best.epoch, [early.metric]: best.value ?? null },
+    });
+  } finally {
+    folder.model.dispose();
+  }
+  const lines = readMetrics(t.runDir);
+  return {
+    run: t.runDir,
+    model: t.finalModelDir,
+    epochs: lines.length,
+    steps: step,
+    bestEpoch: best.epoch,
+    monitor: early.metric,
+    best: early.best,
+    stoppedEarly: early.stopped,
+    final: lines[lines.length - 1] ?? null,
+    bestMetrics: lines.find((l) => l.epoch === best.epoch) ?? null,
+    seconds: round((performance.now() - started) / 1000, 3),
+  };
+}

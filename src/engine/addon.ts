@@ -32,6 +32,11 @@ export function packageRoot(): string {
 export const INSTALL_HINT =
   'install oneDNN (as root: apt-get install -y libdnnl-dev) and build the addon (npm run build:native)';
 
+// OpenMP threads that spin at barriers (libgomp's default) are fast on an idle machine but collapse when the
+// cores are shared: measured here with other processes busy, a 2-thread training step took 2.5 s spinning and
+// 0.33 s sleeping. libgomp reads this when the first addon loads it, so it is set before that.
+process.env.OMP_WAIT_POLICY ??= 'passive';
+
 function load(): AddonStatus {
   const buildDir = join(packageRoot(), 'native', 'build', 'Release');
   const require = createRequire(import.meta.url);

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { helpText, parseCommandArgs } from '../../src/cli/command.js';
+import { COMMANDS } from '../../src/cli/commands/index.js';
+import { UsageError } from '../../src/util/errors.js';
+
+const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/unet-transfer.js', ...args], { encoding: 'utf8' });
+
+test('every command has a summary, a help text with examples, and parses --help', () => {
+  const names = new Set<string>();
+  for (const c of COMMANDS) {
+    assert.ok(!names.has(c.name), `duplicate command ${c.name}`);
+    names.add(c.name);
+    assert.ok(c.summary.length > 10, `${c.name}: summary`);
+    assert.ok(c.examples.length > 0, `${c.name}: no examples`);
+    const help = helpText(c);
+    assert.match(help, new RegExp(`^unet-transfer ${c.name}`));
+    assert.match(help, /--json/);
+    assert.equal(parseCommandArgs(c, ['--help']).values.help, true);
+  }
+});
+
+test('an unknown flag is a usage error (exit code 2) for every command', () => {
+  for (const c of COMMANDS) assert.throws(() => parseCommandArgs(c, ['--no-such-flag']), (e) => e instanceof UsageError && e.exitCode === 2 && /no-such-flag/.test(e.message));
+});
+
+test('the program: --version, --help, a wrong flag and an unknown command', () => {
+  const version = cli('--version');
+  assert.equal(version.status, 0);
+  assert.equal(version.stdout.trim(), (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+  const help = cli('bench', '--help');
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /Examples:/);
+  const bad = cli('bench', '--filterz', '3');
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, `one line, got: ${bad.stderr}`);
+  assert.doesNotMatch(bad.stderr, /\s+at /, 'no stack trace');
+  const unknown = cli('frobnicate');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command/);
+  const badValue = cli('bench', '--filters', 'many');
+  assert.equal(badValue.status, 2);
+  assert.match(badValue.stderr, /--filters must be an integer/);
+});
+
+test('docs/CLI.md is generated from the current help texts', () => {
+  const r = spawnSync(process.execPath, ['scripts/cli-reference.mjs', '--check'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});

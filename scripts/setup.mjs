@@ -45,6 +45,11 @@ if (process.argv.includes('--peer') && !haveTorch() && !(aptInstall('python3-tor
   console.error('[setup] WARNING: PyTorch is missing for `bench --peer`; install it with: sudo apt-get install -y python3-torch');
 }
 
+// 2c. `--browser` (npm test): Debian's Chromium for the report's browser test (test/report); never a downloaded browser.
+if (process.argv.includes('--browser') && !existsSync('/usr/bin/chromium') && !aptInstall('chromium', 'Chromium for the report browser test')) {
+  console.error('[setup] WARNING: /usr/bin/chromium is missing for the report browser test; install it with: sudo apt-get install -y chromium');
+}
+
 // 3. The native kernels (incremental).
 if (haveDnnl) {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });

@@ -10,6 +10,8 @@
 namespace unet {
 namespace {
 
+constexpr int64_t kBlockRows = 64;
+
 Napi::Value ReluBiasGrad(const Napi::CallbackInfo& info) {
   const float* dy = F32(info, 0);
   const float* y = F32(info, 1);
@@ -30,16 +32,25 @@ Napi::Value ReluBiasGrad(const Napi::CallbackInfo& info) {
     const int t = omp_get_thread_num();
     const int64_t begin = rows * t / threads, end = rows * (t + 1) / threads;
     double* acc = partial.data() + static_cast<size_t>(t) * c;
-    for (int64_t r = begin; r < end; r++) {
-      const float* dyr = dy + r * c;
-      const float* yr = y + r * c;
-      float* dzr = dz + r * c;
+    // float sums over blocks of rows (a float/double mix in the inner loop would stop it vectorising), added
+    // into double per block so that long sums stay accurate.
+    std::vector<float> block(c);
+    float* b = block.data();
+    for (int64_t r0 = begin; r0 < end; r0 += kBlockRows) {
+      const int64_t r1 = r0 + kBlockRows < end ? r0 + kBlockRows : end;
+      for (int64_t k = 0; k < c; k++) b[k] = 0.f;
+      for (int64_t r = r0; r < r1; r++) {
+        const float* __restrict dyr = dy + r * c;
+        const float* __restrict yr = y + r * c;
+        float* __restrict dzr = dz + r * c;
 #pragma omp simd
-      for (int64_t k = 0; k < c; k++) {
-        const float g = yr[k] > 0.f ? dyr[k] : 0.f;
-        dzr[k] = g;
-        acc[k] += g;
+        for (int64_t k = 0; k < c; k++) {
+          const float g = yr[k] > 0.f ? dyr[k] : 0.f;
+          dzr[k] = g;
+          b[k] += g;
+        }
       }
+      for (int64_t k = 0; k < c; k++) acc[k] += b[k];
     }
   }
   for (int64_t k = 0; k < c; k++) {

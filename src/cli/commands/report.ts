@@ -1,0 +1,35 @@
+// `report DIR`: one self-contained report.html for a run, a diff or a sweep folder.
+import { join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+
+import { useBestBackend } from '../../engine/index.js';
+import { gatherReport } from '../../report/gather.js';
+import { writeReport } from '../../report/page.js';
+import { UsageError, UserError } from '../../util/errors.js';
+import type { Command } from '../command.js';
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'write one self-contained report.html (works offline) for a run, diff or sweep folder',
+  usage: 'DIR [--out FILE] [--json]',
+  options: { out: { type: 'string', valueName: 'FILE', description: 'where to write the page (default DIR/report.html)' } },
+  examples: ['unet-transfer report sweeps/speckle', 'unet-transfer report runs/decoder --out /tmp/decoder.html'],
+  async run(args, io) {
+    if (args.positionals.length !== 1) throw new UsageError('give one folder: unet-transfer report DIR (a run, a sweep or a diff folder)');
+    const dir = resolve(args.positionals[0]!);
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      /* reported below */
+    }
+    if (!isDir) throw new UserError(`${dir}: no such folder`);
+    const out = resolve(typeof args.values.out === 'string' ? args.values.out : join(dir, 'report.html'));
+    await useBestBackend('native', io.err);
+    const data = await gatherReport(dir);
+    writeReport(out, data);
+    if (io.json) io.out(JSON.stringify({ file: out, kind: data.kind, charts: true, samples: data.samples?.rows.length ?? 0, notes: data.notes }));
+    else io.out(`wrote ${out} (${data.kind} report${data.notes.length ? `; ${data.notes.join('; ')}` : ''})`);
+    return 0;
+  },
+};

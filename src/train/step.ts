@@ -29,13 +29,16 @@ export interface StepInput {
   groups: LrGroup[];
   /** The base rate for this step (schedule included); each group uses it times its multiplier. */
   lr: number;
+  /** The forward pass in training mode; default the whole model on the images (the activation cache passes the part after its frozen prefix). */
+  forward?: (inputs: tf.Tensor4D | tf.Tensor[]) => tf.Tensor4D;
 }
 
-/** One optimisation step on a batch; returns the batch loss (before the update). */
-export function trainStep(s: StepInput, images: tf.Tensor4D, masks: tf.Tensor3D): number {
+/** One optimisation step on a batch (images, or what `forward` takes); returns the batch loss (before the update). */
+export function trainStep(s: StepInput, inputs: tf.Tensor4D | tf.Tensor[], masks: tf.Tensor3D): number {
   const vars = s.groups.flatMap((g) => g.variables.map((v) => v.variable));
   setGroupRates(s.groups, s.lr);
-  const { value, grads } = tf.variableGrads(() => s.loss(s.model.apply(images, { training: true }) as tf.Tensor4D, masks), vars);
+  const forward = s.forward ?? ((x: tf.Tensor4D | tf.Tensor[]) => s.model.apply(x, { training: true }) as tf.Tensor4D);
+  const { value, grads } = tf.variableGrads(() => s.loss(forward(inputs), masks), vars);
   try {
     for (const g of s.groups) {
       g.optimizer.applyGradients(g.variables.map((v) => ({ name: v.variable.name, tensor: grads[v.variable.name]! })));

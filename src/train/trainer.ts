@@ -3,18 +3,20 @@
 // Everything random derives from the seed: sample order from (seed, epoch), augmentation from (seed,
 // epoch, sample), Dropout from (seed, epoch, step, layer); so a run resumed from the checkpoint of epoch N
 // redoes epoch N+1 from its start and ends bitwise equal to a run never interrupted (same backend).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import { batchesPerEpoch, streamBatches } from '../data/index.js';
+import { batchesPerEpoch } from '../data/index.js';
 import { saveModelFolder } from '../model/index.js';
 import type { ClassInfo } from '../model/classes.js';
 import type { ModelArchitecture, Provenance } from '../model/folder.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { UsageError } from '../util/errors.js';
+import { folderBatchSource } from './batch_source.js';
 import { checkpointDir, loadCheckpointModel, readPointer, restoreOptimizerState, writeCheckpoint, type CheckpointState, type EarlyStopState } from './checkpoint.js';
+import { DEFAULT_CACHE_MB, describeCache, planActivationCache, trainEpoch, type CacheDecision, type PrefixCache } from './epoch.js';
 import { evaluateModel } from './evaluate.js';
 import { applyFreeze } from './freeze.js';
 import { resolveTrainSpec } from './freeze_spec.js';
@@ -22,9 +24,9 @@ import type { LossFn } from './losses/index.js';
 import { buildLrGroups, disposeGroups, layerMultipliers, parseLrMult, parseLrSpread, type LrGroup } from './lr_groups.js';
 import { makeOptimizer, type OptimizerName } from './optimizers/index.js';
 import { ProgressBar } from './progress.js';
-import { appendMetrics, readMetrics, runPaths, truncateMetrics } from './run_folder.js';
+import { appendMetrics, readMetrics, readRunJson, runPaths, truncateMetrics, writeRunJson } from './run_folder.js';
 import { scheduleByName, type ScheduleName } from './schedules.js';
-import { dropoutLayers, seedDropouts, trainStep } from './step.js';
+import { dropoutLayers } from './step.js';
 import type { TrainingData } from './training_data.js';
 import { phaseEpochs, phaseIndexAt, type Phase } from './unfreeze.js';
 
@@ -88,6 +90,11 @@ export interface TrainerInput {
   /** Log a line every N steps (0: only epoch lines). */
   logEvery: number;
   onEpochEnd?: (epoch: number, line: Record<string, unknown>) => void;
+  /**
+   * The frozen-prefix activation cache (epoch.ts): on unless `enabled` is false; it never changes results.
+   * Default: on, 2048 MiB in memory, the rest spilled to RUN/activation-cache/.
+   */
+  cache?: { enabled: boolean; limitMb?: number };
 }
 
 export interface TrainResult {
@@ -126,6 +133,9 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
   const baseLr = spread ? spread.hi : c.lr;
   const stepsPerEpoch = batchesPerEpoch(t.data.train.length, c.batch);
   const dropouts = dropoutLayers(model);
+  const source = folderBatchSource(t.data, c.seed);
+  const cacheOptions = { enabled: t.cache?.enabled ?? true, limitMb: t.cache?.limitMb ?? DEFAULT_CACHE_MB, spillDir: join(t.runDir, 'activation-cache') };
+  let cache: PrefixCache | null = null;
   const bar = new ProgressBar({ enabled: t.progress });
 
   let epoch = t.resume?.state.epoch ?? 0;
@@ -153,37 +163,43 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
         // The checkpoint's optimizer state belongs to its phase; a new phase starts fresh optimizers.
         if (t.resume && phaseIdx === -1 && t.resume.state.phase === pi) await restoreOptimizerState(t.resume.dir, t.resume.state, groups);
         phaseIdx = pi;
+        cache?.store.close();
+        const planned = planActivationCache({ model, layerMap, freeze: frozen, groups, source, options: cacheOptions });
+        cache = planned.cache;
+        t.log(describeCache(planned.decision));
+        recordCacheDecision(t.runDir, pi, epoch, planned.decision);
         if (t.phases.length > 1) t.log(`epoch ${epoch + 1}: training ${resolved.blocks.join(', ')} (${phase.spec}; ${frozen.variables.length} weight tensors, ${groups.length} rate group${groups.length > 1 ? 's' : ''})`);
       }
       const [pStart, pEnd] = phaseEpochs(t.phases, pi, c.epochs);
       const phaseSteps = (pEnd - pStart) * stepsPerEpoch;
       const epochStart = performance.now();
-      let b = 0;
       let lossSum = 0;
       let seen = 0;
-      let lr = 0;
-      const stream = streamBatches(t.data.ds, t.data.train, { ...t.data.sample, augment: t.data.augment, batchSize: c.batch, seed: c.seed, epoch, shuffle: true });
-      for await (const { images, masks } of stream) {
-        let loss: number;
-        try {
-          seedDropouts(dropouts, c.seed, epoch, b);
-          lr = baseLr * phase.lrScale * schedule.factor((epoch - pStart) * stepsPerEpoch + b, phaseSteps);
-          loss = trainStep({ model, loss: t.loss, groups, lr }, images, masks);
-          lossSum += loss * images.shape[0];
-          seen += images.shape[0];
-        } finally {
-          tf.dispose([images, masks]);
-        }
-        b++;
-        step++;
-        stepsHere++;
-        if (!Number.isFinite(loss)) throw new UsageError(`epoch ${epoch + 1}, batch ${b}: the loss is ${loss}; lower --lr (now ${c.lr})`);
-        bar.update({ epoch: epoch + 1, epochs: c.epochs, batch: b, batches: stepsPerEpoch, loss: lossSum / seen, metric: early.best !== null ? `best ${early.metric} ${early.best.toFixed(4)}` : undefined, doneHere: stepsHere, remaining: (c.epochs - epoch) * stepsPerEpoch - b });
-        if (t.logEvery > 0 && b % t.logEvery === 0) {
-          bar.clear();
-          t.log(`epoch ${epoch + 1} step ${b}/${stepsPerEpoch} loss ${loss.toFixed(5)} lr ${lr.toExponential(3)}`);
-        }
-      }
+      const done = await trainEpoch({
+        model,
+        loss: t.loss,
+        groups,
+        dropouts,
+        seed: c.seed,
+        epoch,
+        batchSize: c.batch,
+        source,
+        cache,
+        lrAt: (b) => baseLr * phase.lrScale * schedule.factor((epoch - pStart) * stepsPerEpoch + b, phaseSteps),
+        onStep: (b, loss, lr, n) => {
+          step++;
+          stepsHere++;
+          lossSum += loss * n;
+          seen += n;
+          if (!Number.isFinite(loss)) throw new UsageError(`epoch ${epoch + 1}, batch ${b}: the loss is ${loss}; lower --lr (now ${c.lr})`);
+          bar.update({ epoch: epoch + 1, epochs: c.epochs, batch: b, batches: stepsPerEpoch, loss: lossSum / seen, metric: early.best !== null ? `best ${early.metric} ${early.best.toFixed(4)}` : undefined, doneHere: stepsHere, remaining: (c.epochs - epoch) * stepsPerEpoch - b });
+          if (t.logEvery > 0 && b % t.logEvery === 0) {
+            bar.clear();
+            t.log(`epoch ${epoch + 1} step ${b}/${stepsPerEpoch} loss ${loss.toFixed(5)} lr ${lr.toExponential(3)}`);
+          }
+        },
+      });
+      const lr = done.lr;
       bar.clear();
       const trainSeconds = (performance.now() - epochStart) / 1000;
       const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss }) : null;
@@ -235,9 +251,21 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
     }
   } finally {
     disposeGroups(groups);
+    cache?.store.close();
     bar.clear();
   }
   return finish(t, early, step, started);
+}
+
+/** Adds the phase's cache decision to run.json (when the run has one): whether the cache was used, and why not. */
+function recordCacheDecision(runDir: string, phase: number, epoch: number, d: CacheDecision): void {
+  if (!existsSync(runPaths(runDir).runJson)) return;
+  const run = readRunJson(runDir);
+  const entries = (Array.isArray(run.setup.activationCache) ? run.setup.activationCache : []) as Record<string, unknown>[];
+  const kept = entries.filter((e) => e.phase !== phase);
+  kept.push({ phase, from_epoch: epoch + 1, ...d, prefix_layers: undefined });
+  run.setup.activationCache = kept;
+  writeRunJson(runDir, run);
 }
 
 function epochText(line: Record<string, unknown>, epochs: number, early: EarlyStopState): string {

@@ -44,9 +44,15 @@ export const BASE_CONFIG: TrainConfig = {
 };
 
 /** Trains `unet` in process on `data` into `runDir`; the model's weights change in place. */
-export async function trainTiny(unet: UNet, data: string, runDir: string, c: Partial<TrainConfig> = {}, extra: { phases?: Phase[]; onEpochEnd?: (e: number) => void } = {}): Promise<TrainResult> {
+export async function trainTiny(
+  unet: UNet,
+  data: string,
+  runDir: string,
+  c: Partial<TrainConfig> = {},
+  extra: { phases?: Phase[]; onEpochEnd?: (e: number) => void; cache?: { enabled: boolean; limitMb?: number }; log?: (line: string) => void } = {},
+): Promise<TrainResult> {
   const config = { ...BASE_CONFIG, ...c };
-  const td = openTrainingData(data, { valFraction: config.val, seed: config.seed, input: unet.options.input, modelClasses: unet.options.classes });
+  const td = openTrainingData(data, { valFraction: config.val, seed: config.seed, input: unet.options.input, modelClasses: unet.options.classes, augment: config.augment });
   return runTraining({
     runDir,
     finalModelDir: join(runDir, 'model'),
@@ -57,10 +63,11 @@ export async function trainTiny(unet: UNet, data: string, runDir: string, c: Par
     data: td,
     loss: makeLoss('ce'),
     provenance: {},
-    log: () => {},
+    log: extra.log ?? (() => {}),
     progress: false,
     logEvery: 0,
     onEpochEnd: extra.onEpochEnd,
+    cache: extra.cache,
   });
 }
 

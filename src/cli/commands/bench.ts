@@ -4,14 +4,17 @@ import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 
 import { runPytorchPeer } from '../../bench/peer.js';
+import { benchPolicyEpochs } from '../../bench/policy_epoch.js';
 import { benchTrainingStep } from '../../bench/train_step.js';
 import { addon, useBestBackend } from '../../engine/index.js';
-import { choiceOption, intOption, type Command } from '../command.js';
+import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
+import { UsageError } from '../../util/errors.js';
+import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'time a training step and a forward pass of the course U-Net (optionally against PyTorch)',
-  usage: '[--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--peer] [--profile] [--json]',
+  summary: 'time a training step of the course U-Net (optionally against PyTorch), or a fine-tuning policy\'s epochs (--train)',
+  usage: '[--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
   options: {
     filters: { type: 'string', default: '16', description: 'filters of the first block (F)' },
     batch: { type: 'string', default: '8', description: 'images per training step' },
@@ -23,13 +26,21 @@ export const benchCommand: Command = {
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
     peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
     profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
+    train: { type: 'string', valueName: 'SPEC', description: 'time whole epochs of fine-tuning SPEC (e.g. head, decoder+head, all) instead of one step' },
+    images: { type: 'string', valueName: 'N', description: 'with --train: digit scenes per epoch, held in memory (default 1000)' },
+    epochs: { type: 'string', valueName: 'N', description: 'with --train: epochs to run, the first (fills the cache) and N-1 later ones (default 3)' },
+    'no-cache': { type: 'boolean', description: 'with --train: do not cache the frozen prefix\'s activations' },
+    'cache-mb': { type: 'string', valueName: 'MB', description: `with --train: memory for cached activations before they spill to disk (default ${DEFAULT_CACHE_MB})` },
   },
   examples: [
     'unet-transfer bench',
     'unet-transfer bench --peer --json',
     'unet-transfer bench --filters 32 --profile',
+    'unet-transfer bench --train decoder+head --images 1000 --height 64 --width 64 --json',
   ],
   async run(args, io) {
+    if (args.values.train !== undefined) return runPolicyBench(args, io);
+    for (const flag of ['images', 'epochs', 'no-cache', 'cache-mb']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} goes with --train SPEC (timing a fine-tuning policy's epochs)`);
     const o = {
       filters: intOption(args, 'filters', 1, 512),
       batch: intOption(args, 'batch', 1, 1024),
@@ -85,3 +96,42 @@ export const benchCommand: Command = {
     return 0;
   },
 };
+
+/** `bench --train SPEC`: a policy's epoch times over in-memory digit scenes, and its share of the FLOPs of `all`. */
+async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> {
+  for (const flag of ['peer', 'profile']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} times a single step; it does not go with --train`);
+  const train = String(args.values.train);
+  const o = {
+    train,
+    images: args.values.images === undefined ? 1000 : intOption(args, 'images', 1, 1_000_000),
+    filters: intOption(args, 'filters', 1, 512),
+    classes: intOption(args, 'classes', 2, 1000),
+    batch: intOption(args, 'batch', 1, 1024),
+    height: intOption(args, 'height', 16, 4096),
+    width: intOption(args, 'width', 16, 4096),
+    epochs: args.values.epochs === undefined ? 3 : intOption(args, 'epochs', 2, 1000),
+    cache: args.values['no-cache'] !== true,
+    cacheMb: args.values['cache-mb'] === undefined ? DEFAULT_CACHE_MB : intOption(args, 'cache-mb', 0, 1 << 30),
+    seed: 0,
+  };
+  for (const d of ['height', 'width'] as const) if (o[d] % 16 !== 0) throw new UsageError(`--${d} must be a multiple of 16 (four 2x2 poolings), got ${o[d]}`);
+  const backend = await useBestBackend(choiceOption(args, 'backend', ['native', 'cpu'] as const), io.err);
+  const threads = addon.loaded.conv?.threads ?? cpus().length;
+  const say = (line: string) => {
+    if (!io.quiet && !io.json) io.err(line);
+  };
+  say(`timing ${o.epochs} epochs of --train ${train} over ${o.images} digit scenes (course U-Net F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}) on ${backend} with ${threads} threads...`);
+  const r = await benchPolicyEpochs(o, say);
+  const result = { backend, threads, ...r, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  if (io.json) {
+    io.out(JSON.stringify(result));
+    return 0;
+  }
+  io.out(`policy           ${r.policy} (${r.trainable_params.toLocaleString('en-US')} trainable parameters)`);
+  io.out(`activation cache ${r.cache ? `used (${r.cache_mb} MiB): ${r.cache_reason}` : `not used: ${r.cache_reason}`}`);
+  io.out(`first epoch      ${r.first_epoch_ms} ms${r.cache ? ' (fills the cache)' : ''}`);
+  io.out(`later epoch      ${r.epoch_ms} ms (median of ${r.later_epochs_ms.length}; ${r.step_ms} ms per step)`);
+  io.out(`FLOPs per step   ${r.gflop_per_step} GFLOP, ${r.flops_share} of training everything (${r.gflop_per_step_all} GFLOP)`);
+  io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
+  return 0;
+}

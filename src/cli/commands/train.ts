@@ -15,6 +15,7 @@ import { ARCHS, DEFAULTS, MAX_DEPTH, MIN_DEPTH, parseInputSize } from '../../mod
 import { readImageHeaderSync } from '../../data/decode.js';
 import { classStats, openFolderDataset, splitDataset } from '../../data/index.js';
 import { checkpointDir, loadCheckpointModel, readCheckpointState, readPointer } from '../../train/checkpoint.js';
+import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
 import { evaluateModel } from '../../train/evaluate.js';
 import { clearFreeze } from '../../train/freeze.js';
 import { resolveTrainSpec } from '../../train/freeze_spec.js';
@@ -58,6 +59,8 @@ const FINETUNE_OPTIONS: Record<string, OptionSpec> = {
   'lr-mult': { type: 'string', valueName: 'SEL=M,...', description: 'learning-rate multipliers, e.g. encoder=0.1,bottleneck=0.3' },
   'lr-spread': { type: 'string', valueName: 'LO:HI', description: 'rates spread geometrically from LO (input side) to HI (head); replaces --lr' },
   unfreeze: { type: 'string', valueName: 'STAGES', description: 'gradual unfreezing, e.g. head@0,decoder@2,all@4, or fine_tune (instead of --train)' },
+  'no-cache': { type: 'boolean', description: 'do not cache the frozen prefix\'s activations (by default, with a frozen input side and no augmentation, it runs once per image; results are the same)' },
+  'cache-mb': { type: 'string', valueName: 'MB', description: 'memory for cached activations before they spill to RUN/activation-cache/ (default 2048)' },
 };
 
 const num = (args: ParsedArgs, name: string, lo: number, hi: number, dflt: number, loOpen = false): number => {
@@ -340,6 +343,7 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
       log,
       progress,
       logEvery,
+      cache: { enabled: args.values['no-cache'] !== true, limitMb: args.values['cache-mb'] === undefined ? DEFAULT_CACHE_MB : intOption(args, 'cache-mb', 0, 1 << 30) },
     });
     printResult(io, result, { command: kind, backend });
     return 0;

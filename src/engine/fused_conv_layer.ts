@@ -1,4 +1,5 @@
-// Makes tfjs-layers' Conv2D with bias and ReLU run as one op (ops/conv_bias_relu.ts) in training too.
+// Makes tfjs-layers' Conv2D with bias and ReLU (or no activation) run as one op with lazy gradients
+// (ops/conv_bias_relu.ts), in training too.
 //
 // tfjs-layers builds every Conv2D on tf.fused.conv2d, which tfjs-core un-fuses into Conv2D + Add + Relu as soon as
 // gradients are recorded. Patching the layer class (not each model) keeps model.json files standard Keras: a
@@ -30,9 +31,10 @@ function patchConv2D(): void {
   proto.call = function (this: tfl.layers.Layer, inputs, kwargs) {
     const f = this as unknown as Conv2DFields;
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const activation = f.activation?.getClassName().toLowerCase() ?? 'linear';
     const qualifies =
       f.bias !== null &&
-      f.activation?.getClassName().toLowerCase() === 'relu' &&
+      (activation === 'relu' || activation === 'linear') &&
       f.dataFormat === 'channelsLast' &&
       f.dilationRate.every((d) => d === 1) &&
       (f.padding === 'same' || f.padding === 'valid') &&
@@ -43,6 +45,7 @@ function patchConv2D(): void {
       convBiasRelu(x as tf.Tensor4D, f.kernel.read() as tf.Tensor4D, f.bias!.read() as tf.Tensor1D, {
         strides: [f.strides[0], f.strides[1]],
         pad: f.padding as 'same' | 'valid',
+        activation: activation as 'relu' | 'linear',
       }),
     );
   };

@@ -8,11 +8,13 @@ import { convBiasRelu } from '../../src/engine/ops/conv_bias_relu.js';
 import { expectSameOnBackends, randomTensor, runOn } from './harness.js';
 
 // The reference: tfjs-core's own unfused ops, whose gradients are TF.js's.
-function reference(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, strides: [number, number], pad: 'same' | 'valid'): tf.Tensor4D {
-  return tf.relu(tf.add(tf.conv2d(x, w, strides, pad), b)) as tf.Tensor4D;
+function reference(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, strides: [number, number], pad: 'same' | 'valid', activation: 'relu' | 'linear'): tf.Tensor4D {
+  const z = tf.add(tf.conv2d(x, w, strides, pad), b) as tf.Tensor4D;
+  return activation === 'relu' ? tf.relu(z) : z;
 }
 
-const CASES: { x: number[]; w: number[]; strides: [number, number]; pad: 'same' | 'valid' }[] = [
+const CASES: { x: number[]; w: number[]; strides: [number, number]; pad: 'same' | 'valid'; activation?: 'linear' }[] = [
+  { x: [2, 9, 7, 3], w: [1, 1, 3, 5], strides: [1, 1], pad: 'same', activation: 'linear' }, // the logits layer
   { x: [2, 9, 7, 3], w: [3, 3, 3, 5], strides: [1, 1], pad: 'same' },
   { x: [1, 8, 8, 4], w: [3, 3, 4, 16], strides: [2, 2], pad: 'same' },
   { x: [3, 7, 9, 2], w: [1, 1, 2, 3], strides: [1, 1], pad: 'valid' },
@@ -20,10 +22,11 @@ const CASES: { x: number[]; w: number[]; strides: [number, number]; pad: 'same' 
 ];
 
 for (const c of CASES) {
-  test(`convBiasRelu ${c.x} * ${c.w} ${c.pad}/${c.strides}: value and gradients match the unfused ops`, async () => {
+  const activation = c.activation ?? 'relu';
+  test(`convBiasRelu ${c.x} * ${c.w} ${c.pad}/${c.strides} ${activation}: value and gradients match the unfused ops`, async () => {
     const make = () => [randomTensor(c.x, 1) as tf.Tensor4D, randomTensor(c.w, 2) as tf.Tensor4D, randomTensor([c.w[3]], 3) as tf.Tensor1D] as const;
-    const fused = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => convBiasRelu(x, w, b, { strides: c.strides, pad: c.pad });
-    const unfused = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => reference(x, w, b, c.strides, c.pad);
+    const fused = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => convBiasRelu(x, w, b, { strides: c.strides, pad: c.pad, activation });
+    const unfused = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => reference(x, w, b, c.strides, c.pad, activation);
     const withGrads = (f: typeof fused) => () => {
       const [x, w, b] = make();
       const dy = randomTensor(c.x.slice(0, 1).concat(f(x, w, b).shape.slice(1)), 4);
@@ -46,7 +49,7 @@ for (const c of CASES) {
         assert.ok(diff / scale <= 1e-4, `${backend} output ${i}: relative error ${diff / scale}`);
       });
       if (backend === 'native') {
-        for (const k of ['UnetReluBiasGrad', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) {
+        for (const k of [...(activation === 'relu' ? ['UnetReluBiasGrad'] : []), 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) {
           assert.ok(got.kernels.some((r) => r.kernel === k && r.native), `${k} did not run natively`);
         }
       }

@@ -30,11 +30,8 @@ function expectedCalls(unet: UNet, trainable: Set<string>, forwardLayers: Set<st
     const gradIn = n.inputs.some((i) => carries.has(i.id));
     if (gradIn || trainable.has(name)) carries.add(n.output.id);
     if (kind !== 'conv' && kind !== 'transpose') continue;
-    const cfg = n.layer.getConfig() as { activation: string; useBias: boolean };
-    // tfjs-core's fused conv op (a linear conv with bias: the logits) computes its filter gradient eagerly
-    // whenever a gradient passes through it; every other conv runs ops with lazy per-input gradients.
-    const eagerFilter = kind === 'conv' && cfg.activation === 'linear' && cfg.useBias && gradIn;
-    if (trainable.has(name) || eagerFilter) e.Conv2DBackpropFilter++;
+    // Every conv runs an op with lazy per-input gradients (src/engine/ops/conv_bias_relu.ts).
+    if (trainable.has(name)) e.Conv2DBackpropFilter++;
     if (kind === 'conv') {
       if (forwardLayers.has(name)) e.FusedConv2D++;
       if (gradIn) e.Conv2DBackpropInput++;
@@ -77,11 +74,12 @@ for (const spec of ['decoder', 'head', 'encoder', 'all']) {
     // Spelled out for the tiny U-Net (12 convs + 2 transposed convs).
     const literal: Record<string, typeof got> = {
       all: { Conv2DBackpropFilter: 14, Conv2DBackpropInput: 2 + 11, Conv2D: 2, FusedConv2D: 12 },
-      // 6 decoder layers + the frozen logits' eager filter gradient; dx for dec2_conv1..head_logits only.
-      decoder: { Conv2DBackpropFilter: 7, Conv2DBackpropInput: 2 + 6, Conv2D: 1, FusedConv2D: 12 },
+      // the 6 decoder layers only (the frozen logits pass the gradient on without a filter gradient);
+      // dx for dec2_conv1..head_logits only.
+      decoder: { Conv2DBackpropFilter: 6, Conv2DBackpropInput: 2 + 6, Conv2D: 1, FusedConv2D: 12 },
       // dx for head_logits only: nothing is back-propagated below head_conv.
       head: { Conv2DBackpropFilter: 2, Conv2DBackpropInput: 2 + 1, Conv2D: 0, FusedConv2D: 12 },
-      encoder: { Conv2DBackpropFilter: 5, Conv2DBackpropInput: 2 + 11, Conv2D: 2, FusedConv2D: 12 },
+      encoder: { Conv2DBackpropFilter: 4, Conv2DBackpropInput: 2 + 11, Conv2D: 2, FusedConv2D: 12 },
     };
     assert.deepEqual(got, literal[spec], `${spec} (${[...trainable].join(', ')})`);
   });

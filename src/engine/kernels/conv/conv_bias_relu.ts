@@ -1,5 +1,5 @@
 // Training-time kernels of a Conv2D layer with bias and ReLU (see ../../ops/conv_bias_relu.ts):
-// - UnetConv2DBiasRelu: the forward pass, i.e. FusedConv2D with bias and relu (one oneDNN primitive);
+// - UnetConv2DBiasRelu: the forward pass, i.e. FusedConv2D with bias and relu or no activation (one oneDNN primitive);
 // - UnetReluBiasGrad: dz = dy * (y > 0) and dbias = sum of dz over N,H,W, in one pass (relu_bias_grad.cc).
 // Both also have a JavaScript version for `cpu` (and for `native` without the conv family).
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,11 +10,11 @@ import { allFloat32, f32, nativeKernel, output, type Backend } from '../util.js'
 export const CONV_BIAS_RELU = 'UnetConv2DBiasRelu';
 export const RELU_BIAS_GRAD = 'UnetReluBiasGrad';
 
-/** The forward pass on any backend is that backend's FusedConv2D with activation relu. */
+/** The forward pass on any backend is that backend's FusedConv2D (attrs.activation: relu or linear). */
 const forward: tf.KernelFunc = (args) => {
   const fused = tf.getKernel(tf.FusedConv2D, tf.getBackend());
   if (!fused) throw new Error(`${CONV_BIAS_RELU}: backend ${tf.getBackend()} has no FusedConv2D kernel`);
-  return fused.kernelFunc({ ...args, attrs: { ...args.attrs, activation: 'relu' } });
+  return fused.kernelFunc(args);
 };
 
 function reluBiasGradJs({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {

@@ -8,5 +8,6 @@ import { TRAIN_COMMANDS } from './train.js';
 import { ANALYSIS_COMMANDS } from './analysis.js';
 import { SWEEP_COMMANDS } from './sweep.js';
 import { reportCommand } from './report.js';
+import { demoCommand } from './demo.js';
 
-export const COMMANDS: Command[] = [benchCommand, ...MODEL_COMMANDS, modelImportCommand, dataDigitsCommand, dataInspectCommand, ...TRAIN_COMMANDS, ...SWEEP_COMMANDS, ...ANALYSIS_COMMANDS, reportCommand];
+export const COMMANDS: Command[] = [demoCommand, benchCommand, ...MODEL_COMMANDS, modelImportCommand, dataDigitsCommand, dataInspectCommand, ...TRAIN_COMMANDS, ...SWEEP_COMMANDS, ...ANALYSIS_COMMANDS, reportCommand];

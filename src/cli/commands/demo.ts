@@ -1,0 +1,46 @@
+// `demo [--quick] [--out DIR]`: the question this tool answers, on the model that ships with it: which layers
+// to fine-tune for an input-level and an output-level domain shift, at what cost; one report.
+import { resolve } from 'node:path';
+
+import { runDemo } from '../../demo/run.js';
+import { PRESETS, type PresetName } from '../../demo/presets.js';
+import { UsageError } from '../../util/errors.js';
+import type { Command } from '../command.js';
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'which layers to fine-tune, shown end to end: the shipped digits model on two domain shifts (sweeps, analysis, advisor), one report',
+  usage: '[--quick] [--out DIR] [--force] [--json]',
+  options: {
+    quick: { type: 'boolean', description: `a smaller run (${PRESETS.quick.policies.length} policies, ${PRESETS.quick.seeds} seed, ${PRESETS.quick.epochs} epochs, ${PRESETS.quick.train} training scenes per shift; about a minute on 2 cores) instead of the full one (${PRESETS.full.policies.length} named policies, ${PRESETS.full.seeds} seeds, ${PRESETS.full.epochs} epochs; under 10 minutes)` },
+    // The tests' configuration: the same code path in seconds (not listed in --help's examples).
+    tiny: { type: 'boolean', description: 'the smallest configuration (2 policies, 1 epoch, 16 scenes; for tests: its numbers mean little)' },
+    out: { type: 'string', valueName: 'DIR', description: 'the demo folder: data, one sweep folder per shift, report.html (default runs/demo, or runs/demo-quick with --quick); rerunning resumes it' },
+    force: { type: 'boolean', description: 'start over in a demo folder that holds a demo with other settings' },
+    'trial-processes': { type: 'boolean', description: 'run each fine-tune in its own process (per-trial peak memory in the report; about 1-2 s more per trial)' },
+  },
+  examples: ['unet-transfer demo --quick', 'unet-transfer demo --out runs/demo', 'npm run demo   # sets up what is missing first'],
+  async run(args, io) {
+    if (args.positionals.length) throw new UsageError(`demo takes no positional arguments, got ${JSON.stringify(args.positionals[0])} (the folder goes in --out)`);
+    if (args.values.quick && args.values.tiny) throw new UsageError('--quick and --tiny are two sizes of the demo; give one');
+    const name: PresetName = args.values.tiny ? 'tiny' : args.values.quick ? 'quick' : 'full';
+    const out = resolve(typeof args.values.out === 'string' ? args.values.out : name === 'full' ? 'runs/demo' : `runs/demo-${name}`);
+    const chatty = !io.json && !io.quiet;
+    const r = await runDemo({
+      out,
+      preset: PRESETS[name],
+      force: args.values.force === true,
+      trialProcesses: args.values['trial-processes'] === true,
+      log: chatty ? io.err : undefined,
+    });
+    if (io.json) {
+      io.out(JSON.stringify({ report: r.report, dir: r.dir, preset: r.preset.name, summary: r.summary, seconds: r.seconds, shifts: r.shifts.map((s) => ({ ...s, summary: undefined })) }));
+      return r.shifts.some((s) => s.failed.length) ? 1 : 0;
+    }
+    io.out(`report: ${r.report}`);
+    for (const l of r.summary) io.out(l);
+    if (!io.quiet) io.out(`(${r.seconds.total!.toFixed(0)} s on the ${r.backend} backend; open the report in a browser; rerun with the same --out to resume)`);
+    for (const s of r.shifts) for (const f of s.failed) io.err(`${s.key}: trial ${f.index} failed: ${f.message}`);
+    return r.shifts.some((s) => s.failed.length) ? 1 : 0;
+  },
+};

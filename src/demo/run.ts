@@ -1,0 +1,306 @@
+// The demo's orchestration: from the pretrained model that ships in models/digits04 to one report, through
+// the project's own public pieces only: `data digits` scenes for two target sets (an input-level and an
+// output-level shift), per shift the advisor's gradient probe, a sweep of freeze policies (with the
+// advisor's pick added, so that the sweep checks it), the diff / CKA / reset analysis of the `full`
+// fine-tune, then the sweep and run reports and one index page over both shifts.
+//
+// DIR/demo.json records the settings; rerunning the demo into the same DIR resumes it (finished trials are
+// not run again), and a folder with other settings, or one that is not a demo folder, is never overwritten
+// without --force.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { parseCommandArgs, type Command, type CommandIO } from '../cli/command.js';
+import { diffCommand } from '../cli/commands/analysis.js';
+import { adviseCommand, planFromArgs, sweepCommand } from '../cli/commands/sweep.js';
+import { DEFAULT_DIGIT_SCENES, generateDigitScenes } from '../data/digit-scenes.js';
+import { parseShifts } from '../data/shifts.js';
+import { packageRoot } from '../engine/addon.js';
+import { useBestBackend } from '../engine/index.js';
+import { loadModelFolder } from '../model/index.js';
+import { gatherReport } from '../report/gather.js';
+import { writeReport } from '../report/page.js';
+import { parseBudget, verdictOf, type Verdict } from '../sweep/advise.js';
+import { collectSweep, writeSweepSummary, type SweepSummary } from '../sweep/collect.js';
+import { runMissing } from '../sweep/driver.js';
+import { readPlan } from '../sweep/plan.js';
+import { missingTrials, runTrial, trialPaths } from '../sweep/run.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { UserError } from '../util/errors.js';
+import { answerLine, answerOf, type ShiftAnswer } from './findings.js';
+import { writeDemoPage } from './page.js';
+import { DEMO_FORMAT, DEMO_SHIFTS, presetKey, type DemoPreset, type DemoShift } from './presets.js';
+
+
+/** The pretrained model that ships in the package. */
+export const shippedModelDir = (): string => join(packageRoot(), 'models', 'digits04');
+
+export interface DemoOptions {
+  out: string;
+  preset: DemoPreset;
+  /** Start over in a demo folder that holds another run of the demo. */
+  force?: boolean;
+  /** Another pretrained model folder (64x64x1 input expected by the scenes; default the shipped one). */
+  model?: string;
+  /** Run each trial in its own process (honest per-trial memory, ~1-2 s more per trial) instead of in this one. */
+  trialProcesses?: boolean;
+  /** Progress lines (stderr). */
+  log?: (line: string) => void;
+  /** Detailed lines of the pieces (trial epochs, analysis groups). */
+  detail?: (line: string) => void;
+}
+
+export interface ShiftResult {
+  key: string;
+  kind: DemoShift['kind'];
+  title: string;
+  description: string;
+  data: string;
+  sweep: string;
+  report: string;
+  full_run: string | null;
+  full_report: string | null;
+  /** The pretrained model on the target's validation images, before any fine-tuning. */
+  pretrained_miou: number | null;
+  /** The full fine-tune: target mIoU, and source mIoU before and after (what it cost the old task). */
+  full_miou: number | null;
+  source_miou_before: number | null;
+  source_miou_after: number | null;
+  answer: ShiftAnswer | null;
+  advice: { spec: string; blocks: string[]; budget: string; verdict: Verdict | null };
+  /** Blocks by drift, CKA and reset sensitivity of the full fine-tune (for the page and the README). */
+  blocks: { block: string; drift: number | null; cka: number | null; reset_sensitivity: number | null; transplant_gain: number | null; rgn: number | null }[];
+  failed: { index: number; message: string }[];
+  summary: SweepSummary;
+  line: string;
+}
+
+export interface DemoResult {
+  format: typeof DEMO_FORMAT;
+  version: 1;
+  dir: string;
+  report: string;
+  preset: DemoPreset;
+  model: string;
+  backend: string;
+  shifts: ShiftResult[];
+  summary: string[];
+  seconds: Record<string, number>;
+  finishedAt: string;
+}
+
+interface DemoJson {
+  format: string;
+  key: string;
+  state: 'running' | 'done';
+}
+
+/** Makes DIR a demo folder for these settings, resuming one with the same settings. */
+function prepareOut(dir: string, key: string, force: boolean): boolean {
+  const file = join(dir, 'demo.json');
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    let old: DemoJson | null = null;
+    try {
+      old = JSON.parse(readFileSync(file, 'utf8')) as DemoJson;
+    } catch {
+      old = null;
+    }
+    if (!old || old.format !== DEMO_FORMAT) throw new UserError(`--out ${dir}: the folder is not empty and holds no demo (no demo.json); choose another --out`);
+    if (old.key === key) return true;
+    if (!force) throw new UserError(`--out ${dir}: holds a demo with other settings (--quick or not, or another model); pass --force to start over there, or choose another --out`);
+    // Only a folder the demo made (it has demo.json) is ever cleared.
+    for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(file, `${JSON.stringify({ format: DEMO_FORMAT, key, state: 'running' }, null, 1)}\n`);
+  return false;
+}
+
+/** Runs one command object in this process with JSON output captured; a non-zero exit is an error. */
+async function runJson(cmd: Command, argv: string[], detail: (l: string) => void): Promise<Record<string, unknown>> {
+  const out: string[] = [];
+  const io: CommandIO = { out: (l) => out.push(l), err: detail, json: true, quiet: true };
+  const code = await cmd.run(parseCommandArgs(cmd, [...argv, '--json']), io);
+  if (code !== 0) throw new UserError(`the demo's ${cmd.name} step ended with exit code ${code}`);
+  return JSON.parse(out[out.length - 1] ?? '{}') as Record<string, unknown>;
+}
+
+/** A digit-scene data set, unless a finished one is there (generateDigitScenes renames it into place at the end). */
+async function scenes(dir: string, o: { digits: [number, number]; shift: string; count: number; valCount: number; seed: number }): Promise<void> {
+  if (existsSync(join(dir, 'classes.json'))) return;
+  await generateDigitScenes(dir, { ...DEFAULT_DIGIT_SCENES, size: 64, count: o.count, valCount: o.valCount, digits: o.digits, shifts: parseShifts(o.shift), seed: o.seed }, { force: true });
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const started = performance.now();
+  const log = o.log ?? (() => {});
+  const detail = o.detail ?? (() => {});
+  const p = o.preset;
+  const dir = resolve(o.out);
+  const model = resolve(o.model ?? shippedModelDir());
+  if (!existsSync(join(model, 'model.json'))) {
+    throw new UserError(`${model}: the demo's pretrained model is missing (no model.json); rebuild it with scripts/make-demo-model.sh`);
+  }
+  const backend = await useBestBackend('native', log);
+  // The scenes are 64x64 grey: a model for another input would fail later, with a less clear message.
+  const folder = await loadModelFolder(model);
+  const { input, classes } = folder.options;
+  folder.model.dispose();
+  if (input.join('x') !== '64x64x1' || classes !== 6) throw new UserError(`${model}: the demo needs a model for 64x64x1 input and 6 classes (background + 5 digits), this one has ${input.join('x')} and ${classes}`);
+
+  const resumed = prepareOut(dir, presetKey(p, model), o.force === true);
+  const seconds: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      seconds[name] = (seconds[name] ?? 0) + (performance.now() - t) / 1000;
+    }
+  };
+  const stamp = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s`;
+  log(`demo (${p.name}) in ${dir}${resumed ? ' (resuming: finished steps are kept)' : ''}; pretrained model ${model}`);
+
+  const dataDir = join(dir, 'data');
+  const sourceDir = join(dataDir, 'source');
+  await timed('data', async () => {
+    log(`${stamp()}  target sets: ${DEMO_SHIFTS.map((s) => `${s.key} (${s.title})`).join(', ')}, ${p.train} training + ${p.val} validation scenes each`);
+    await scenes(sourceDir, { digits: [0, 4], shift: 'none', count: 1, valCount: p.sourceVal, seed: 3 });
+    for (const s of DEMO_SHIFTS) await scenes(join(dataDir, s.key), { digits: s.digits, shift: s.shift, count: p.train, valCount: p.val, seed: s.seed });
+  });
+
+  const results: ShiftResult[] = [];
+  for (const [i, s] of DEMO_SHIFTS.entries()) {
+    const data = join(dataDir, s.key);
+    const sweepDir = join(dir, s.key);
+    const tag = `[${i + 1}/${DEMO_SHIFTS.length} ${s.key}]`;
+
+    // 1. The advisor, before any training: where does the target pull (gradient probe), within the budget?
+    log(`${stamp()}  ${tag} advisor: gradient probe on ${p.probeSamples} target images, budget ${p.budget}`);
+    const advice = await timed('advise', () =>
+      runJson(adviseCommand, ['--model', model, '--data', data, '--budget', p.budget, '--samples', String(p.probeSamples), '--batch', String(p.batch), '--out', sweepDir], detail),
+    );
+    const spec = String(advice.spec);
+
+    // 2. The sweep: every policy with the same budget, plus the advisor's pick.
+    const sweepArgs = parseCommandArgs(sweepCommand, ['--model', model, '--data', data, '--policies', p.policies.join(','), '--seeds', String(p.seeds), '--epochs', String(p.epochs), '--batch', String(p.batch), '--lr', String(p.lr), '--out', sweepDir]);
+    const quietIo: CommandIO = { out: () => {}, err: detail, json: true, quiet: true };
+    const { plan } = await planFromArgs(sweepArgs, quietIo, [spec]);
+    const todo = missingTrials(sweepDir, plan);
+    log(`${stamp()}  ${tag} sweep: ${plan.trials.length} fine-tunes (${plan.policies.join(', ')}; ${p.seeds} seed(s), ${p.epochs} epoch(s))${todo.length < plan.trials.length ? `, ${plan.trials.length - todo.length} already done` : ''}`);
+    const failed: { index: number; message: string }[] = [];
+    await timed('sweep', async () => {
+      if (o.trialProcesses) {
+        const r = await runMissing(sweepDir, p.parallel, (l) => (/^trial \d+/.test(l) ? log(`${stamp()}  ${tag}   ${l}`) : detail(l)));
+        failed.push(...r.failed);
+        return;
+      }
+      const t0 = performance.now();
+      for (const [k, t] of todo.entries()) {
+        // A rough ETA: the mean time of this sweep's trials so far (they differ by policy, so it is rough).
+        const eta = k > 0 ? `, this sweep's ETA ~${(((performance.now() - t0) / 1000 / k) * (todo.length - k)).toFixed(0)} s` : '';
+        log(`${stamp()}  ${tag}   trial ${t.index + 1}/${plan.trials.length}: ${t.policy}, seed ${t.seed}${eta}`);
+        try {
+          const r = await runTrial(sweepDir, t.index, { log: detail });
+          if (r.status === 'busy') failed.push({ index: t.index, message: `pid ${r.heldBy.pid} on ${r.heldBy.host} holds it` });
+        } catch (e) {
+          if (!(e instanceof UserError)) throw e;
+          failed.push({ index: t.index, message: e.message });
+          log(`${stamp()}  ${tag}   trial ${t.index} failed: ${e.message}`);
+        }
+      }
+    });
+    const summary = collectSweep(sweepDir);
+    writeSweepSummary(sweepDir, summary);
+    // A finished trial is never resumed, so its checkpoints (model and optimizer state of its last epochs,
+    // ~13 MB a trial here) only fill the disk; its final model stays in run/model.
+    const trials = readPlan(sweepDir).trials;
+    for (const r of summary.results) rmSync(join(trialPaths(sweepDir, trials[r.index]!).run, 'checkpoints'), { recursive: true, force: true });
+    const verdict = summary.policies.some((x) => x.policy === spec && x.val_miou_mean !== null) ? verdictOf(spec, summary.policies, parseBudget(p.budget)) : null;
+    writeFileAtomic(join(sweepDir, 'advice.json'), `${JSON.stringify({ ...advice, file: undefined, verify: verdict ? { ...verdict, sweep: join(sweepDir, 'sweep.json'), failed } : null }, null, 1)}\n`);
+
+    // 3. What the full fine-tune changed, and what mattered: drift, CKA, reset/transplant, source-task cost.
+    const fullTrial = readPlan(sweepDir).trials.find((t) => t.policy === 'full' && t.seed === 0);
+    const fullRun = fullTrial && summary.results.some((r) => r.index === fullTrial.index) ? trialPaths(sweepDir, fullTrial).run : null;
+    let diff: Record<string, unknown> | null = null;
+    if (fullRun) {
+      const diffFile = join(fullRun, 'diff.json');
+      if (existsSync(diffFile)) {
+        diff = JSON.parse(readFileSync(diffFile, 'utf8')) as Record<string, unknown>;
+      } else {
+        log(`${stamp()}  ${tag} analysis of the full fine-tune: weight drift, CKA, reset/transplant on ${p.analysisSamples} images, source-task cost`);
+        diff = await timed('analysis', () =>
+          runJson(diffCommand, [model, fullRun, '--data', data, '--source-data', sourceDir, '--samples', String(p.analysisSamples), '--batch', String(p.batch)], detail),
+        );
+        writeFileAtomic(diffFile, `${JSON.stringify(diff)}\n`);
+      }
+    }
+
+    // 4. The reports of the sweep (featuring the advisor's pick) and of the full fine-tune.
+    log(`${stamp()}  ${tag} reports`);
+    await timed('reports', async () => {
+      writeReport(join(sweepDir, 'report.html'), await gatherReport(sweepDir));
+      if (fullRun) writeReport(join(fullRun, 'report.html'), await gatherReport(fullRun));
+    });
+
+    const target = (diff?.target ?? null) as { before_miou?: number; after_miou?: number; blocks?: { block: string; cka: number | null; reset_sensitivity: number | null; transplant_gain: number | null }[] } | null;
+    const source = (diff?.source ?? null) as { before_miou?: number; after_miou?: number | null } | null;
+    const drift = new Map(((diff?.blocks ?? []) as { name: string; rel: number | null }[]).map((b) => [b.name, b.rel]));
+    const rgn = new Map(((advice.evidence ?? []) as { block: string; rgn: number | null }[]).map((e) => [e.block, e.rgn]));
+    const blockNames = [...new Set([...drift.keys(), ...rgn.keys()])];
+    const answer = answerOf(summary);
+    const pretrained = num(target?.before_miou);
+    results.push({
+      key: s.key,
+      kind: s.kind,
+      title: s.title,
+      description: s.description,
+      data,
+      sweep: sweepDir,
+      report: join(sweepDir, 'report.html'),
+      full_run: fullRun,
+      full_report: fullRun ? join(fullRun, 'report.html') : null,
+      pretrained_miou: pretrained,
+      full_miou: num(target?.after_miou),
+      source_miou_before: num(source?.before_miou),
+      source_miou_after: num(source?.after_miou),
+      answer,
+      advice: { spec, blocks: (advice.blocks ?? []) as string[], budget: p.budget, verdict },
+      blocks: blockNames.map((b) => {
+        const t = target?.blocks?.find((x) => x.block === b);
+        return { block: b, drift: drift.get(b) ?? null, cka: t?.cka ?? null, reset_sensitivity: t?.reset_sensitivity ?? null, transplant_gain: t?.transplant_gain ?? null, rgn: rgn.get(b) ?? null };
+      }),
+      failed,
+      summary,
+      line: `${s.title.padEnd(18)} (${s.key}): ${answerLine(answer, pretrained)}`,
+    });
+  }
+
+  const adviceLine = `advisor (gradient probe before training, budget ${p.budget}): ${results
+    .map((r) => `${r.key} -> ${r.advice.spec} (${r.advice.verdict ? r.advice.verdict.verdict.split(':')[0] : 'not checked'}${r.advice.verdict?.gap ? `, ${r.advice.verdict.gap.toFixed(3)} mIoU behind ${r.advice.verdict.best_within_budget}` : ''})`)
+    .join('; ')}`;
+  const result: DemoResult = {
+    format: DEMO_FORMAT,
+    version: 1,
+    dir,
+    report: join(dir, 'report.html'),
+    preset: p,
+    model,
+    backend,
+    shifts: results,
+    summary: [...results.map((r) => r.line), adviceLine],
+    seconds,
+    finishedAt: '',
+  };
+  await timed('index', () => writeDemoPage(result));
+  seconds.total = (performance.now() - started) / 1000;
+  result.finishedAt = new Date().toISOString();
+  // The full result, summaries of the sweeps left out (they are in each sweep's sweep.json).
+  const slim = { ...result, key: presetKey(p, model), state: 'done', shifts: result.shifts.map((r) => ({ ...r, summary: undefined })) };
+  writeFileAtomic(join(dir, 'demo.json'), `${JSON.stringify(slim, null, 1)}\n`);
+  log(`${stamp()}  done`);
+  return result;
+}
+

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { packageRoot } from '../engine/addon.js';
-import { UserError, UsageError } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
 import { helpText, parseCommandArgs, type Command, type CommandIO } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -81,6 +81,13 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// Ctrl-C: every model, checkpoint and report is written atomically (temp file, fsync, rename), so stopping at
+// once loses only the epoch or trial in progress; say how to continue instead of printing a stack.
+process.once('SIGINT', () => {
+  process.stderr.write('\nunet-transfer: interrupted. Finished epochs and trials are checkpointed; rerun with --resume (finetune, pretrain) or the same command (sweep, demo) to continue.\n');
+  process.exit(130);
+});
 
 const code = await main(process.argv.slice(2));
 process.exitCode = code;

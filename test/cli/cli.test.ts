@@ -50,3 +50,24 @@ test('docs/CLI.md is generated from the current help texts', () => {
   const r = spawnSync(process.execPath, ['scripts/cli-reference.mjs', '--check'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 });
+
+test('Ctrl-C (SIGINT) stops with exit code 130 and says how to continue, without a stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'unet-sigint-'));
+  try {
+    const child = spawn(process.execPath, ['bin/unet-transfer.js', 'data', 'digits', '--out', join(dir, 'd'), '--count', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /interrupted.*--resume/);
+    assert.doesNotMatch(stderr, /\s+at /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -50,6 +50,16 @@ export const nativeKernelNames: ReadonlySet<string> = new Set(NATIVE_KERNELS.map
 
 function registerNative(): void {
   if (tf.findBackendFactory(NATIVE)) return;
+  // The plain `cpu` backend too, without its banner (it recommends tfjs-node, which cannot be installed here).
+  const cpuFactory = tf.findBackendFactory('cpu');
+  if (cpuFactory && !tf.engine().registry.cpu) {
+    tf.removeBackend('cpu');
+    tf.registerBackend('cpu', () => {
+      const b = cpuFactory();
+      quietCpuBanner(b);
+      return b;
+    }, 1);
+  }
   tf.registerBackend(NATIVE, () => new NativeBackend(), 3);
   const native = new Map(NATIVE_KERNELS.map((k) => [k.kernelName, k]));
   for (const cpu of tf.getKernelsForBackend('cpu')) {

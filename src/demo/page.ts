@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import { escapeHtml as e, jsonForScript } from '../report/html.js';
+import { PAGE_SCRIPT } from '../report/page.js';
 import { chartRuntime } from '../report/runtime.js';
 import { sampleGrid, type SampleGrid } from '../report/samples.js';
 import { uDiagram, type DiagramBlock } from '../report/u_diagram.js';
@@ -29,36 +30,6 @@ svg.unet{max-width:100%;height:auto} .charts{display:flex;flex-wrap:wrap;gap:24p
 .grid{display:grid;grid-template-columns:repeat(5,auto);gap:6px 10px;align-items:center;justify-content:start}
 .grid img{width:96px;height:auto;image-rendering:pixelated;border:1px solid #ccc} .grid .hd{font-weight:bold;font-size:12px}
 .note{color:#8a5a00} .err{color:#b00} code{background:#f3f3f3;padding:0 3px}
-`;
-
-// Charts, and the measure toggles of each U diagram (each figure switches only its own blocks).
-const BOOT = `
-(function(){
-  var specs = JSON.parse(document.getElementById('report-specs').textContent);
-  var pending = [];
-  specs.forEach(function(s){
-    var el = document.getElementById(s.id);
-    if (!el) return;
-    pending.push(vegaEmbed(el, s.spec, {renderer:'svg', actions:false}).catch(function(err){
-      el.textContent = 'chart failed: ' + err.message; el.className += ' err'; console.error(err);
-    }));
-  });
-  Promise.all(pending).then(function(){ document.body.setAttribute('data-charts', 'ready'); });
-  document.querySelectorAll('.ufig').forEach(function(fig){
-    var buttons = fig.querySelectorAll('.utoggle');
-    buttons.forEach(function(b){
-      b.addEventListener('click', function(){
-        var key = b.getAttribute('data-key'), label = b.getAttribute('data-label');
-        buttons.forEach(function(x){ x.classList.toggle('on', x === b); });
-        fig.querySelectorAll('.ublock').forEach(function(g){
-          g.querySelector('rect').setAttribute('fill', g.getAttribute('data-fill-' + key));
-          g.querySelector('.uvalue').textContent = label + ' ' + g.getAttribute('data-value-' + key);
-        });
-        var m = fig.querySelector('.umeaning'); if (m) m.textContent = b.getAttribute('data-meaning');
-      });
-    });
-  });
-})();
 `;
 
 const f3 = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : '-');
@@ -190,7 +161,7 @@ ${sections.join('\n')}
 <h2>How this was made</h2><p>Each step is a command you can run yourself: <code>data digits</code>, <code>advise</code>, <code>sweep</code>, <code>diff --data --source-data</code>, <code>report</code>; see <code>unet-transfer --help</code>. Each sweep folder can be rerun, extended with more policies or seeds, and reported on its own.</p>
 <script type="application/json" id="report-specs">${jsonForScript(specs)}</script>
 <script>${chartRuntime()}</script>
-<script>${BOOT}</script>
+<script>${PAGE_SCRIPT}</script>
 </body></html>
 `;
   writeFileAtomic(d.report, html);

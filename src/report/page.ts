@@ -21,7 +21,11 @@ svg.unet{max-width:100%;height:auto} .charts{display:flex;flex-wrap:wrap;gap:24p
 .note{color:#8a5a00} .err{color:#b00} .explain li{margin:2px 0} code{background:#f3f3f3;padding:0 3px}
 `;
 
-const BOOT = `
+/**
+ * The page script (also used by the demo page): renders the Vega-Lite charts, and makes the measure toggles of each
+ * U diagram switch that diagram's blocks (each `.ufig` is a scope of its own; a page without one is one scope).
+ */
+export const PAGE_SCRIPT = `
 (function(){
   var specs = JSON.parse(document.getElementById('report-specs').textContent);
   var pending = [];
@@ -33,16 +37,19 @@ const BOOT = `
     }));
   });
   Promise.all(pending).then(function(){ document.body.setAttribute('data-charts', 'ready'); });
-  var buttons = document.querySelectorAll('.utoggle');
-  buttons.forEach(function(b){
-    b.addEventListener('click', function(){
-      var key = b.getAttribute('data-key'), label = b.getAttribute('data-label');
-      buttons.forEach(function(x){ x.classList.toggle('on', x === b); });
-      document.querySelectorAll('.ublock').forEach(function(g){
-        g.querySelector('rect').setAttribute('fill', g.getAttribute('data-fill-' + key));
-        g.querySelector('.uvalue').textContent = label + ' ' + g.getAttribute('data-value-' + key);
+  var scopes = document.querySelectorAll('.ufig');
+  (scopes.length ? scopes : [document]).forEach(function(fig){
+    var buttons = fig.querySelectorAll('.utoggle');
+    buttons.forEach(function(b){
+      b.addEventListener('click', function(){
+        var key = b.getAttribute('data-key'), label = b.getAttribute('data-label');
+        buttons.forEach(function(x){ x.classList.toggle('on', x === b); });
+        fig.querySelectorAll('.ublock').forEach(function(g){
+          g.querySelector('rect').setAttribute('fill', g.getAttribute('data-fill-' + key));
+          g.querySelector('.uvalue').textContent = label + ' ' + g.getAttribute('data-value-' + key);
+        });
+        var m = fig.querySelector('.umeaning'); if (m) m.textContent = b.getAttribute('data-meaning');
       });
-      var m = document.querySelector('.umeaning'); if (m) m.textContent = b.getAttribute('data-meaning');
     });
   });
 })();
@@ -114,7 +121,7 @@ export function renderReport(r: ReportData): string {
 ${notes}${sections.join('\n')}
 <script type="application/json" id="report-specs">${jsonForScript(specs)}</script>
 <script>${chartRuntime()}</script>
-<script>${BOOT}</script>
+<script>${PAGE_SCRIPT}</script>
 </body></html>
 `;
 }

@@ -125,31 +125,21 @@ function compare(before: Float32Array, after: Float32Array, shape: number[], out
   let a2 = 0;
   let ab = 0;
   const n = before.length;
-  if (stride === 1) {
-    for (let i = 0, f = 0; i < n; i++) {
-      const b = before[i]!;
-      const a = after[i]!;
-      const d = a - b;
-      d2 += d * d;
-      b2 += b * b;
-      a2 += a * a;
-      ab += a * b;
-      fd[f]! += d * d;
-      fb[f]! += b * b;
+  // Output filter f owns runs of `stride` consecutive values, repeating every out * stride values; counters
+  // walk that pattern without a division per element.
+  for (let i = 0, f = 0, s = 0; i < n; i++) {
+    const b = before[i]!;
+    const a = after[i]!;
+    const d = a - b;
+    d2 += d * d;
+    b2 += b * b;
+    a2 += a * a;
+    ab += a * b;
+    fd[f]! += d * d;
+    fb[f]! += b * b;
+    if (++s === stride) {
+      s = 0;
       if (++f === out) f = 0;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const b = before[i]!;
-      const a = after[i]!;
-      const d = a - b;
-      d2 += d * d;
-      b2 += b * b;
-      a2 += a * a;
-      ab += a * b;
-      const f = Math.floor(i / stride) % out;
-      fd[f]! += d * d;
-      fb[f]! += b * b;
     }
   }
   const filters: number[] = [];

@@ -102,6 +102,34 @@ inline float FastExp(float x) {
   return p * scale;
 }
 
+// log(x) for positive normal x to about 1 ulp (Cephes' logf polynomial), branch-free so that loops over it
+// vectorise. For sums of exponentials (the softmax denominator), never for zero, negative or denormal x.
+inline float FastLog(float x) {
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  float e = static_cast<float>(((bits >> 23) & 0xff) - 126);
+  bits = (bits & 0x007fffff) | 0x3f000000;  // the mantissa, in [0.5, 1)
+  float m;
+  std::memcpy(&m, &bits, sizeof(m));
+  const bool small = m < 0.707106781186547524f;
+  e = small ? e - 1.f : e;
+  const float z = small ? m + m - 1.f : m - 1.f;
+  const float z2 = z * z;
+  float y = 7.0376836292e-2f;
+  y = y * z - 1.1514610310e-1f;
+  y = y * z + 1.1676998740e-1f;
+  y = y * z - 1.2420140846e-1f;
+  y = y * z + 1.4249322787e-1f;
+  y = y * z - 1.6668057665e-1f;
+  y = y * z + 2.0000714765e-1f;
+  y = y * z - 2.4999993993e-1f;
+  y = y * z + 3.3333331174e-1f;
+  y = y * z * z2;
+  y += -2.12194440e-4f * e;
+  y += -0.5f * z2;
+  return z + y + 0.693359375f * e;
+}
+
 // Each family's .cc files register their functions at static-initialisation time, so that adding a
 // kernel never means editing a shared list.
 using KernelFn = Napi::Value (*)(const Napi::CallbackInfo&);

@@ -2,9 +2,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { profiler, type KernelRecord } from '../engine/index.js';
-import { sparseSoftmaxCrossEntropy } from '../engine/ops/sparse_softmax_cross_entropy.js';
 import { buildUNet, trainingStepFlops } from '../model/index.js';
+import { stepLoss } from '../train/fused_logits.js';
+import { makeLoss } from '../train/losses/index.js';
 import { FusedAdam } from '../train/optimizers/fused_adam.js';
+import { runModelTo } from '../train/prefix_split.js';
 
 export interface StepBenchOptions {
   filters: number;
@@ -45,12 +47,15 @@ export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
   const x = tf.randomNormal([o.batch, o.height, o.width, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
   const y = tf.randomUniform([o.batch, o.height, o.width], 0, o.classes, 'int32', 8) as tf.Tensor3D;
 
+  // The step as training makes it (train/epoch.ts): the logits layer fused with the cross-entropy.
+  const plan = stepLoss(model, makeLoss('ce'));
+  const forward = () => (plan.target ? runModelTo(model, x, plan.target) : (model.apply(x, { training: true }) as tf.Tensor4D));
   const step = () => {
-    const loss = optimizer.minimize(() => sparseSoftmaxCrossEntropy(model.apply(x, { training: true }) as tf.Tensor4D, y), true);
+    const loss = optimizer.minimize(() => plan.loss(forward(), y), true);
     loss!.dataSync();
     loss!.dispose();
   };
-  const forward = () => {
+  const inference = () => {
     const out = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
     out.dataSync();
     out.dispose();
@@ -58,8 +63,8 @@ export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
 
   for (let i = 0; i < o.warmup; i++) step();
   const stepTimes = Array.from({ length: o.steps }, () => timeMs(step));
-  forward();
-  const forwardTimes = Array.from({ length: o.steps }, () => timeMs(forward));
+  inference();
+  const forwardTimes = Array.from({ length: o.steps }, () => timeMs(inference));
   const profile = o.profile ? profiler.capture(step).kernels : undefined;
 
   const flops = trainingStepFlops(unet, o.batch).total;

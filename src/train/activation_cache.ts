@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
+import { family } from '../engine/addon.js';
 import { UserError } from '../util/errors.js';
 import type { BoundaryTensor } from './prefix_split.js';
 
@@ -59,6 +60,9 @@ export class ActivationCache {
   private readonly spillFile: string;
   /** Batch arrays reused from batch to batch: a fresh multi-MB array costs more in first-touch page faults than the copy. */
   private staging: { parts: Float32Array[]; masks: Int32Array; rows: number } | null = null;
+  private scratch: Uint8Array | null = null;
+  /** Byte offset of each boundary tensor in an entry, then of the mask. */
+  private readonly offsets: number[] = [];
 
   constructor(
     readonly layout: CacheLayout,
@@ -66,6 +70,12 @@ export class ActivationCache {
     private readonly spillDir: string,
   ) {
     this.bytesPerImage = bytesPerImage(layout);
+    let at = 0;
+    for (const b of layout.boundary) {
+      this.offsets.push(at);
+      at += 4 * b.size;
+    }
+    this.offsets.push(at);
     this.spillFile = join(spillDir, `activations-${process.pid}.bin`);
   }
 
@@ -111,11 +121,13 @@ export class ActivationCache {
     this.diskBytes += this.bytesPerImage;
   }
 
-  private entry(index: number, scratch: Uint8Array): ArrayBuffer {
+  private entry(index: number): ArrayBuffer {
     const m = this.memory.get(index);
     if (m) return m;
     const offset = this.disk.get(index);
     if (offset === undefined || this.fd === null) throw new Error(`internal: image ${index} is not in the activation cache`);
+    // One read buffer for spilled entries, made on the first read from disk.
+    const scratch = (this.scratch ??= new Uint8Array(this.bytesPerImage));
     let done = 0;
     while (done < scratch.length) {
       const n = readSync(this.fd, scratch, done, scratch.length - done, offset + done);
@@ -136,9 +148,16 @@ export class ActivationCache {
     }
     const parts = this.layout.boundary.map((b, k) => this.staging!.parts[k]!.subarray(0, B * b.size));
     const masks = this.staging.masks.subarray(0, B * this.layout.maskSize);
-    const scratch = new Uint8Array(this.bytesPerImage);
+    const inMemory = indices.map((i) => this.memory.get(i));
+    const gather = family('layout')?.gatherCopy as ((dst: Float32Array, sources: Float32Array[]) => void) | undefined;
+    if (gather && inMemory.every((e) => e !== undefined)) {
+      // Copied in parallel, each thread its share of the images (native/src/layout/gather_copy.cc).
+      this.layout.boundary.forEach((b, k) => gather(parts[k]!, inMemory.map((e) => new Float32Array(e!, this.offsets[k]!, b.size))));
+      inMemory.forEach((e, row) => masks.set(new Int32Array(e!, this.offsets[this.layout.boundary.length]!, this.layout.maskSize), row * this.layout.maskSize));
+      return this.tensors(parts, masks, B);
+    }
     indices.forEach((index, row) => {
-      const entry = this.entry(index, scratch);
+      const entry = this.entry(index);
       let at = 0;
       this.layout.boundary.forEach((b, k) => {
         parts[k]!.set(new Float32Array(entry, at, b.size), row * b.size);
@@ -146,6 +165,10 @@ export class ActivationCache {
       });
       masks.set(new Int32Array(entry, at, this.layout.maskSize), row * this.layout.maskSize);
     });
+    return this.tensors(parts, masks, B);
+  }
+
+  private tensors(parts: Float32Array[], masks: Int32Array, B: number): { boundary: tf.Tensor[]; masks: tf.Tensor3D } {
     return {
       boundary: this.layout.boundary.map((b, k) => tf.tensor(parts[k]!, [B, ...b.shape], 'float32')),
       masks: tf.tensor3d(masks, [B, ...this.layout.maskShape], 'int32'),

@@ -12,7 +12,8 @@ import type { BatchSource } from './batch_source.js';
 import type { FreezeState } from './freeze.js';
 import type { LossFn } from './losses/index.js';
 import type { LrGroup } from './lr_groups.js';
-import { splitFrozenPrefix, type PrefixSplit } from './prefix_split.js';
+import { stepLoss } from './fused_logits.js';
+import { runModelTo, splitFrozenPrefix, type PrefixSplit } from './prefix_split.js';
 import { seedDropouts, trainStep } from './step.js';
 
 /** Default memory for cached activations before they spill to disk. */
@@ -116,10 +117,12 @@ export interface EpochResult {
 
 export async function trainEpoch(e: EpochInput): Promise<EpochResult> {
   const r: EpochResult = { steps: 0, lossSum: 0, seen: 0, lr: 0, cache: !e.cache ? 'off' : e.cache.filled ? 'read' : 'fill' };
-  const step = (inputs: tf.Tensor4D | tf.Tensor[], masks: tf.Tensor3D, forward?: (x: tf.Tensor4D | tf.Tensor[]) => tf.Tensor4D): void => {
+  // With a fusable logits layer the forward pass stops at its input and the loss runs it (fused_logits.ts).
+  const plan = stepLoss(e.model, e.loss);
+  const step = (inputs: tf.Tensor4D | tf.Tensor[], masks: tf.Tensor3D, forward: (x: tf.Tensor4D | tf.Tensor[]) => tf.Tensor4D): void => {
     seedDropouts(e.dropouts, e.seed, e.epoch, r.steps);
     r.lr = e.lrAt(r.steps);
-    const loss = trainStep({ model: e.model, loss: e.loss, groups: e.groups, lr: r.lr, forward }, inputs, masks);
+    const loss = trainStep({ model: e.model, loss: plan.loss, groups: e.groups, lr: r.lr, forward }, inputs, masks);
     const n = masks.shape[0];
     r.lossSum += loss * n;
     r.seen += n;
@@ -127,17 +130,18 @@ export async function trainEpoch(e: EpochInput): Promise<EpochResult> {
     e.onStep?.(r.steps, loss, r.lr, n);
   };
   const cache = e.cache;
+  const whole = (x: tf.Tensor4D | tf.Tensor[]) => (plan.target ? runModelTo(e.model, x as tf.Tensor4D, plan.target) : (e.model.apply(x, { training: true }) as tf.Tensor4D));
   if (!cache) {
     for await (const { images, masks } of e.source.batches(e.epoch, e.batchSize)) {
       try {
-        step(images, masks);
+        step(images, masks, whole);
       } finally {
         tf.dispose([images, masks]);
       }
     }
     return r;
   }
-  const rest = (x: tf.Tensor4D | tf.Tensor[]) => cache.split.runRest(x as tf.Tensor[]);
+  const rest = (x: tf.Tensor4D | tf.Tensor[]) => cache.split.runRest(x as tf.Tensor[], plan.target ?? undefined);
   if (!cache.filled) {
     for await (const { images, masks, indices } of e.source.batches(e.epoch, e.batchSize)) {
       let boundary: tf.Tensor[] = [];

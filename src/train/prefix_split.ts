@@ -34,8 +34,8 @@ export interface PrefixSplit {
   boundary: BoundaryTensor[];
   /** The prefix on a batch of images: the boundary tensors, computed without recording gradients. */
   runPrefix(images: tf.Tensor4D): tf.Tensor[];
-  /** The rest from the boundary tensors, in training mode: the model's output. */
-  runRest(boundary: tf.Tensor[]): tf.Tensor4D;
+  /** The rest from the boundary tensors, in training mode: the model's output, or `target` (a tensor of the rest). */
+  runRest(boundary: tf.Tensor[], target?: tfl.SymbolicTensor): tf.Tensor4D;
 }
 
 /** Layer kinds that compute the same output from the same input whatever the training flag. */
@@ -60,6 +60,48 @@ export function graphNodes(model: tfl.LayersModel): GraphNode[] {
   };
   visit(model.outputs[0]!);
   return nodes;
+}
+
+/** The nodes of `nodes` (in order) that `target` depends on, down to the tensors in `given`. */
+export function nodesFor(nodes: GraphNode[], target: tfl.SymbolicTensor, given: ReadonlySet<number> = new Set()): GraphNode[] {
+  const needed = new Set<number>([target.id]);
+  const out: GraphNode[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (!needed.has(n.output.id) || given.has(n.output.id)) continue;
+    out.push(n);
+    for (const x of n.inputs) needed.add(x.id);
+  }
+  return out.reverse();
+}
+
+/**
+ * Calls the layers of `nodes` in order on the tensors in `feeds` (symbolic tensor id -> value), as
+ * tfjs-layers' executor does inside model.apply (`layer.apply(inputs, { training })`), so the values are
+ * bitwise those of model.apply. Adds every output to `feeds`.
+ */
+export function executeNodes(nodes: GraphNode[], feeds: Map<number, tf.Tensor>, training: boolean): Map<number, tf.Tensor> {
+  const kwargs = { training };
+  for (const n of nodes) {
+    const args = n.inputs.map((i) => {
+      const v = feeds.get(i.id);
+      if (!v) throw new Error(`internal: ${n.layer.name} runs before its input ${i.name}`);
+      return v;
+    });
+    feeds.set(n.output.id, n.layer.apply(args, kwargs) as tf.Tensor);
+  }
+  return feeds;
+}
+
+const graphCache = new WeakMap<tfl.LayersModel, GraphNode[]>();
+
+/** The model on a batch in training mode, up to `target` (a tensor of its graph) instead of its output. */
+export function runModelTo(model: tfl.LayersModel, images: tf.Tensor, target: tfl.SymbolicTensor): tf.Tensor4D {
+  let nodes = graphCache.get(model);
+  if (!nodes) graphCache.set(model, (nodes = graphNodes(model)));
+  const input = model.inputs[0]!;
+  const list = nodesFor(nodes, target, new Set([input.id]));
+  return tf.tidy(() => executeNodes(list, new Map([[input.id, images]]), true).get(target.id) as tf.Tensor4D);
 }
 
 export interface SplitInput {
@@ -118,31 +160,24 @@ export function splitFrozenPrefix(s: SplitInput): SplitDecision {
   }
   const prefixNeeded = prefix.filter((n) => needed.has(n.output.id));
   const output = s.model.outputs[0]!;
+  const boundaryIds = new Set(boundarySym.map((b) => b.id));
+  const restFor = new Map<number, GraphNode[]>();
 
-  const execute = (list: GraphNode[], feeds: Map<number, tf.Tensor>): Map<number, tf.Tensor> => {
-    const kwargs = { training: true };
-    for (const n of list) {
-      const args = n.inputs.map((i) => {
-        const v = feeds.get(i.id);
-        if (!v) throw new Error(`internal: ${n.layer.name} runs before its input ${i.name}`);
-        return v;
-      });
-      feeds.set(n.output.id, n.layer.apply(args, kwargs) as tf.Tensor);
-    }
-    return feeds;
-  };
   const split: PrefixSplit = {
     prefixLayers: prefixNeeded.map((n) => n.layer.name),
     boundary,
     runPrefix(images) {
       return tf.tidy(() => {
-        const values = execute(prefixNeeded, new Map([[input.id, images]]));
+        const values = executeNodes(prefixNeeded, new Map([[input.id, images]]), true);
         return boundarySym.map((b) => values.get(b.id)!);
       });
     },
-    runRest(values) {
+    runRest(values, target = output) {
       if (values.length !== boundarySym.length) throw new Error(`internal: ${values.length} boundary tensors for ${boundarySym.length}`);
-      return tf.tidy(() => execute(rest, new Map(boundarySym.map((b, i) => [b.id, values[i]!]))).get(output.id) as tf.Tensor4D);
+      let list = restFor.get(target.id);
+      if (!list) restFor.set(target.id, (list = nodesFor(rest, target, boundaryIds)));
+      const nodes = list;
+      return tf.tidy(() => executeNodes(nodes, new Map(boundarySym.map((b, i) => [b.id, values[i]!])), true).get(target.id) as tf.Tensor4D);
     },
   };
   const blocks = [...new Set(split.prefixLayers.map((l) => s.layerMap.layer(l)?.block).filter((b): b is string => !!b))];

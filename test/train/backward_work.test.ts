@@ -14,14 +14,15 @@ import { resolveTrainSpec } from '../../src/train/freeze_spec.js';
 import { makeLoss } from '../../src/train/losses/index.js';
 import { buildLrGroups, disposeGroups } from '../../src/train/lr_groups.js';
 import { makeOptimizer } from '../../src/train/optimizers/index.js';
-import { graphNodes, splitFrozenPrefix } from '../../src/train/prefix_split.js';
+import { stepLoss } from '../../src/train/fused_logits.js';
+import { graphNodes, runModelTo, splitFrozenPrefix } from '../../src/train/prefix_split.js';
 import { trainStep } from '../../src/train/step.js';
 import { tinyUNet, useNative } from './helpers.js';
 
 before(useNative);
 
 /** Kernel calls one step should make, from the graph: which convs train, which have a trainable layer upstream. */
-function expectedCalls(unet: UNet, trainable: Set<string>, forwardLayers: Set<string>) {
+function expectedCalls(unet: UNet, trainable: Set<string>, forwardLayers: Set<string>, fusedLayer?: string) {
   const carries = new Set<number>(); // symbolic tensors a gradient flows back into
   const e = { Conv2DBackpropFilter: 0, Conv2DBackpropInput: 0, Conv2D: 0, FusedConv2D: 0 };
   for (const n of graphNodes(unet.model)) {
@@ -29,7 +30,8 @@ function expectedCalls(unet: UNet, trainable: Set<string>, forwardLayers: Set<st
     const kind = unet.layerMap.layer(name)?.kind;
     const gradIn = n.inputs.some((i) => carries.has(i.id));
     if (gradIn || trainable.has(name)) carries.add(n.output.id);
-    if (kind !== 'conv' && kind !== 'transpose') continue;
+    // The logits layer fused with the loss runs inside UnetLinearSoftmaxXent (src/train/fused_logits.ts).
+    if ((kind !== 'conv' && kind !== 'transpose') || name === fusedLayer) continue;
     // Every conv runs an op with lazy per-input gradients (src/engine/ops/conv_bias_relu.ts).
     if (trainable.has(name)) e.Conv2DBackpropFilter++;
     if (kind === 'conv') {
@@ -43,7 +45,7 @@ function expectedCalls(unet: UNet, trainable: Set<string>, forwardLayers: Set<st
   return e;
 }
 
-function countStep(spec: string, useCache: boolean) {
+function countStep(spec: string, useCache: boolean, fused = false) {
   const unet = tinyUNet();
   const frozen = applyFreeze(unet.model, unet.layerMap, resolveTrainSpec(spec, unet.layerMap));
   const groups = buildLrGroups(frozen.variables, new Map(), () => makeOptimizer('sgd', 0.01));
@@ -53,18 +55,28 @@ function countStep(spec: string, useCache: boolean) {
   const split = useCache ? splitFrozenPrefix({ model: unet.model, layerMap: unet.layerMap, differentiated: trainable, inferenceLayers: new Set(frozen.inferenceLayers) }).split : null;
   if (useCache) assert.ok(split, `${spec}: no frozen prefix to cache`);
   const inputs = split ? split.runPrefix(x) : x;
-  const step = () => trainStep({ model: unet.model, loss: makeLoss('ce'), groups, lr: 0.01, forward: split ? (b) => split.runRest(b as tf.Tensor[]) : undefined }, inputs, y);
+  // Fused: the step as trainEpoch makes it, the forward pass stopping at the logits layer's input.
+  const plan = fused ? stepLoss(unet.model, makeLoss('ce')) : null;
+  if (fused) assert.ok(plan?.fused && plan.target, 'the tiny U-Net ends in a fusable logits layer');
+  const target = plan?.target ?? undefined;
+  const forward = split
+    ? (b: tf.Tensor4D | tf.Tensor[]) => split.runRest(b as tf.Tensor[], target)
+    : target
+      ? (b: tf.Tensor4D | tf.Tensor[]) => runModelTo(unet.model, b as tf.Tensor4D, target)
+      : undefined;
+  const step = () => trainStep({ model: unet.model, loss: plan?.loss ?? makeLoss('ce'), groups, lr: 0.01, forward }, inputs, y);
   step(); // warm
   const { kernels } = profiler.capture(step);
   const calls = (k: string) => kernels.filter((r) => r.kernel === k).reduce((s, r) => s + r.calls, 0);
   const got = { Conv2DBackpropFilter: calls('Conv2DBackpropFilter'), Conv2DBackpropInput: calls('Conv2DBackpropInput'), Conv2D: calls('Conv2D'), FusedConv2D: calls('FusedConv2D') };
+  const losses = { UnetLinearSoftmaxXent: calls('UnetLinearSoftmaxXent'), UnetSparseSoftmaxXent: calls('UnetSparseSoftmaxXent') };
   const prefix = new Set(split?.prefixLayers ?? []);
   const forwardLayers = new Set(unet.layerMap.layers.map((l) => l.name).filter((l) => !prefix.has(l)));
-  const want = expectedCalls(unet, trainable, forwardLayers);
+  const want = expectedCalls(unet, trainable, forwardLayers, plan ? 'head_logits' : undefined);
   tf.dispose([x, y, ...(Array.isArray(inputs) ? inputs : [])]);
   disposeGroups(groups);
   unet.model.dispose();
-  return { got, want, trainable };
+  return { got, want, trainable, losses };
 }
 
 for (const spec of ['decoder', 'head', 'encoder', 'all']) {
@@ -92,4 +104,14 @@ test('with the activation cache, the frozen prefix runs no convolution in a step
     // decoder: 6 convs of dec2, dec1 and head run forward; head: head_conv and head_logits only.
     assert.equal(got.FusedConv2D, spec === 'decoder' ? 6 : 2, spec);
   }
+});
+
+test('with the logits layer fused into the loss, a step runs one UnetLinearSoftmaxXent and no kernel of that layer', () => {
+  for (const [spec, cache] of [['all', false], ['decoder', false], ['head', true], ['decoder', true]] as const) {
+    const { got, want, losses } = countStep(spec, cache, true);
+    assert.deepEqual(got, want, `${spec}${cache ? ' (cache)' : ''}`);
+    assert.deepEqual(losses, { UnetLinearSoftmaxXent: 1, UnetSparseSoftmaxXent: 0 }, spec);
+  }
+  // Spelled out: the unfused 'all' step less the logits layer's forward, weight and data gradient.
+  assert.deepEqual(countStep('all', false, true).got, { Conv2DBackpropFilter: 13, Conv2DBackpropInput: 2 + 10, Conv2D: 2, FusedConv2D: 11 });
 });

@@ -8,6 +8,7 @@
 // A label outside [0, K) throws a TypeError that names it and its position.
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "common.h"
 
@@ -46,28 +47,76 @@ Napi::Value sparseSoftmaxXent(const Napi::CallbackInfo& info) {
                                          std::to_string(bad) + " is outside [0, " + std::to_string(K) + ")");
   }
 
-  // Pass 2, over the logits: each row's loss and gradient.
+  // Pass 2, over the logits: each row's loss and gradient. Rows are short (K is the class count, often
+  // 2-30), so a row at a time leaves the vector units idle; instead blocks of kBlock rows are transposed
+  // into a [K][kBlock] tile held in L1 and every step (max, exp, sum, log, scale) runs across the rows.
+  constexpr int64_t kBlock = 16;
   const double scale = 1.0 / total;
+  const float fscale = static_cast<float>(scale);
+  const int64_t blocks = rows / kBlock;
   double sum = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : sum) if (parallel)
-  for (int64_t r = 0; r < rows; r++) {
+#pragma omp parallel reduction(+ : sum) if (parallel)
+  {
+    std::vector<float> tile(static_cast<size_t>(K * kBlock));
+    float* t = tile.data();
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < blocks; b++) {
+      const int64_t r0 = b * kBlock;
+      const float* in = x + r0 * K;
+      float* g = dx + r0 * K;
+      for (int64_t j = 0; j < kBlock; j++)
+        for (int64_t k = 0; k < K; k++) t[k * kBlock + j] = in[j * K + k];
+      float m[kBlock], s[kBlock], wy[kBlock], xy[kBlock], f[kBlock];
+      for (int64_t j = 0; j < kBlock; j++) {
+        const int32_t y = labels[r0 + j];
+        wy[j] = weighted ? w[y] : 1.f;
+        xy[j] = in[j * K + y];
+        m[j] = t[j];
+        s[j] = 0.f;
+      }
+      for (int64_t k = 1; k < K; k++) {
+#pragma omp simd
+        for (int64_t j = 0; j < kBlock; j++) m[j] = t[k * kBlock + j] > m[j] ? t[k * kBlock + j] : m[j];
+      }
+      for (int64_t k = 0; k < K; k++) {
+#pragma omp simd
+        for (int64_t j = 0; j < kBlock; j++) {
+          const float e = FastExp(t[k * kBlock + j] - m[j]);
+          t[k * kBlock + j] = e;
+          s[j] += e;
+        }
+      }
+      float blockLoss = 0.f;
+#pragma omp simd reduction(+ : blockLoss)
+      for (int64_t j = 0; j < kBlock; j++) {
+        blockLoss += wy[j] * (FastLog(s[j]) + m[j] - xy[j]);
+        f[j] = wy[j] * fscale / s[j];
+      }
+      sum += blockLoss;
+      for (int64_t k = 0; k < K; k++) {
+#pragma omp simd
+        for (int64_t j = 0; j < kBlock; j++) t[k * kBlock + j] *= f[j];
+      }
+      for (int64_t j = 0; j < kBlock; j++) {
+        for (int64_t k = 0; k < K; k++) g[j * K + k] = t[k * kBlock + j];
+        g[j * K + labels[r0 + j]] -= wy[j] * fscale;
+      }
+    }
+  }
+  // The rows after the last whole block, one at a time.
+  for (int64_t r = blocks * kBlock; r < rows; r++) {
     const float* in = x + r * K;
     float* g = dx + r * K;
     const int32_t y = labels[r];
     float m = in[0];
     for (int64_t k = 1; k < K; k++) m = in[k] > m ? in[k] : m;
     float s = 0.f;
-#pragma omp simd reduction(+ : s)
-    for (int64_t k = 0; k < K; k++) {
-      g[k] = FastExp(in[k] - m);
-      s += g[k];
-    }
-    const double wy = weighted ? w[y] : 1.0;
-    sum += wy * (std::log(static_cast<double>(s)) + m - in[y]);
-    const float f = static_cast<float>(wy * scale / s);
-#pragma omp simd
+    for (int64_t k = 0; k < K; k++) s += g[k] = FastExp(in[k] - m);
+    const float wy = weighted ? w[y] : 1.f;
+    sum += wy * (FastLog(s) + m - in[y]);
+    const float f = wy * fscale / s;
     for (int64_t k = 0; k < K; k++) g[k] *= f;
-    g[y] -= static_cast<float>(wy * scale);
+    g[y] -= wy * fscale;
   }
   loss[0] = static_cast<float>(sum * scale);
   return env.Undefined();

@@ -1,5 +1,5 @@
 // sparseSoftmaxCrossEntropy: the segmentation loss, fused. One kernel (UnetSparseSoftmaxXent)
-// computes the mean loss and d loss / d logits together, so the backward pass is one multiply
+// computes the mean loss and d loss / d logits together, so the backward pass is at most one multiply
 // instead of TF.js's softmax / one-hot / log / mean chain and its gradients.
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -31,7 +31,10 @@ export function sparseSoftmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor, 
     const loss = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       const [value, dlogits] = tf.engine().runKernel(SPARSE_SOFTMAX_XENT, { ...inputs, logits: x }, {}) as tf.Tensor[];
       save([dlogits]);
-      return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]) };
+      // dy is the scalar seed of the backward pass, 1 when the loss is used as it is: then the saved
+      // gradient is the answer, and a pass over [rows, K] multiplying by one is saved.
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => (dy.size === 1 && dy.dataSync()[0] === 1 ? tf.clone(saved[0]!) : tf.mul(dy, saved[0]!));
+      return { value, gradFunc };
     }) as Parameters<typeof tf.customGrad>[0]);
     return loss(logits) as tf.Scalar;
   });

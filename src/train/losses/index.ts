@@ -2,6 +2,7 @@
 // Dice), `ce+dice` (their sum, the usual combination for imbalanced segmentation).
 import * as tf from '@tensorflow/tfjs-core';
 
+import { linearSoftmaxCrossEntropy } from '../../engine/ops/linear_softmax_cross_entropy.js';
 import { UsageError } from '../../util/errors.js';
 import { crossEntropyLoss } from './cross_entropy.js';
 import { diceLoss } from './dice.js';
@@ -9,7 +10,13 @@ import { diceLoss } from './dice.js';
 export const LOSSES = ['ce', 'dice', 'ce+dice'] as const;
 export type LossName = (typeof LOSSES)[number];
 
-export type LossFn = (logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar;
+export type LossFn = ((logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar) & {
+  /**
+   * The same loss of the logits of a 1x1 linear convolution (kernel [1,1,C,K], bias [K]) given its input
+   * features [N,H,W,C], fused with that layer (train/fused_logits.ts); absent when the loss has no fused form.
+   */
+  fromLinear?: (features: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, labels: tf.Tensor3D) => tf.Scalar;
+};
 
 export function parseLossName(text: string): LossName {
   if (!(LOSSES as readonly string[]).includes(text)) throw new UsageError(`--loss must be one of ${LOSSES.join(', ')}, got ${JSON.stringify(text)}`);
@@ -20,7 +27,9 @@ export function parseLossName(text: string): LossName {
 export function makeLoss(name: LossName, classWeights?: number[]): LossFn {
   switch (name) {
     case 'ce':
-      return (logits, labels) => crossEntropyLoss(logits, labels, classWeights);
+      return Object.assign((logits: tf.Tensor4D, labels: tf.Tensor3D) => crossEntropyLoss(logits, labels, classWeights), {
+        fromLinear: (features: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, labels: tf.Tensor3D) => linearSoftmaxCrossEntropy(features, kernel, bias, labels, classWeights),
+      });
     case 'dice':
       return (logits, labels) => diceLoss(logits, labels);
     case 'ce+dice':

@@ -2,6 +2,7 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 
 import { adamUpdateKernelConfig } from './adam_update.js';
+import { linearXentKernelConfig } from './linear_xent.js';
 import { sparseXentKernelConfig } from './sparse_xent.js';
 
-export const trainKernels: (KernelConfig | null)[] = [sparseXentKernelConfig, adamUpdateKernelConfig];
+export const trainKernels: (KernelConfig | null)[] = [sparseXentKernelConfig, linearXentKernelConfig, adamUpdateKernelConfig];

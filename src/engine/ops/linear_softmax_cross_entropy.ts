@@ -1,0 +1,55 @@
+// linearSoftmaxCrossEntropy: the loss of a segmentation network's last layer, a 1x1 convolution without
+// activation, computed from that layer's input. One kernel (UnetLinearSoftmaxXent) makes the loss and the
+// gradients for the features, the kernel and the bias, so a training step neither stores the logits nor
+// runs the convolution's three passes, the softmax and the bias sum apart (about 6 passes over a
+// [pixels, classes] tensor). Equal, up to float rounding, to
+// sparseSoftmaxCrossEntropy(conv2d(features, kernel) + bias, labels, classWeights).
+import * as tf from '@tensorflow/tfjs-core';
+
+import '../backend.js';
+import { LINEAR_SOFTMAX_XENT } from '../kernels/train/linear_xent.js';
+
+/**
+ * features [..., C] float32 (e.g. [N, H, W, C]), kernel [1, 1, C, K] float32, bias [K] or null, labels [...]
+ * int32 (e.g. [N, H, W]), classWeights [K] (optional). Differentiable with respect to the features, the
+ * kernel and the bias.
+ */
+export function linearSoftmaxCrossEntropy(features: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null, labels: tf.Tensor, classWeights?: tf.Tensor1D | number[]): tf.Scalar {
+  const C = features.shape[features.shape.length - 1]!;
+  const K = kernel.shape[3]!;
+  if (features.rank < 1 || features.dtype !== 'float32') throw new Error(`linearSoftmaxCrossEntropy: features must be float32 [..., channels], got ${features.dtype} [${features.shape}]`);
+  if (kernel.dtype !== 'float32' || kernel.rank !== 4 || kernel.shape[0] !== 1 || kernel.shape[1] !== 1 || kernel.shape[2] !== C) {
+    throw new Error(`linearSoftmaxCrossEntropy: the kernel must be float32 [1, 1, ${C}, classes] for features with ${C} channels, got ${kernel.dtype} [${kernel.shape}]`);
+  }
+  if (bias && (bias.dtype !== 'float32' || !tf.util.arraysEqual(bias.shape, [K]))) throw new Error(`linearSoftmaxCrossEntropy: the bias must be float32 [${K}], got ${bias.dtype} [${bias.shape}]`);
+  const labelShape = features.shape.slice(0, -1);
+  if (labels.dtype !== 'int32' || !tf.util.arraysEqual(labels.shape, labelShape)) {
+    throw new Error(`linearSoftmaxCrossEntropy: labels must be int32 [${labelShape}] for features [${features.shape}], got ${labels.dtype} [${labels.shape}]`);
+  }
+  return tf.tidy(() => {
+    const weights = classWeights === undefined ? undefined : Array.isArray(classWeights) ? tf.tensor1d(classWeights, 'float32') : classWeights;
+    if (weights && (weights.dtype !== 'float32' || !tf.util.arraysEqual(weights.shape, [K]))) {
+      throw new Error(`linearSoftmaxCrossEntropy: classWeights must be float32 [${K}], got ${weights.dtype} [${weights.shape}]`);
+    }
+    const fixed: tf.NamedTensorMap = weights ? { labels, classWeights: weights } : { labels };
+    // dy is the scalar seed of the backward pass: 1 when the loss is used as it is, and then the saved
+    // gradients are the answer.
+    const scaled = (dy: tf.Tensor, grads: tf.Tensor[]) => (dy.size === 1 && dy.dataSync()[0] === 1 ? grads.map((g) => tf.clone(g)) : grads.map((g) => tf.mul(dy, g)));
+    // Labels and weights are closed over: only features, kernel and bias get gradients.
+    const withBias = (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [value, dh, dw, db] = tf.engine().runKernel(LINEAR_SOFTMAX_XENT, { ...fixed, features: h, kernel: w, bias: b }, {}) as tf.Tensor[];
+      save([dh!, dw!, db!]);
+      return { value: value!, gradFunc: scaled };
+    };
+    const noBias = (h: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [value, dh, dw, db] = tf.engine().runKernel(LINEAR_SOFTMAX_XENT, { ...fixed, features: h, kernel: w }, {}) as tf.Tensor[];
+      db!.dispose();
+      save([dh!, dw!]);
+      return { value: value!, gradFunc: scaled };
+    };
+    const loss = bias
+      ? tf.customGrad(withBias as Parameters<typeof tf.customGrad>[0])(features, kernel, bias)
+      : tf.customGrad(noBias as Parameters<typeof tf.customGrad>[0])(features, kernel);
+    return loss as tf.Scalar;
+  });
+}

@@ -5,6 +5,7 @@
 // total score whose cost (trainable-parameter share, or FLOPs-per-step share as the time estimate) fits the
 // budget, by trying every set of blocks (a U-Net has at most 13 blocks, 8191 sets).
 import { trainingStepFlops, type UNet } from '../model/index.js';
+import { policyCost } from '../train/cost.js';
 import { REGIONS } from '../model/layer-map.js';
 import { UsageError } from '../util/errors.js';
 
@@ -96,7 +97,8 @@ export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: Blo
     const layers = chosen.flatMap((b) => layersOf.get(b)!);
     const params = layers.reduce((s, l) => s + l.trainableParameters, 0) / total;
     if (budget.kind === 'params' && params > budget.limit + 1e-12) continue;
-    const flops = trainingStepFlops(unet, batch, layers.map((l) => l.name)).total / fullFlops;
+    // Priced as training runs it, the frozen prefix served from the activation cache.
+    const flops = policyCost(unet, batch, layers.map((l) => l.name)).total / fullFlops;
     if (budget.kind === 'time' && flops > budget.limit + 1e-12) continue;
     out.push({ blocks: chosen, spec: '', score: chosen.reduce((s, b) => s + (score.get(b) ?? 0), 0), params_share: params, flops_share: flops });
   }

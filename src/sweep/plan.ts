@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { trainingStepFlops, type UNet } from '../model/index.js';
+import { policyCost } from '../train/cost.js';
 import { resolveTrainSpec } from '../train/freeze_spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
@@ -31,7 +32,7 @@ export interface PolicyCost {
   trainable_parameters: number;
   /** Share of the model's trainable parameters. */
   params_share: number;
-  /** Convolution FLOPs of one training step at the sweep's batch size. */
+  /** Convolution FLOPs of one training step at the sweep's batch size, the cached frozen prefix left out (src/train/cost.ts). */
   flops_per_step: number;
   /** flops_per_step over that of `full`. */
   flops_share: number;
@@ -83,7 +84,8 @@ export function policyCosts(unet: Pick<UNet, 'model' | 'layerMap'>, policies: st
     // A policy is a freeze spec whose items are joined by '+' (so that it fits in a comma-separated list).
     const r = resolveTrainSpec(policy, unet.layerMap);
     const params = r.trainable.reduce((s, n) => s + (unet.layerMap.layer(n)?.trainableParameters ?? 0), 0);
-    const flops = trainingStepFlops(unet, batch, r.trainable).total;
+    // As the trial trains it: the frozen prefix's forward pass is cached (sweeps do not augment).
+    const flops = policyCost(unet, batch, r.trainable).total;
     return {
       policy,
       blocks: r.blocks,

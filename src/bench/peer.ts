@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { packageRoot } from '../engine/addon.js';
+import { ENV_SET_HERE, packageRoot } from '../engine/addon.js';
 import { UserError } from '../util/errors.js';
 
 export interface PeerResult {
@@ -32,7 +32,10 @@ export function runPytorchPeer(o: PeerOptions): PeerResult {
   const script = join(packageRoot(), 'bench', 'peer', 'torch_unet.py');
   if (!existsSync(PYTHON)) throw new UserError(`--peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch)`);
   const args = [script, '--filters', o.filters, '--classes', o.classes, '--batch', o.batch, '--height', o.height, '--width', o.width, '--threads', o.threads, '--steps', o.steps].map(String);
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 30 * 60_000 });
+  // The peer runs with its own defaults: without the OpenMP settings this process chose for itself.
+  const env = { ...process.env };
+  for (const name of ENV_SET_HERE) delete env[name];
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 30 * 60_000, env });
   if (r.status !== 0) {
     const why = (r.stderr || r.error?.message || '').trim().split('\n').pop();
     const hint = /No module named 'torch'/.test(r.stderr ?? '') ? ' (as root: apt-get install -y python3-torch)' : '';

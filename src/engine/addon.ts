@@ -40,7 +40,12 @@ export const INSTALL_HINT =
 // cores away under load (measured: 0.31 s per step with both cores busy elsewhere, 0.34 s passive, 0.54 s
 // at 30,000). libgomp reads these when the first addon loads it, so they are set before that; a user's
 // OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
-if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = '3000';
+/** Environment variables this module set (not the user): child processes such as the PyTorch peer get them removed. */
+export const ENV_SET_HERE: string[] = [];
+if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+  process.env.GOMP_SPINCOUNT = '3000';
+  ENV_SET_HERE.push('GOMP_SPINCOUNT');
+}
 
 function load(): AddonStatus {
   const buildDir = join(packageRoot(), 'native', 'build', 'Release');

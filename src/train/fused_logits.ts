@@ -2,7 +2,9 @@
 // without activation (the logits layer): when the loss can take that layer's input instead of its output
 // (cross-entropy can, through engine/ops/linear_softmax_cross_entropy.ts), the forward pass stops before
 // the layer and the loss computes it fused with its own gradient. Same loss and gradients as running the
-// layer and the loss apart, up to float rounding; every training step of a run takes the same path.
+// layer and the loss apart, up to float rounding; every training step of a run takes the same path. When the
+// features are a ReLU's output, the loss also does that ReLU's backward pass (and the bias sum of the conv
+// that has it).
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
@@ -26,6 +28,8 @@ export interface LogitsLayer {
   layer: tfl.layers.Layer;
   /** The layer's input: what the forward pass stops at. */
   features: tfl.SymbolicTensor;
+  /** The features are a ReLU's output (a Conv2D or Activation layer with activation relu). */
+  reluFeatures: boolean;
   kernel: tfl.LayerVariable;
   bias: tfl.LayerVariable | null;
 }
@@ -43,7 +47,10 @@ export function logitsLayer(model: tfl.LayersModel): LogitsLayer | null {
   if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') return null;
   const w = layer as unknown as WeightHolder;
   if (!w.kernel) return null;
-  return { layer, features: out.inputs[0]!, kernel: w.kernel, bias: c.useBias === false ? null : (w.bias ?? null) };
+  const features = out.inputs[0]!;
+  const source = features.sourceLayer;
+  const reluFeatures = ['Conv2D', 'Activation'].includes(source.getClassName()) && (source.getConfig() as ConvConfig).activation === 'relu';
+  return { layer, features, reluFeatures, kernel: w.kernel, bias: c.useBias === false ? null : (w.bias ?? null) };
 }
 
 /**
@@ -61,6 +68,7 @@ export function stepLoss(model: tfl.LayersModel, loss: LossFn): StepLoss {
   const head = loss.fromLinear ? logitsLayer(model) : null;
   if (!head || !loss.fromLinear) return { target: null, loss, fused: false };
   const fromLinear = loss.fromLinear;
-  const fused: LossFn = (features, labels) => fromLinear(features, head.kernel.read() as tf.Tensor4D, head.bias ? (head.bias.read() as tf.Tensor1D) : null, labels);
+  // A ReLU before the logits layer gets its backward pass from the loss too (engine/ops/relu_grad_hint.ts).
+  const fused: LossFn = (features, labels) => fromLinear(features, head.kernel.read() as tf.Tensor4D, head.bias ? (head.bias.read() as tf.Tensor1D) : null, labels, head.reluFeatures);
   return { target: head.features, loss: fused, fused: true };
 }

@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 
 import { profiler } from '../../src/engine/index.js';
+import { RELU_BIAS_GRAD } from '../../src/engine/kernels/conv/conv_bias_relu.js';
+import { convBiasRelu } from '../../src/engine/ops/conv_bias_relu.js';
 import { linearSoftmaxCrossEntropy } from '../../src/engine/ops/linear_softmax_cross_entropy.js';
 import { sparseSoftmaxCrossEntropy } from '../../src/engine/ops/sparse_softmax_cross_entropy.js';
 import { maxRelativeError, randomTensor, randomValues } from './harness.js';
@@ -51,7 +53,7 @@ async function lossAndGrads(backend: string, c: Case, fused: boolean) {
       const vars = x.bias ? [x.h, x.kernel, x.bias] : [x.h, x.kernel];
       const f = (...args: tf.Tensor[]) => {
         const [h, k, b] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D | undefined];
-        if (fused) return linearSoftmaxCrossEntropy(h, k, b ?? null, x.labels, x.weights);
+        if (fused) return linearSoftmaxCrossEntropy(h, k, b ?? null, x.labels, { classWeights: x.weights });
         const z = tf.conv2d(h, k, 1, 'valid');
         return sparseSoftmaxCrossEntropy(b ? tf.add(z, b) : z, x.labels, x.weights);
       };
@@ -118,4 +120,63 @@ test('linearSoftmaxCrossEntropy names a bad label and a wrong kernel, and leaks 
     assert.throws(() => linearSoftmaxCrossEntropy(h, kernel, null, tf.zeros([1, 2, 3], 'int32')), /labels must be int32 \[1,2,2\]/);
     tf.dispose([h, kernel, labels]);
   }
+});
+
+// A ReLU conv before the logits layer, as in every U-Net's head: the fused loss with reluFeatures does that
+// ReLU's backward pass and its bias sum, and the conv's gradient uses them (relu_grad_hint.ts).
+async function headGrads(backend: string, fused: boolean) {
+  await tf.setBackend(backend);
+  const { result, kernels } = profiler.capture(() =>
+    tf.tidy(() => {
+      const x = randomTensor([2, 6, 8, 5], 21, -1, 1);
+      const filter = randomTensor([3, 3, 5, 16], 22, -0.3, 0.3);
+      const convBias = randomTensor([16], 23, -0.2, 0.2);
+      const kernel = randomTensor([1, 1, 16, 7], 24, -0.5, 0.5);
+      const bias = randomTensor([7], 25, -1, 1);
+      const labels = tf.tensor(Array.from(randomValues(2 * 6 * 8, 26, 0, 7), Math.floor), [2, 6, 8], 'int32');
+      const f = (...args: tf.Tensor[]) => {
+        const [xx, fw, fb, k, b] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.Tensor4D, tf.Tensor1D];
+        const h = convBiasRelu(xx, fw, fb, { strides: [1, 1], pad: 'same' });
+        if (fused) return linearSoftmaxCrossEntropy(h, k, b, labels, { reluFeatures: true });
+        return sparseSoftmaxCrossEntropy(tf.add(tf.conv2d(h, k, 1, 'valid'), b), labels);
+      };
+      const { value, grads } = tf.valueAndGrads(f)([x, filter, convBias, kernel, bias]);
+      return [value.dataSync()[0]!, grads.map((g) => g.dataSync() as Float32Array)] as const;
+    }),
+  );
+  return { loss: result[0], grads: result[1], kernels };
+}
+
+test('linearSoftmaxCrossEntropy with reluFeatures: the ReLU conv before it gets the same gradients, without its ReLU backward kernel', async () => {
+  const ref = await headGrads('cpu', false);
+  for (const backend of ['cpu', 'native']) {
+    const got = await headGrads(backend, true);
+    assert.ok(Math.abs(got.loss - ref.loss) / Math.abs(ref.loss) <= 1e-5, `${backend}: loss`);
+    got.grads.forEach((g, i) => {
+      const err = maxRelativeError(g, ref.grads[i]!);
+      assert.ok(err <= 1e-4, `${backend}: gradient of ${['x', 'conv filter', 'conv bias', 'logits kernel', 'logits bias'][i]}: error ${err}`);
+    });
+    if (backend === 'native' && EXPECT_NATIVE) {
+      assert.ok(!got.kernels.some((k) => k.kernel === RELU_BIAS_GRAD), 'the ReLU + bias backward ran although the loss did it');
+      const unfused = await headGrads('native', false);
+      assert.ok(unfused.kernels.some((k) => k.kernel === RELU_BIAS_GRAD), 'the unfused head runs the ReLU + bias backward');
+    }
+  }
+});
+
+test('linearSoftmaxCrossEntropy with reluFeatures and a scaled loss: the marked sums are scaled too', async () => {
+  await tf.setBackend('native');
+  const grads = (scale: number) =>
+    tf.tidy(() => {
+      const x = randomTensor([1, 4, 4, 3], 31);
+      const filter = randomTensor([3, 3, 3, 16], 32, -0.5, 0.5);
+      const convBias = randomTensor([16], 33, -0.2, 0.2);
+      const kernel = randomTensor([1, 1, 16, 5], 34);
+      const labels = tf.tensor(Array.from(randomValues(16, 35, 0, 5), Math.floor), [1, 4, 4], 'int32');
+      const f = (fw: tf.Tensor, fb: tf.Tensor) => tf.mul(linearSoftmaxCrossEntropy(convBiasRelu(x as tf.Tensor4D, fw as tf.Tensor4D, fb as tf.Tensor1D, { strides: [1, 1], pad: 'same' }), kernel, null, labels, { reluFeatures: true }), scale) as tf.Scalar;
+      return tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([filter, convBias]).map((g) => g.dataSync() as Float32Array);
+    });
+  const one = grads(1);
+  const three = grads(3);
+  one.forEach((g, i) => assert.ok(maxRelativeError(three[i]!, g.map((v) => 3 * v)) <= 1e-6, `gradient ${i}`));
 });

@@ -6,8 +6,12 @@
 //   loss   = sum_r w[y_r] * (logsumexp(z_r) - z_r[y_r]) / sum_r w[y_r]   (w = 1 without class weights)
 //   dz_r,k = w[y_r] * (softmax(z_r)_k - [k == y_r]) / sum_r w[y_r]
 //   dh_r = dz_r W^T,  dW = sum_r h_r^T dz_r,  db = sum_r dz_r
+// With reluFeatures (h is a ReLU's output), dh is also multiplied by [h > 0], which makes it the gradient at
+// the ReLU's input, and dhSum = sum_r dh_r is that layer's bias gradient: the ReLU + bias backward of the
+// layer before comes free (see src/engine/ops/linear_softmax_cross_entropy.ts).
 // Signature from JS: linearSoftmaxXent(h: Float32Array, W: Float32Array [C*K], b: Float32Array | null,
-//   labels: Int32Array, weights: Float32Array | null, loss: Float32Array(1), dh, dW, db, C, K).
+//   labels: Int32Array, weights: Float32Array | null, loss: Float32Array(1), dh, dW, db, C, K,
+//   dhSum: Float32Array(C) | null (given: reluFeatures)).
 // A label outside [0, K) throws a RangeError that names it and its position. The sums over rows are
 // made per thread and added in thread order, so results are the same from run to run.
 #include <cstring>
@@ -68,13 +72,15 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
   float* db = F32(info, 8);
   const int64_t C = Int(info, 9);
   const int64_t K = Int(info, 10);
+  const bool relu = !info[11].IsNull() && !info[11].IsUndefined();
+  float* dhSum = relu ? F32(info, 11) : nullptr;
   const int64_t rows = static_cast<int64_t>(Length(info, 3));
   Check(C > 0 && K > 0 && static_cast<int64_t>(Length(info, 0)) == rows * C, env, "linearSoftmaxXent: features must be [rows, C] for rows labels");
   Check(static_cast<int64_t>(Length(info, 1)) == C * K && (!hasBias || static_cast<int64_t>(Length(info, 2)) == K), env,
         "linearSoftmaxXent: the kernel must be [C, K] and the bias [K]");
   Check(!weighted || static_cast<int64_t>(Length(info, 4)) == K, env, "linearSoftmaxXent: classWeights must have K values");
   Check(Length(info, 5) == 1 && static_cast<int64_t>(Length(info, 6)) == rows * C && static_cast<int64_t>(Length(info, 7)) == C * K &&
-            static_cast<int64_t>(Length(info, 8)) == K,
+            static_cast<int64_t>(Length(info, 8)) == K && (!relu || static_cast<int64_t>(Length(info, 11)) == C),
         env, "linearSoftmaxXent: bad output sizes");
   const bool parallel = rows * (C + K) >= 32768;
 
@@ -112,7 +118,8 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
   constexpr int64_t kGroup = 8;
   const int maxThreads = parallel ? omp_get_max_threads() : 1;
   const int64_t tiles = (rows + kTile - 1) / kTile;
-  std::vector<float> partialW(static_cast<size_t>(maxThreads) * (C * K + K), 0.f);
+  const int64_t sums = C * K + K + C;  // dW, db, dhSum
+  std::vector<float> partialW(static_cast<size_t>(maxThreads) * sums, 0.f);
   std::vector<double> partialLoss(static_cast<size_t>(maxThreads), 0.0);
   int usedThreads = 1;
 #pragma omp parallel if (parallel)
@@ -120,12 +127,13 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
     const int thread = omp_get_thread_num();
 #pragma omp single
     usedThreads = omp_get_num_threads();
-    std::vector<v16> scratch(static_cast<size_t>(kGroup * (Cp + Kp) + Cp + Cp * Kp + Kp), v16{});
+    std::vector<v16> scratch(static_cast<size_t>(kGroup * (Cp + Kp) + Cp + Cp * Kp + Kp + Cp), v16{});
     v16* hG = scratch.data();       // [kGroup][Cp]: the group's features, transposed (row j in lane j)
     v16* zG = hG + kGroup * Cp;     // [kGroup][Kp]: logits, then their gradient
     v16* dhT = zG + kGroup * Kp;    // [Cp]: the tile's feature gradient, transposed
     v16* accW = dhT + Cp;           // [Cp * Kp]
     v16* accB = accW + Cp * Kp;     // [Kp]
+    v16* accH = accB + Kp;          // [Cp]: sums of the (masked) feature gradient
     int64_t inGroup = 0;
     // dW += sum over the group's rows of h^T dz; db += sum of dz.
     auto flush = [&]() {
@@ -275,6 +283,12 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
         dhT[cb + 6] = d6;
         dhT[cb + 7] = d7;
       }
+      if (relu) {
+        for (int64_t c = 0; c < Cp; c++) {
+          dhT[c] = hT[c] > 0.f ? dhT[c] : v16{};
+          accH[c] += dhT[c];
+        }
+      }
       if (blocks) {
         for (int64_t cb = 0; cb < C; cb += kTile) {
           v16* r = dhT + cb;
@@ -289,9 +303,9 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
       if (++inGroup == kGroup) flush();
     }
     if (inGroup > 0) flush();
-    float* mine = partialW.data() + static_cast<size_t>(thread) * (C * K + K);
-    for (int64_t i = 0; i < C * K + K; i++) {
-      const v16 a = i < C * K ? accW[(i / K) * Kp + i % K] : accB[i - C * K];
+    float* mine = partialW.data() + static_cast<size_t>(thread) * sums;
+    for (int64_t i = 0; i < sums; i++) {
+      const v16 a = i < C * K ? accW[(i / K) * Kp + i % K] : i < C * K + K ? accB[i - C * K] : accH[i - C * K - K];
       float sum = 0.f;
       for (int64_t j = 0; j < kTile; j++) sum += a[j];
       mine[i] = sum;
@@ -302,13 +316,15 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
   // Thread totals in thread order: the same sums every run for the same thread count.
   double lossTotal = 0.0;
   for (int th = 0; th < usedThreads; th++) lossTotal += partialLoss[th];
-  for (int64_t i = 0; i < C * K + K; i++) {
+  for (int64_t i = 0; i < sums; i++) {
     float sum = 0.f;
-    for (int th = 0; th < usedThreads; th++) sum += partialW[static_cast<size_t>(th) * (C * K + K) + i];
+    for (int th = 0; th < usedThreads; th++) sum += partialW[static_cast<size_t>(th) * sums + i];
     if (i < C * K)
       dW[i] = sum;
-    else
+    else if (i < C * K + K)
       db[i - C * K] = sum;
+    else if (relu)
+      dhSum[i - C * K - K] = sum;
   }
   loss[0] = static_cast<float>(lossTotal / total);
   return env.Undefined();

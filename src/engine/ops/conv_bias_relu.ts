@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CONV_BIAS_RELU, RELU_BIAS_GRAD } from '../kernels/conv/conv_bias_relu.js';
+import { reluGradientSums } from './relu_grad_hint.js';
 
 export interface ConvBiasReluAttrs {
   strides: [number, number];
@@ -32,9 +33,14 @@ tf.registerGradient({
     const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     const { strides, pad, activation } = attrs as unknown as Required<ConvBiasReluAttrs>;
     // With relu, dz = dy * (y > 0) and dbias are computed once here (the tape disposes them after the whole
-    // backward pass) and shared by the three gradients; without an activation dz is dy itself.
-    const [dz, dbias] =
-      activation === 'relu' ? (tf.engine().runKernel(RELU_BIAS_GRAD, { dy: dy as tf.Tensor, y }, {}) as [tf.Tensor4D, tf.Tensor1D]) : [dy as tf.Tensor4D, null];
+    // backward pass) and shared by the three gradients, unless the loss already did (relu_grad_hint.ts);
+    // without an activation dz is dy itself.
+    const sums = activation === 'relu' ? reluGradientSums(dy as tf.Tensor, y) : null;
+    const [dz, dbias] = sums
+      ? [dy as tf.Tensor4D, tf.tensor1d(sums)]
+      : activation === 'relu'
+        ? (tf.engine().runKernel(RELU_BIAS_GRAD, { dy: dy as tf.Tensor, y }, {}) as [tf.Tensor4D, tf.Tensor1D])
+        : [dy as tf.Tensor4D, null];
     const convAttrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     return {
       x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dz, filter }, { ...convAttrs, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,

@@ -8,13 +8,25 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import '../backend.js';
 import { LINEAR_SOFTMAX_XENT } from '../kernels/train/linear_xent.js';
+import { markReluGradient } from './relu_grad_hint.js';
+
+export interface LinearXentOptions {
+  classWeights?: tf.Tensor1D | number[];
+  /**
+   * The features are the output of a ReLU (e.g. a Conv2D with activation relu). The features' gradient is
+   * then returned already multiplied by [features > 0], i.e. as the gradient at the ReLU's input, which is
+   * exact for every use that goes back through that ReLU, and the producing conv_bias_relu op skips its own
+   * ReLU + bias backward (relu_grad_hint.ts). Not for reading d loss / d features itself.
+   */
+  reluFeatures?: boolean;
+}
 
 /**
  * features [..., C] float32 (e.g. [N, H, W, C]), kernel [1, 1, C, K] float32, bias [K] or null, labels [...]
- * int32 (e.g. [N, H, W]), classWeights [K] (optional). Differentiable with respect to the features, the
+ * int32 (e.g. [N, H, W]), class weights [K] (optional). Differentiable with respect to the features, the
  * kernel and the bias.
  */
-export function linearSoftmaxCrossEntropy(features: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null, labels: tf.Tensor, classWeights?: tf.Tensor1D | number[]): tf.Scalar {
+export function linearSoftmaxCrossEntropy(features: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null, labels: tf.Tensor, options: LinearXentOptions = {}): tf.Scalar {
   const C = features.shape[features.shape.length - 1]!;
   const K = kernel.shape[3]!;
   if (features.rank < 1 || features.dtype !== 'float32') throw new Error(`linearSoftmaxCrossEntropy: features must be float32 [..., channels], got ${features.dtype} [${features.shape}]`);
@@ -26,27 +38,42 @@ export function linearSoftmaxCrossEntropy(features: tf.Tensor, kernel: tf.Tensor
   if (labels.dtype !== 'int32' || !tf.util.arraysEqual(labels.shape, labelShape)) {
     throw new Error(`linearSoftmaxCrossEntropy: labels must be int32 [${labelShape}] for features [${features.shape}], got ${labels.dtype} [${labels.shape}]`);
   }
+  const { classWeights } = options;
+  const relu = options.reluFeatures === true;
   return tf.tidy(() => {
     const weights = classWeights === undefined ? undefined : Array.isArray(classWeights) ? tf.tensor1d(classWeights, 'float32') : classWeights;
     if (weights && (weights.dtype !== 'float32' || !tf.util.arraysEqual(weights.shape, [K]))) {
       throw new Error(`linearSoftmaxCrossEntropy: classWeights must be float32 [${K}], got ${weights.dtype} [${weights.shape}]`);
     }
     const fixed: tf.NamedTensorMap = weights ? { labels, classWeights: weights } : { labels };
-    // dy is the scalar seed of the backward pass: 1 when the loss is used as it is, and then the saved
-    // gradients are the answer.
-    const scaled = (dy: tf.Tensor, grads: tf.Tensor[]) => (dy.size === 1 && dy.dataSync()[0] === 1 ? grads.map((g) => tf.clone(g)) : grads.map((g) => tf.mul(dy, g)));
+    const attrs = { reluFeatures: relu } as unknown as tf.NamedAttrMap;
+    // The per-channel sums of the masked feature gradient (reluFeatures), read once from the kernel's output.
+    let sums: Float32Array | null = null;
+    const run = (inputs: tf.NamedTensorMap, save: tf.GradSaveFunc, keep: (grads: tf.Tensor[]) => tf.Tensor[]) => {
+      const [value, ...rest] = tf.engine().runKernel(LINEAR_SOFTMAX_XENT, { ...fixed, ...inputs }, attrs) as tf.Tensor[];
+      if (relu) {
+        const dhSum = rest.pop()!;
+        sums = dhSum.dataSync() as Float32Array;
+        dhSum.dispose();
+      }
+      save(keep(rest));
+      // dy is the scalar seed of the backward pass: 1 when the loss is used as it is, and then the saved
+      // gradients are the answer.
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const scale = dy.size === 1 ? dy.dataSync()[0]! : NaN;
+        const grads = scale === 1 ? saved.map((g) => tf.clone(g)) : saved.map((g) => tf.mul(dy, g));
+        if (relu && sums && Number.isFinite(scale)) markReluGradient(grads[0]!, inputs.features as tf.Tensor, scale === 1 ? sums : sums.map((v) => v * scale));
+        return grads;
+      };
+      return { value: value!, gradFunc };
+    };
     // Labels and weights are closed over: only features, kernel and bias get gradients.
-    const withBias = (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [value, dh, dw, db] = tf.engine().runKernel(LINEAR_SOFTMAX_XENT, { ...fixed, features: h, kernel: w, bias: b }, {}) as tf.Tensor[];
-      save([dh!, dw!, db!]);
-      return { value: value!, gradFunc: scaled };
-    };
-    const noBias = (h: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [value, dh, dw, db] = tf.engine().runKernel(LINEAR_SOFTMAX_XENT, { ...fixed, features: h, kernel: w }, {}) as tf.Tensor[];
-      db!.dispose();
-      save([dh!, dw!]);
-      return { value: value!, gradFunc: scaled };
-    };
+    const withBias = (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => run({ features: h, kernel: w, bias: b }, save, (g) => g);
+    const noBias = (h: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) =>
+      run({ features: h, kernel: w }, save, ([dh, dw, db]) => {
+        db!.dispose();
+        return [dh!, dw!];
+      });
     const loss = bias
       ? tf.customGrad(withBias as Parameters<typeof tf.customGrad>[0])(features, kernel, bias)
       : tf.customGrad(noBias as Parameters<typeof tf.customGrad>[0])(features, kernel);

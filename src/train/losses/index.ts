@@ -15,7 +15,7 @@ export type LossFn = ((logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar) &
    * The same loss of the logits of a 1x1 linear convolution (kernel [1,1,C,K], bias [K]) given its input
    * features [N,H,W,C], fused with that layer (train/fused_logits.ts); absent when the loss has no fused form.
    */
-  fromLinear?: (features: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, labels: tf.Tensor3D) => tf.Scalar;
+  fromLinear?: (features: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, labels: tf.Tensor3D, reluFeatures?: boolean) => tf.Scalar;
 };
 
 export function parseLossName(text: string): LossName {
@@ -28,7 +28,8 @@ export function makeLoss(name: LossName, classWeights?: number[]): LossFn {
   switch (name) {
     case 'ce':
       return Object.assign((logits: tf.Tensor4D, labels: tf.Tensor3D) => crossEntropyLoss(logits, labels, classWeights), {
-        fromLinear: (features: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, labels: tf.Tensor3D) => linearSoftmaxCrossEntropy(features, kernel, bias, labels, classWeights),
+        fromLinear: (features: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, labels: tf.Tensor3D, reluFeatures?: boolean) =>
+          linearSoftmaxCrossEntropy(features, kernel, bias, labels, { classWeights, reluFeatures }),
       });
     case 'dice':
       return (logits, labels) => diceLoss(logits, labels);

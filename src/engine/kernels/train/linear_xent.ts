@@ -3,7 +3,9 @@
 // (native/src/train/linear_xent.cc; the same math in JavaScript for `cpu`). The logits are never stored.
 //   inputs: features [..., C] float32, kernel [1, 1, C, K] float32, labels [...] int32,
 //           bias? [K] float32, classWeights? [K] float32
-//   outputs: [loss [], dfeatures [..., C], dkernel [1, 1, C, K], dbias [K]]
+//   attrs: reluFeatures (boolean): the features are a ReLU's output; dfeatures is then masked by
+//          [features > 0] (the gradient at the ReLU's input) and a fifth output holds its sum per channel
+//   outputs: [loss [], dfeatures [..., C], dkernel [1, 1, C, K], dbias [K], (dfeatures summed [C])]
 import type { KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs-core';
 
 import { f32, i32, nativeKernel, output, zeroedOutput, type Backend } from '../util.js';
@@ -23,7 +25,8 @@ interface Parts {
 const channels = (t: TensorInfo) => t.shape[t.shape.length - 1]!;
 
 /** The reference implementation: one row at a time, logits in a scratch row. */
-const linearXentJs: KernelFunc = ({ inputs, backend }) => {
+const linearXentJs: KernelFunc = ({ inputs, backend, attrs }) => {
+  const relu = (attrs as { reluFeatures?: boolean } | undefined)?.reluFeatures === true;
   const cpu = backend as Backend;
   const { features, kernel, labels, bias, classWeights } = inputs as unknown as Parts;
   const read = (t: TensorInfo) => cpu.data.get(t.dataId).values as TypedArray;
@@ -45,6 +48,7 @@ const linearXentJs: KernelFunc = ({ inputs, backend }) => {
   const dh = output(cpu, features.shape);
   const dW = zeroedOutput(cpu, kernel.shape);
   const db = zeroedOutput(cpu, [K]);
+  const dhSum = relu ? zeroedOutput(cpu, [C]) : null;
   const z = new Float64Array(K);
   let sum = 0;
   for (let r = 0; r < rows; r++) {
@@ -67,17 +71,18 @@ const linearXentJs: KernelFunc = ({ inputs, backend }) => {
         d += W[c * K + k]! * z[k]!;
         dW.values[c * K + k] += h[r * C + c]! * z[k]!;
       }
-      dh.values[r * C + c] = d;
+      dh.values[r * C + c] = relu && !(h[r * C + c]! > 0) ? 0 : d;
+      if (dhSum) dhSum.values[c] += dh.values[r * C + c]!;
     }
     for (let k = 0; k < K; k++) db.values[k] += z[k]!;
   }
   loss.values[0] = sum / total;
-  return [loss.info, dh.info, dW.info, db.info];
+  return dhSum ? [loss.info, dh.info, dW.info, db.info, dhSum.info] : [loss.info, dh.info, dW.info, db.info];
 };
 
 registerCpuKernel(LINEAR_SOFTMAX_XENT, linearXentJs);
 
-export const linearXentKernelConfig = nativeKernel(LINEAR_SOFTMAX_XENT, 'train', ({ inputs }, native, backend) => {
+export const linearXentKernelConfig = nativeKernel(LINEAR_SOFTMAX_XENT, 'train', ({ inputs, attrs }, native, backend) => {
   const { features, kernel, labels, bias, classWeights } = inputs as unknown as Parts;
   if ([features, kernel, bias, classWeights].some((t) => t && t.dtype !== 'float32') || labels.dtype !== 'int32') return null;
   if (!(backend.data.get(labels.dataId).values instanceof Int32Array)) return null;
@@ -86,6 +91,8 @@ export const linearXentKernelConfig = nativeKernel(LINEAR_SOFTMAX_XENT, 'train',
   const dh = output(backend, features.shape);
   const dW = output(backend, kernel.shape);
   const db = output(backend, [K]);
+  const dhSum = attrs.reluFeatures === true ? output(backend, [channels(features)]) : null;
+  const outputs = dhSum ? [loss, dh, dW, db, dhSum] : [loss, dh, dW, db];
   try {
     native.linearSoftmaxXent(
       f32(backend, features),
@@ -99,11 +106,12 @@ export const linearXentKernelConfig = nativeKernel(LINEAR_SOFTMAX_XENT, 'train',
       db.values,
       channels(features),
       K,
+      dhSum ? dhSum.values : null,
     );
   } catch (e) {
     // A bad label: free the outputs, which no tensor owns yet.
-    for (const t of [loss, dh, dW, db]) backend.disposeIntermediateTensorInfo(t.info);
+    for (const t of outputs) backend.disposeIntermediateTensorInfo(t.info);
     throw e;
   }
-  return [loss.info, dh.info, dW.info, db.info];
+  return outputs.map((t) => t.info);
 });

@@ -2,7 +2,7 @@
 // The README's partial fine-tuning cost table: `unet-transfer bench --train P` for each policy, `all` first and
 // last (the machine's speed drifts; each policy is compared with the mean of the two), as a Markdown table
 // and one JSON line. Usage (after a build):
-//   node scripts/bench-policies.mjs [--epochs 6] [--images 1000] [--policies head,bottleneck,decoder+head,encoder]
+//   node scripts/bench-policies.mjs [--epochs 8] [--images 1000] [--policies head,bottleneck,decoder+head,encoder]
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '6' },
+    epochs: { type: 'string', default: '8' },
     images: { type: 'string', default: '1000' },
     policies: { type: 'string', default: 'head,bottleneck,decoder+head,encoder' },
   },

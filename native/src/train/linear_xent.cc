@@ -135,22 +135,33 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
     v16* accB = accW + Cp * Kp;     // [Kp]
     v16* accH = accB + Kp;          // [Cp]: sums of the (masked) feature gradient
     int64_t inGroup = 0;
-    // dW += sum over the group's rows of h^T dz; db += sum of dz.
+    // dW += sum over the group's rows of h^T dz; db += sum of dz. Blocks of 2 features x 8 classes: 16 sums
+    // in registers, 10 loads for 16 FMAs.
     auto flush = [&]() {
-      for (int64_t c = 0; c < Cp; c++) {
+      for (int64_t c = 0; c < Cp; c += 2) {
         for (int64_t kb = 0; kb < Kp; kb += 8) {
           v16 a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
+          v16 b0{}, b1{}, b2{}, b3{}, b4{}, b5{}, b6{}, b7{};
           for (int64_t g = 0; g < inGroup; g++) {
-            const v16 hv = hG[g * Cp + c];
+            const v16 h0 = hG[g * Cp + c], h1 = hG[g * Cp + c + 1];
             const v16* zr = zG + g * Kp + kb;
-            a0 += hv * zr[0];
-            a1 += hv * zr[1];
-            a2 += hv * zr[2];
-            a3 += hv * zr[3];
-            a4 += hv * zr[4];
-            a5 += hv * zr[5];
-            a6 += hv * zr[6];
-            a7 += hv * zr[7];
+            const v16 z0 = zr[0], z1 = zr[1], z2 = zr[2], z3 = zr[3], z4 = zr[4], z5 = zr[5], z6 = zr[6], z7 = zr[7];
+            a0 += h0 * z0;
+            a1 += h0 * z1;
+            a2 += h0 * z2;
+            a3 += h0 * z3;
+            a4 += h0 * z4;
+            a5 += h0 * z5;
+            a6 += h0 * z6;
+            a7 += h0 * z7;
+            b0 += h1 * z0;
+            b1 += h1 * z1;
+            b2 += h1 * z2;
+            b3 += h1 * z3;
+            b4 += h1 * z4;
+            b5 += h1 * z5;
+            b6 += h1 * z6;
+            b7 += h1 * z7;
           }
           v16* acc = accW + c * Kp + kb;
           acc[0] += a0;
@@ -161,6 +172,15 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
           acc[5] += a5;
           acc[6] += a6;
           acc[7] += a7;
+          acc += Kp;
+          acc[0] += b0;
+          acc[1] += b1;
+          acc[2] += b2;
+          acc[3] += b3;
+          acc[4] += b4;
+          acc[5] += b5;
+          acc[6] += b6;
+          acc[7] += b7;
         }
       }
       for (int64_t k = 0; k < Kp; k++)

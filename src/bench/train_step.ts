@@ -3,10 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { profiler, type KernelRecord } from '../engine/index.js';
 import { buildUNet, trainingStepFlops } from '../model/index.js';
-import { stepLoss } from '../train/fused_logits.js';
+import { forwardTo, stepLoss } from '../train/fused_logits.js';
 import { makeLoss } from '../train/losses/index.js';
 import { FusedAdam } from '../train/optimizers/fused_adam.js';
-import { runModelTo } from '../train/prefix_split.js';
 
 export interface StepBenchOptions {
   filters: number;
@@ -49,7 +48,8 @@ export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
 
   // The step as training makes it (train/epoch.ts): the logits layer fused with the cross-entropy.
   const plan = stepLoss(model, makeLoss('ce'));
-  const forward = () => (plan.target ? runModelTo(model, x, plan.target) : (model.apply(x, { training: true }) as tf.Tensor4D));
+  const forwardPass = forwardTo(model, plan);
+  const forward = () => forwardPass(x);
   const step = () => {
     const loss = optimizer.minimize(() => plan.loss(forward(), y), true);
     loss!.dataSync();

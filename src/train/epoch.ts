@@ -12,8 +12,8 @@ import type { BatchSource } from './batch_source.js';
 import type { FreezeState } from './freeze.js';
 import type { LossFn } from './losses/index.js';
 import type { LrGroup } from './lr_groups.js';
-import { stepLoss } from './fused_logits.js';
-import { runModelTo, splitFrozenPrefix, type PrefixSplit } from './prefix_split.js';
+import { forwardTo, stepLoss } from './fused_logits.js';
+import { splitFrozenPrefix, type PrefixSplit } from './prefix_split.js';
 import { seedDropouts, trainStep } from './step.js';
 
 /** Default memory for cached activations before they spill to disk. */
@@ -130,7 +130,8 @@ export async function trainEpoch(e: EpochInput): Promise<EpochResult> {
     e.onStep?.(r.steps, loss, r.lr, n);
   };
   const cache = e.cache;
-  const whole = (x: tf.Tensor4D | tf.Tensor[]) => (plan.target ? runModelTo(e.model, x as tf.Tensor4D, plan.target) : (e.model.apply(x, { training: true }) as tf.Tensor4D));
+  const forward = forwardTo(e.model, plan);
+  const whole = (x: tf.Tensor4D | tf.Tensor[]) => forward(x as tf.Tensor4D);
   if (!cache) {
     for await (const { images, masks } of e.source.batches(e.epoch, e.batchSize)) {
       try {

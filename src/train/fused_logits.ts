@@ -9,6 +9,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import type { LossFn } from './losses/index.js';
+import { runModelTo } from './prefix_split.js';
 
 interface ConvConfig {
   kernelSize?: number | number[];
@@ -71,4 +72,10 @@ export function stepLoss(model: tfl.LayersModel, loss: LossFn): StepLoss {
   // A ReLU before the logits layer gets its backward pass from the loss too (engine/ops/relu_grad_hint.ts).
   const fused: LossFn = (features, labels) => fromLinear(features, head.kernel.read() as tf.Tensor4D, head.bias ? (head.bias.read() as tf.Tensor1D) : null, labels, head.reluFeatures);
   return { target: head.features, loss: fused, fused: true };
+}
+
+/** The forward pass of the whole model in training mode, up to where `plan` stops. */
+export function forwardTo(model: tfl.LayersModel, plan: StepLoss): (images: tf.Tensor4D) => tf.Tensor4D {
+  const target = plan.target;
+  return target ? (x) => runModelTo(model, x, target) : (x) => model.apply(x, { training: true }) as tf.Tensor4D;
 }

@@ -62,9 +62,9 @@ export function graphNodes(model: tfl.LayersModel): GraphNode[] {
   return nodes;
 }
 
-/** The nodes of `nodes` (in order) that `target` depends on, down to the tensors in `given`. */
-export function nodesFor(nodes: GraphNode[], target: tfl.SymbolicTensor, given: ReadonlySet<number> = new Set()): GraphNode[] {
-  const needed = new Set<number>([target.id]);
+/** The nodes of `nodes` (in order) that the `targets` depend on, down to the tensors in `given`. */
+export function nodesFor(nodes: GraphNode[], targets: tfl.SymbolicTensor[], given: ReadonlySet<number> = new Set()): GraphNode[] {
+  const needed = new Set<number>(targets.map((t) => t.id));
   const out: GraphNode[] = [];
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
@@ -93,15 +93,18 @@ export function executeNodes(nodes: GraphNode[], feeds: Map<number, tf.Tensor>, 
   return feeds;
 }
 
-const graphCache = new WeakMap<tfl.LayersModel, GraphNode[]>();
+/** Per model, the nodes that lead from its input to a target tensor (by the target's id): found once. */
+const pathCache = new WeakMap<tfl.LayersModel, Map<number, GraphNode[]>>();
 
 /** The model on a batch in training mode, up to `target` (a tensor of its graph) instead of its output. */
 export function runModelTo(model: tfl.LayersModel, images: tf.Tensor, target: tfl.SymbolicTensor): tf.Tensor4D {
-  let nodes = graphCache.get(model);
-  if (!nodes) graphCache.set(model, (nodes = graphNodes(model)));
   const input = model.inputs[0]!;
-  const list = nodesFor(nodes, target, new Set([input.id]));
-  return tf.tidy(() => executeNodes(list, new Map([[input.id, images]]), true).get(target.id) as tf.Tensor4D);
+  let paths = pathCache.get(model);
+  if (!paths) pathCache.set(model, (paths = new Map()));
+  let list = paths.get(target.id);
+  if (!list) paths.set(target.id, (list = nodesFor(graphNodes(model), [target], new Set([input.id]))));
+  const nodes = list;
+  return tf.tidy(() => executeNodes(nodes, new Map([[input.id, images]]), true).get(target.id) as tf.Tensor4D);
 }
 
 export interface SplitInput {
@@ -153,12 +156,7 @@ export function splitFrozenPrefix(s: SplitInput): SplitDecision {
     return { layer: t.sourceLayer.getClassName() === 'InputLayer' ? 'input' : t.sourceLayer.name, shape, size: shape.reduce((a, b) => a * b, 1) };
   });
   // Only the prefix nodes some boundary value depends on.
-  const needed = new Set<number>(boundarySym.map((b) => b.id));
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const n = prefix[i]!;
-    if (needed.has(n.output.id)) for (const x of n.inputs) needed.add(x.id);
-  }
-  const prefixNeeded = prefix.filter((n) => needed.has(n.output.id));
+  const prefixNeeded = nodesFor(prefix, boundarySym);
   const output = s.model.outputs[0]!;
   const boundaryIds = new Set(boundarySym.map((b) => b.id));
   const restFor = new Map<number, GraphNode[]>();
@@ -175,7 +173,7 @@ export function splitFrozenPrefix(s: SplitInput): SplitDecision {
     runRest(values, target = output) {
       if (values.length !== boundarySym.length) throw new Error(`internal: ${values.length} boundary tensors for ${boundarySym.length}`);
       let list = restFor.get(target.id);
-      if (!list) restFor.set(target.id, (list = nodesFor(rest, target, boundaryIds)));
+      if (!list) restFor.set(target.id, (list = nodesFor(rest, [target], boundaryIds)));
       const nodes = list;
       return tf.tidy(() => executeNodes(nodes, new Map(boundarySym.map((b, i) => [b.id, values[i]!])), true).get(target.id) as tf.Tensor4D);
     },

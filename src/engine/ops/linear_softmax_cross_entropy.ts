@@ -8,7 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import '../backend.js';
 import { LINEAR_SOFTMAX_XENT } from '../kernels/train/linear_xent.js';
+import { checkLabels, classWeightsTensor, seedScaled } from './loss_inputs.js';
 import { markReluGradient } from './relu_grad_hint.js';
+
+const OP = 'linearSoftmaxCrossEntropy';
 
 export interface LinearXentOptions {
   classWeights?: tf.Tensor1D | number[];
@@ -29,22 +32,15 @@ export interface LinearXentOptions {
 export function linearSoftmaxCrossEntropy(features: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null, labels: tf.Tensor, options: LinearXentOptions = {}): tf.Scalar {
   const C = features.shape[features.shape.length - 1]!;
   const K = kernel.shape[3]!;
-  if (features.rank < 1 || features.dtype !== 'float32') throw new Error(`linearSoftmaxCrossEntropy: features must be float32 [..., channels], got ${features.dtype} [${features.shape}]`);
+  if (features.rank < 1 || features.dtype !== 'float32') throw new Error(`${OP}: features must be float32 [..., channels], got ${features.dtype} [${features.shape}]`);
   if (kernel.dtype !== 'float32' || kernel.rank !== 4 || kernel.shape[0] !== 1 || kernel.shape[1] !== 1 || kernel.shape[2] !== C) {
-    throw new Error(`linearSoftmaxCrossEntropy: the kernel must be float32 [1, 1, ${C}, classes] for features with ${C} channels, got ${kernel.dtype} [${kernel.shape}]`);
+    throw new Error(`${OP}: the kernel must be float32 [1, 1, ${C}, classes] for features with ${C} channels, got ${kernel.dtype} [${kernel.shape}]`);
   }
-  if (bias && (bias.dtype !== 'float32' || !tf.util.arraysEqual(bias.shape, [K]))) throw new Error(`linearSoftmaxCrossEntropy: the bias must be float32 [${K}], got ${bias.dtype} [${bias.shape}]`);
-  const labelShape = features.shape.slice(0, -1);
-  if (labels.dtype !== 'int32' || !tf.util.arraysEqual(labels.shape, labelShape)) {
-    throw new Error(`linearSoftmaxCrossEntropy: labels must be int32 [${labelShape}] for features [${features.shape}], got ${labels.dtype} [${labels.shape}]`);
-  }
-  const { classWeights } = options;
+  if (bias && (bias.dtype !== 'float32' || !tf.util.arraysEqual(bias.shape, [K]))) throw new Error(`${OP}: the bias must be float32 [${K}], got ${bias.dtype} [${bias.shape}]`);
+  checkLabels(OP, labels, features.shape.slice(0, -1), `features [${features.shape}]`);
   const relu = options.reluFeatures === true;
   return tf.tidy(() => {
-    const weights = classWeights === undefined ? undefined : Array.isArray(classWeights) ? tf.tensor1d(classWeights, 'float32') : classWeights;
-    if (weights && (weights.dtype !== 'float32' || !tf.util.arraysEqual(weights.shape, [K]))) {
-      throw new Error(`linearSoftmaxCrossEntropy: classWeights must be float32 [${K}], got ${weights.dtype} [${weights.shape}]`);
-    }
+    const weights = classWeightsTensor(OP, options.classWeights, K);
     const fixed: tf.NamedTensorMap = weights ? { labels, classWeights: weights } : { labels };
     const attrs = { reluFeatures: relu } as unknown as tf.NamedAttrMap;
     // The per-channel sums of the masked feature gradient (reluFeatures), read once from the kernel's output.
@@ -57,11 +53,8 @@ export function linearSoftmaxCrossEntropy(features: tf.Tensor, kernel: tf.Tensor
         dhSum.dispose();
       }
       save(keep(rest));
-      // dy is the scalar seed of the backward pass: 1 when the loss is used as it is, and then the saved
-      // gradients are the answer.
       const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const scale = dy.size === 1 ? dy.dataSync()[0]! : NaN;
-        const grads = scale === 1 ? saved.map((g) => tf.clone(g)) : saved.map((g) => tf.mul(dy, g));
+        const { grads, scale } = seedScaled(dy, saved);
         if (relu && sums && Number.isFinite(scale)) markReluGradient(grads[0]!, inputs.features as tf.Tensor, scale === 1 ? sums : sums.map((v) => v * scale));
         return grads;
       };

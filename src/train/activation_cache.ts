@@ -63,6 +63,8 @@ export class ActivationCache {
   private scratch: Uint8Array | null = null;
   /** Byte offset of each boundary tensor in an entry, then of the mask. */
   private readonly offsets: number[] = [];
+  /** The native parallel copy (layout family), when it loaded. */
+  private readonly gather = family('layout')?.gatherCopy as ((dst: Float32Array, sources: Float32Array[]) => void) | undefined;
 
   constructor(
     readonly layout: CacheLayout,
@@ -98,12 +100,8 @@ export class ActivationCache {
   put(index: number, row: number, values: Float32Array[], masks: Int32Array): void {
     if (this.has(index)) return;
     const entry = new ArrayBuffer(this.bytesPerImage);
-    let at = 0;
-    this.layout.boundary.forEach((b, k) => {
-      new Float32Array(entry, at, b.size).set(values[k]!.subarray(row * b.size, (row + 1) * b.size));
-      at += 4 * b.size;
-    });
-    new Int32Array(entry, at, this.layout.maskSize).set(masks.subarray(row * this.layout.maskSize, (row + 1) * this.layout.maskSize));
+    this.layout.boundary.forEach((b, k) => new Float32Array(entry, this.offsets[k]!, b.size).set(values[k]!.subarray(row * b.size, (row + 1) * b.size)));
+    new Int32Array(entry, this.offsets[this.layout.boundary.length]!, this.layout.maskSize).set(masks.subarray(row * this.layout.maskSize, (row + 1) * this.layout.maskSize));
     if (this.memoryBytes + this.bytesPerImage <= this.limitBytes) {
       this.memory.set(index, entry);
       this.memoryBytes += this.bytesPerImage;
@@ -148,22 +146,19 @@ export class ActivationCache {
     }
     const parts = this.layout.boundary.map((b, k) => this.staging!.parts[k]!.subarray(0, B * b.size));
     const masks = this.staging.masks.subarray(0, B * this.layout.maskSize);
+    const maskAt = this.offsets[this.layout.boundary.length]!;
     const inMemory = indices.map((i) => this.memory.get(i));
-    const gather = family('layout')?.gatherCopy as ((dst: Float32Array, sources: Float32Array[]) => void) | undefined;
+    const gather = this.gather;
     if (gather && inMemory.every((e) => e !== undefined)) {
       // Copied in parallel, each thread its share of the images (native/src/layout/gather_copy.cc).
       this.layout.boundary.forEach((b, k) => gather(parts[k]!, inMemory.map((e) => new Float32Array(e!, this.offsets[k]!, b.size))));
-      inMemory.forEach((e, row) => masks.set(new Int32Array(e!, this.offsets[this.layout.boundary.length]!, this.layout.maskSize), row * this.layout.maskSize));
+      inMemory.forEach((e, row) => masks.set(new Int32Array(e!, maskAt, this.layout.maskSize), row * this.layout.maskSize));
       return this.tensors(parts, masks, B);
     }
     indices.forEach((index, row) => {
       const entry = this.entry(index);
-      let at = 0;
-      this.layout.boundary.forEach((b, k) => {
-        parts[k]!.set(new Float32Array(entry, at, b.size), row * b.size);
-        at += 4 * b.size;
-      });
-      masks.set(new Int32Array(entry, at, this.layout.maskSize), row * this.layout.maskSize);
+      this.layout.boundary.forEach((b, k) => parts[k]!.set(new Float32Array(entry, this.offsets[k]!, b.size), row * b.size));
+      masks.set(new Int32Array(entry, maskAt, this.layout.maskSize), row * this.layout.maskSize);
     });
     return this.tensors(parts, masks, B);
   }

@@ -19,13 +19,14 @@
 #include <vector>
 
 #include "common.h"
+#include "train/softmax_tile.h"
 
 namespace unet {
 namespace {
 
 // Rows per tile: one vector of 16 floats (GCC's vector extension: one AVX-512 register, or two AVX2 ones);
 // every step below runs across the rows of a tile.
-constexpr int64_t kTile = 16;
+constexpr int64_t kTile = kTileRows;
 typedef float v16 __attribute__((vector_size(kTile * sizeof(float))));
 
 // 16 x 16 transpose of vectors in place: r[i][e] -> r[e][i], four stages, each swapping bit b of the row
@@ -197,7 +198,7 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
       float* hf = reinterpret_cast<float*>(hT);
       float* zf = reinterpret_cast<float*>(z);
       // Rows past the end of the last tile are zeros with weight 0: they add nothing to any sum.
-      float wy[kTile], g[kTile], m[kTile], s[kTile], f[kTile], zy[kTile];
+      float wy[kTile], g[kTile];
       int32_t y[kTile];
       for (int64_t j = 0; j < kTile; j++) {
         const bool real = j < n;
@@ -248,36 +249,7 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
       }
 
       // Softmax cross-entropy across the tile's rows (real classes only; padded logits stay 0).
-      for (int64_t j = 0; j < kTile; j++) {
-        m[j] = zf[j];
-        s[j] = 0.f;
-        zy[j] = zf[y[j] * kTile + j];
-      }
-      for (int64_t k = 1; k < K; k++) {
-#pragma omp simd
-        for (int64_t j = 0; j < kTile; j++) m[j] = zf[k * kTile + j] > m[j] ? zf[k * kTile + j] : m[j];
-      }
-      for (int64_t k = 0; k < K; k++) {
-#pragma omp simd
-        for (int64_t j = 0; j < kTile; j++) {
-          const float e = FastExp(zf[k * kTile + j] - m[j]);
-          zf[k * kTile + j] = e;
-          s[j] += e;
-        }
-      }
-      float tileLoss = 0.f;
-#pragma omp simd reduction(+ : tileLoss)
-      for (int64_t j = 0; j < kTile; j++) {
-        tileLoss += wy[j] * (FastLog(s[j]) + m[j] - zy[j]);
-        f[j] = g[j] / s[j];
-      }
-      lossSum += tileLoss;
-      // dz = softmax * w * scale, less w * scale at the label.
-      for (int64_t k = 0; k < K; k++) {
-        float* zk = zf + k * kTile;
-#pragma omp simd
-        for (int64_t j = 0; j < kTile; j++) zk[j] = zk[j] * f[j] - (y[j] == k ? g[j] : 0.f);
-      }
+      lossSum += SoftmaxXentTile(zf, K, y, wy, g);
 
       // dh[c] = sum_k W[c][k] dz[k], eight features at a time, then transposed out.
       for (int64_t cb = 0; cb < Cp; cb += 8) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common.h"
+#include "train/softmax_tile.h"
 
 namespace unet {
 namespace {
@@ -50,7 +51,7 @@ Napi::Value sparseSoftmaxXent(const Napi::CallbackInfo& info) {
   // Pass 2, over the logits: each row's loss and gradient. Rows are short (K is the class count, often
   // 2-30), so a row at a time leaves the vector units idle; instead blocks of kBlock rows are transposed
   // into a [K][kBlock] tile held in L1 and every step (max, exp, sum, log, scale) runs across the rows.
-  constexpr int64_t kBlock = 16;
+  constexpr int64_t kBlock = kTileRows;
   const double scale = 1.0 / total;
   const float fscale = static_cast<float>(scale);
   const int64_t blocks = rows / kBlock;
@@ -63,44 +64,19 @@ Napi::Value sparseSoftmaxXent(const Napi::CallbackInfo& info) {
     for (int64_t b = 0; b < blocks; b++) {
       const int64_t r0 = b * kBlock;
       const float* in = x + r0 * K;
-      float* g = dx + r0 * K;
+      float* dxRow = dx + r0 * K;
       for (int64_t j = 0; j < kBlock; j++)
         for (int64_t k = 0; k < K; k++) t[k * kBlock + j] = in[j * K + k];
-      float m[kBlock], s[kBlock], wy[kBlock], xy[kBlock], f[kBlock];
+      float wy[kBlock], g[kBlock];
+      int32_t y[kBlock];
       for (int64_t j = 0; j < kBlock; j++) {
-        const int32_t y = labels[r0 + j];
-        wy[j] = weighted ? w[y] : 1.f;
-        xy[j] = in[j * K + y];
-        m[j] = t[j];
-        s[j] = 0.f;
+        y[j] = labels[r0 + j];
+        wy[j] = weighted ? w[y[j]] : 1.f;
+        g[j] = wy[j] * fscale;
       }
-      for (int64_t k = 1; k < K; k++) {
-#pragma omp simd
-        for (int64_t j = 0; j < kBlock; j++) m[j] = t[k * kBlock + j] > m[j] ? t[k * kBlock + j] : m[j];
-      }
-      for (int64_t k = 0; k < K; k++) {
-#pragma omp simd
-        for (int64_t j = 0; j < kBlock; j++) {
-          const float e = FastExp(t[k * kBlock + j] - m[j]);
-          t[k * kBlock + j] = e;
-          s[j] += e;
-        }
-      }
-      float blockLoss = 0.f;
-#pragma omp simd reduction(+ : blockLoss)
-      for (int64_t j = 0; j < kBlock; j++) {
-        blockLoss += wy[j] * (FastLog(s[j]) + m[j] - xy[j]);
-        f[j] = wy[j] * fscale / s[j];
-      }
-      sum += blockLoss;
-      for (int64_t k = 0; k < K; k++) {
-#pragma omp simd
-        for (int64_t j = 0; j < kBlock; j++) t[k * kBlock + j] *= f[j];
-      }
-      for (int64_t j = 0; j < kBlock; j++) {
-        for (int64_t k = 0; k < K; k++) g[j * K + k] = t[k * kBlock + j];
-        g[j * K + labels[r0 + j]] -= wy[j] * fscale;
-      }
+      sum += SoftmaxXentTile(t, K, y, wy, g);
+      for (int64_t j = 0; j < kBlock; j++)
+        for (int64_t k = 0; k < K; k++) dxRow[j * K + k] = t[k * kBlock + j];
     }
   }
   // The rows after the last whole block, one at a time.

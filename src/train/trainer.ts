@@ -17,6 +17,7 @@ import { UsageError } from '../util/errors.js';
 import { folderBatchSource } from './batch_source.js';
 import { checkpointDir, loadCheckpointModel, readPointer, restoreOptimizerState, writeCheckpoint, type CheckpointState, type EarlyStopState } from './checkpoint.js';
 import { DEFAULT_CACHE_MB, describeCache, planActivationCache, trainEpoch, type CacheDecision, type PrefixCache } from './epoch.js';
+import { stepLoss } from './fused_logits.js';
 import { evaluateModel } from './evaluate.js';
 import { applyFreeze } from './freeze.js';
 import { resolveTrainSpec } from './freeze_spec.js';
@@ -137,6 +138,7 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
   const cacheOptions = { enabled: t.cache?.enabled ?? true, limitMb: t.cache?.limitMb ?? DEFAULT_CACHE_MB, spillDir: join(t.runDir, 'activation-cache') };
   let cache: PrefixCache | null = null;
   const bar = new ProgressBar({ enabled: t.progress });
+  t.log(stepLoss(model, t.loss).description);
 
   let epoch = t.resume?.state.epoch ?? 0;
   let step = t.resume?.state.step ?? 0;

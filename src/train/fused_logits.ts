@@ -62,7 +62,6 @@ export interface StepLoss {
   /** Where the forward pass stops; null: the model's output. */
   target: tfl.SymbolicTensor | null;
   loss: LossFn;
-  fused: boolean;
   /** For the run log: what the loss computes besides itself. */
   description: string;
 }
@@ -71,13 +70,13 @@ export function stepLoss(model: tfl.LayersModel, loss: LossFn): StepLoss {
   const head = loss.fromLinear ? logitsLayer(model) : null;
   if (!head || !loss.fromLinear) {
     const why = loss.fromLinear ? 'the model does not end in a 1x1 convolution without activation' : 'only ce has a fused form';
-    return { target: null, loss, fused: false, description: `loss: not fused with the logits layer (${why})` };
+    return { target: null, loss, description: `loss: not fused with the logits layer (${why})` };
   }
   const fromLinear = loss.fromLinear;
   // A ReLU before the logits layer gets its backward pass from the loss too (engine/ops/relu_grad_hint.ts).
   const fused: LossFn = (features, labels) => fromLinear(features, head.kernel.read() as tf.Tensor4D, head.bias ? (head.bias.read() as tf.Tensor1D) : null, labels, head.reluFeatures);
   const relu = head.reluFeatures ? ` and the ReLU backward of ${head.features.sourceLayer.name}` : '';
-  return { target: head.features, loss: fused, fused: true, description: `loss: fused with ${head.layer.name}${relu} (one kernel, logits never stored)` };
+  return { target: head.features, loss: fused, description: `loss: fused with ${head.layer.name}${relu} (one kernel, logits never stored)` };
 }
 
 /** The forward pass of the whole model in training mode, up to where `plan` stops. */

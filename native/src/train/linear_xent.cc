@@ -85,21 +85,7 @@ Napi::Value linearSoftmaxXent(const Napi::CallbackInfo& info) {
         env, "linearSoftmaxXent: bad output sizes");
   const bool parallel = rows * (C + K) >= 32768;
 
-  // Pass 1, over the labels only: validate them and total the weights (the gradient's divisor).
-  int64_t bad = rows;
-  double total = 0.0;
-  for (int64_t r = 0; r < rows; r++) {
-    const int32_t y = labels[r];
-    if (y < 0 || y >= K) {
-      bad = r;
-      break;
-    }
-    total += weighted ? w[y] : 1.0;
-  }
-  if (bad < rows) {
-    throw Napi::RangeError::New(env, "sparseSoftmaxCrossEntropy: label " + std::to_string(labels[bad]) + " at position " + std::to_string(bad) +
-                                         " is outside [0, " + std::to_string(K) + ")");
-  }
+  const double total = CheckedWeightTotal(env, labels, rows, K, w, parallel);
   const float scale = static_cast<float>(1.0 / total);
 
   // Pass 2, tiles of kTile rows. The kernel and bias are padded with zeros to multiples of 8 classes and 8

@@ -31,22 +31,7 @@ Napi::Value sparseSoftmaxXent(const Napi::CallbackInfo& info) {
   Check(!weighted || static_cast<int64_t>(Length(info, 2)) == K, env, "sparseSoftmaxXent: classWeights must have K values");
   const bool parallel = rows * K >= 32768;
 
-  // Pass 1, over the labels only: validate them and total the weights (the gradient's divisor).
-  int64_t bad = rows;
-  double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(min : bad) reduction(+ : total) if (parallel)
-  for (int64_t r = 0; r < rows; r++) {
-    const int32_t y = labels[r];
-    if (y < 0 || y >= K) {
-      bad = r < bad ? r : bad;
-    } else {
-      total += weighted ? w[y] : 1.0;
-    }
-  }
-  if (bad < rows) {
-    throw Napi::RangeError::New(env, "sparseSoftmaxCrossEntropy: label " + std::to_string(labels[bad]) + " at position " +
-                                         std::to_string(bad) + " is outside [0, " + std::to_string(K) + ")");
-  }
+  const double total = CheckedWeightTotal(env, labels, rows, K, w, parallel);
 
   // Pass 2, over the logits: each row's loss and gradient. Rows are short (K is the class count, often
   // 2-30), so a row at a time leaves the vector units idle; instead blocks of kBlock rows are transposed

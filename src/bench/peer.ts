@@ -30,7 +30,7 @@ const PYTHON = '/usr/bin/python3';
 
 export function runPytorchPeer(o: PeerOptions): PeerResult {
   const script = join(packageRoot(), 'bench', 'peer', 'torch_unet.py');
-  if (!existsSync(PYTHON)) throw new UserError(`--peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch)`);
+  if (!existsSync(PYTHON)) throw new UserError(`options.peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch)`);
   const args = [script, '--filters', o.filters, '--classes', o.classes, '--batch', o.batch, '--height', o.height, '--width', o.width, '--threads', o.threads, '--steps', o.steps].map(String);
   // The peer runs with its own defaults: without the OpenMP settings this process chose for itself.
   const env = { ...process.env };

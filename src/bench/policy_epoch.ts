@@ -57,7 +57,7 @@ const MAX_SCENE_BYTES = 4 * 2 ** 30;
 /** N digit scenes (MNIST digits 0-4 on a black canvas), grey replicated to 3 channels, cropped to H x W. */
 export function digitScenesInMemory(n: number, height: number, width: number, seed: number): { images: Float32Array[]; masks: Int32Array[] } {
   const bytes = n * height * width * (3 * 4 + 4);
-  if (bytes > MAX_SCENE_BYTES) throw new UserError(`--images ${n} at ${height}x${width} needs ${(bytes / 2 ** 20).toFixed(0)} MiB in memory, over ${MAX_SCENE_BYTES / 2 ** 20} MiB; use fewer images`);
+  if (bytes > MAX_SCENE_BYTES) throw new UserError(`options.images ${n} at ${height}x${width} needs ${(bytes / 2 ** 20).toFixed(0)} MiB in memory, over ${MAX_SCENE_BYTES / 2 ** 20} MiB; use fewer images`);
   const size = Math.max(height, width, 16);
   const o = { ...DEFAULT_DIGIT_SCENES, size, seed };
   const mnist = readMnist('train');
@@ -93,7 +93,7 @@ function median(xs: number[]): number {
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
 export async function benchPolicyEpochs(o: PolicyBenchOptions, log: (line: string) => void = () => {}): Promise<PolicyBenchResult> {
-  if (o.epochs < 2) throw new UserError('--epochs must be at least 2 (the first epoch fills the cache; later ones are timed apart)');
+  if (o.epochs < 2) throw new UserError('options.epochs must be at least 2 (the first epoch fills the cache; later ones are timed apart)');
   const unet = buildUNet({ arch: 'course', filters: o.filters, classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
   const spillDir = mkdtempSync(join(tmpdir(), 'unet-bench-cache-'));
   let cacheStore: { close(): void } | null = null;

@@ -74,16 +74,16 @@ export function validateDigitOptions(o: DigitSceneOptions): void {
   const bad = (m: string): never => {
     throw new UserError(m);
   };
-  if (!Number.isInteger(o.size) || o.size < 16 || o.size > 2048) bad(`--size must be an integer from 16 to 2048, got ${o.size}`);
-  if (!Number.isInteger(o.count) || o.count < 1) bad(`--count must be a positive integer, got ${o.count}`);
-  if (!Number.isInteger(o.valCount) || o.valCount < 0) bad(`--val-count must be an integer >= 0, got ${o.valCount}`);
+  if (!Number.isInteger(o.size) || o.size < 16 || o.size > 2048) bad(`options.size must be an integer from 16 to 2048, got ${o.size}`);
+  if (!Number.isInteger(o.count) || o.count < 1) bad(`options.count must be a positive integer, got ${o.count}`);
+  if (!Number.isInteger(o.valCount) || o.valCount < 0) bad(`options.valCount must be an integer >= 0, got ${o.valCount}`);
   const [lo, hi] = o.digits;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi <= 9 && lo <= hi)) bad(`--digits must be a range within 0-9 like 0-4, got ${lo}-${hi}`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi <= 9 && lo <= hi)) bad(`options.digits must be a range within 0-9 like 0-4, got ${lo}-${hi}`);
   const [pl, ph] = o.perImage;
-  if (!(Number.isInteger(pl) && Number.isInteger(ph) && pl >= 1 && ph <= 20 && pl <= ph)) bad(`--per-image must be a range like 1-3 within 1-20, got ${pl}-${ph}`);
+  if (!(Number.isInteger(pl) && Number.isInteger(ph) && pl >= 1 && ph <= 20 && pl <= ph)) bad(`options.perImage must be a range like 1-3 within 1-20, got ${pl}-${ph}`);
   const [sl, sh] = o.scale;
-  if (!(sl > 0 && sh <= 1 && sl <= sh) || Math.round(o.size * sl) < 8) bad(`--scale must be a range of fractions like 0.3-0.5 within (0, 1], with digits at least 8 px (got ${sl}-${sh} of ${o.size} px)`);
-  if (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 255) bad(`--threshold must be an integer from 1 to 255, got ${o.threshold}`);
+  if (!(sl > 0 && sh <= 1 && sl <= sh) || Math.round(o.size * sl) < 8) bad(`options.scale must be a range of fractions like 0.3-0.5 within (0, 1], with digits at least 8 px (got ${sl}-${sh} of ${o.size} px)`);
+  if (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 255) bad(`options.threshold must be an integer from 1 to 255, got ${o.threshold}`);
 }
 
 /** Renders scene `index` of `split` (pure: depends only on options, split and index). */
@@ -229,7 +229,7 @@ export async function generateDigitScenes(
   if (existsSync(target)) {
     const st = statSync(target);
     if (!st.isDirectory()) throw new UserError(`${out}: exists and is not a folder`);
-    if (readdirSync(target).length > 0 && !opts.force) throw new UserError(`${out}: folder exists and is not empty (use --force to replace it)`);
+    if (readdirSync(target).length > 0 && !opts.force) throw new UserError(`${out}: folder exists and is not empty (use options.force to replace it)`);
   }
   mkdirSync(dirname(target), { recursive: true });
   const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);

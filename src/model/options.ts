@@ -99,10 +99,10 @@ export function resolveOptions(input: UNetOptionsInput = {}): UNetOptions {
   const upsample = input.upsample ?? 'transpose';
   if (!UPSAMPLES.includes(upsample)) throw new UserError(`upsample must be one of ${UPSAMPLES.join(', ')}, got ${JSON.stringify(upsample)}`);
   if (upsample === 'milesial-bilinear' && arch !== 'bn') {
-    throw new UserError(`upsample milesial-bilinear is the bilinear variant of milesial/Pytorch-UNet, whose convs are conv -> BatchNorm -> ReLU: use it with --arch bn, not --arch ${arch}`);
+    throw new UserError(`upsample milesial-bilinear is the bilinear variant of milesial/Pytorch-UNet, whose convs are conv -> BatchNorm -> ReLU: use it with options.arch bn, not options.arch ${arch}`);
   }
   if (arch === 'course' && upsample !== 'transpose') {
-    throw new UserError('upsample bilinear is not part of the course U-Net (it up-samples by a 3x3 transposed conv); use --arch bn or --arch classic for bilinear up-sampling');
+    throw new UserError('upsample bilinear is not part of the course U-Net (it up-samples by a 3x3 transposed conv); use options.arch bn or options.arch classic for bilinear up-sampling');
   }
   const seed = input.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new UserError(`seed must be an integer from 0 to ${2 ** 32 - 1}, got ${seed}`);

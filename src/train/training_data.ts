@@ -30,10 +30,10 @@ export function openTrainingData(dir: string, o: { valFraction: number; seed: nu
   if (channels !== 1 && channels !== 3) throw new UserError(`the model takes ${channels}-channel input; training reads grey (1) or RGB (3) pictures only`);
   const ds = openFolderDataset(dir);
   const classes = ds.classes?.numClasses ?? o.modelClasses;
-  if (classes === undefined) throw new UserError(`${dir}: has no classes.json; pass --classes N (the number of class ids in its masks)`);
+  if (classes === undefined) throw new UserError(`${dir}: has no classes.json; set options.classes (the number of class ids in its masks)`);
   if (classes < 2) throw new UserError(`${dir}: classes.json names ${classes} class; segmentation needs at least 2 (background and one more)`);
   const split = splitDataset(ds, { valFraction: o.valFraction, seed: o.seed });
-  if (split.train.length === 0) throw new UserError(`${dir}: no training samples after the split (--val ${o.valFraction} of ${ds.pairs.length})`);
+  if (split.train.length === 0) throw new UserError(`${dir}: no training samples after the split (options.val ${o.valFraction} of ${ds.pairs.length})`);
   return {
     ds,
     train: split.train,

@@ -71,7 +71,7 @@ test('the cache is off, with the reason, when the first layer trains or augmenta
 test('tf.memory().numTensors is stable across cached epochs', { timeout: 120_000 }, async (t) => {
   const unet = tinyUNet();
   const counts: number[] = [];
-  await trainTiny(unet, await dataOnce(), tempDir(t), { train: 'decoder+head', epochs: 4, batch: 3 }, { cache: { enabled: true }, onEpochEnd: () => counts.push(tf.memory().numTensors) });
+  await trainTiny(unet, await dataOnce(), tempDir(t), { train: 'decoder+head', epochs: 4, batch: 3 }, { cache: { enabled: true }, onEpoch: () => counts.push(tf.memory().numTensors) });
   assert.equal(counts[3], counts[1], `tensors per epoch: ${counts.join(', ')}`);
   assert.equal(counts[1], counts[0], `tensors per epoch: ${counts.join(', ')}`);
   unet.model.dispose();

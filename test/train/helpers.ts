@@ -49,7 +49,7 @@ export async function trainTiny(
   data: string,
   runDir: string,
   c: Partial<TrainConfig> = {},
-  extra: { phases?: Phase[]; onEpochEnd?: (e: number) => void; cache?: { enabled: boolean; limitMb?: number }; log?: (line: string) => void } = {},
+  extra: { phases?: Phase[]; onEpoch?: (e: { epoch: number }) => void; cache?: { enabled: boolean; limitMb?: number }; log?: (line: string) => void } = {},
 ): Promise<TrainResult> {
   const config = { ...BASE_CONFIG, ...c };
   const td = openTrainingData(data, { valFraction: config.val, seed: config.seed, input: unet.options.input, modelClasses: unet.options.classes, augment: config.augment });
@@ -66,7 +66,7 @@ export async function trainTiny(
     log: extra.log ?? (() => {}),
     progress: false,
     logEvery: 0,
-    onEpochEnd: extra.onEpochEnd,
+    onEpoch: extra.onEpoch,
     cache: extra.cache,
   });
 }

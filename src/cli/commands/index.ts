@@ -9,5 +9,6 @@ import { ANALYSIS_COMMANDS } from './analysis.js';
 import { SWEEP_COMMANDS } from './sweep.js';
 import { reportCommand } from './report.js';
 import { demoCommand } from './demo.js';
+import { predictCommand } from './predict.js';
 
-export const COMMANDS: Command[] = [demoCommand, benchCommand, ...MODEL_COMMANDS, modelImportCommand, dataDigitsCommand, dataInspectCommand, ...TRAIN_COMMANDS, ...SWEEP_COMMANDS, ...ANALYSIS_COMMANDS, reportCommand];
+export const COMMANDS: Command[] = [demoCommand, benchCommand, ...MODEL_COMMANDS, modelImportCommand, dataDigitsCommand, dataInspectCommand, ...TRAIN_COMMANDS, predictCommand, ...SWEEP_COMMANDS, ...ANALYSIS_COMMANDS, reportCommand];

@@ -90,7 +90,7 @@ function chooseMapping(w: SourceWeights, name: string | undefined): { mapping: M
   if (name === 'keras-course' || (name === undefined && w.format === 'keras-h5')) return { mapping: kerasCourseMapping(w), weights: w };
   if (name === undefined) {
     const sample = [...w.tensors.keys()].slice(0, 4).join(', ');
-    throw new UserError(`the tensors (${sample}, ...) match no built-in mapping (milesial, keras-course); write a mapping file and pass --mapping FILE`);
+    throw new UserError(`the tensors (${sample}, ...) match no built-in mapping (milesial, keras-course); write a mapping file and pass options.mapping FILE`);
   }
   const user = readUserMapping(name, w);
   return { mapping: user.mapping, weights: user.layout ? { ...w, layout: user.layout } : w };
@@ -140,8 +140,8 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
   const source = await readSourceWeights(opts.file, { allowLambda: opts.allowLambda });
   const { mapping, weights } = chooseMapping(source, opts.mapping);
   const arch: Arch = opts.arch ?? (mapping.name === 'keras-course' ? 'course' : 'bn');
-  if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit --arch bn (conv, BatchNorm, ReLU), not --arch ${arch}`);
-  if (mapping.name === 'keras-course' && arch !== 'course') throw new UserError(`the course Keras U-Net fits --arch course, not --arch ${arch}`);
+  if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit options.arch bn (conv, BatchNorm, ReLU), not options.arch ${arch}`);
+  if (mapping.name === 'keras-course' && arch !== 'course') throw new UserError(`the course Keras U-Net fits options.arch course, not options.arch ${arch}`);
   const converted = convertAssignments(weights, mapping);
   const targets = new Map(converted.map((t) => [t.target, t]));
   const options = inferOptions(targets, arch, opts.inputSize);
@@ -180,7 +180,7 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
       throw new UserError(`the mapping ${mapping.name} targets weights our ${arch} U-Net does not have: ${unknown.slice(0, 6).join(', ')}${unknown.length > 6 ? ', ...' : ''}`);
     }
     if (missed.length && !opts.allowMissing) {
-      throw new UserError(`${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass --allow-missing to keep their fresh initialisation`);
+      throw new UserError(`${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass options.allowMissing to keep their fresh initialisation`);
     }
     const mappedSources = new Set(mapping.assignments.map((a) => a.source));
     const skippedNames = new Set(mapping.skipped.map((s) => s.name));

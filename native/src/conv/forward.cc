@@ -14,18 +14,6 @@ struct Forward {
   Staged w;
 };
 
-void AppendActivation(dnnl::post_ops& po, int64_t activation, float alpha) {
-  using dnnl::algorithm;
-  switch (activation) {
-    case 0: return;
-    case 1: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); return;
-    case 2: po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f); return;
-    case 3: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); return;
-    case 4: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); return;
-    case 5: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); return;
-  }
-}
-
 Forward MakeForward(const Geometry& g, bool hasBias, int64_t activation, float alpha) {
   memory::desc biasDesc = hasBias ? memory::desc({g.o}, dt::f32, tag::x) : memory::desc();
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.X(),

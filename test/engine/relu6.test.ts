@@ -1,4 +1,4 @@
-// ReLU6 (tf.relu6, and Keras' ReLU(max_value=6) which is tf.clipByValue) and its gradient on native against cpu,
+// ReLU6 (tf.relu6, and Keras' ReLU(max_value=6) which is tf.clipByValue), ReLU, and their gradients on native against cpu,
 // at the edges (0 and 6 exactly, NaN) and in between.
 import { test } from 'node:test';
 
@@ -30,6 +30,22 @@ test('relu6 and its gradient match cpu, values at 0 and 6 included', async (t) =
         return [tf.relu6(x), tf.grad((a: tf.Tensor) => tf.relu6(a))(x, dy)];
       },
       { expectNative: ['Relu6', 'UnetRelu6Grad'] },
+    );
+  }
+});
+
+test('relu and its gradient match cpu, values at 0 and NaN included', async (t) => {
+  if (!nativeKernelNames.has('UnetReluGrad')) return t.skip('the math family did not load');
+  for (const [i, shape] of shapes.entries()) {
+    await expectSameOnBackends(
+      `relu [${shape}]`,
+      () => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        // relu(inf) is inf on both, but the harness's |a - b| of two infinities is NaN: large finite values instead.
+        const x = tf.tensor(edgeValues(n, 50 + i).map((v) => (Number.isFinite(v) || Number.isNaN(v) ? v : Math.sign(v) * 1e30)), shape);
+        return [tf.relu(x), tf.grad((a: tf.Tensor) => tf.relu(a))(x, tf.tensor(randomValues(n, 300 + i), shape))];
+      },
+      { expectNative: ['Relu', 'UnetReluGrad'] },
     );
   }
 });

@@ -1,13 +1,13 @@
-// ReLU6 and ClipByValue back-propagate through one native kernel each on `native` (kernels/math/activation_grads.ts)
+// ReLU, ReLU6 and ClipByValue back-propagate through one native kernel each on `native` (kernels/math/activation_grads.ts)
 // instead of TF.js's 4-5 (MobileNetV2 has a ReLU6 after nearly every convolution: Keras' ReLU(6.) layer is a
-// ClipByValue, Activation('relu6') a Relu6). Same values as TF.js's gradients; on other backends, or for
+// ClipByValue, Activation('relu6') a Relu6; ResNet a ReLU after every batch norm). Same values as TF.js's gradients; on other backends, or for
 // tensors the kernels do not take, TF.js's own gradient functions run unchanged.
 import * as tf from '@tensorflow/tfjs-core';
 // The gradients to wrap are registered by tfjs-layers' bundle (tfjs-core's Node bundle registers none).
 import '@tensorflow/tfjs-layers';
 
 import { NATIVE, nativeKernelNames } from '../backend.js';
-import { CLIP_GRAD, RELU6_GRAD } from '../kernels/math/activation_grads.js';
+import { CLIP_GRAD, RELU6_GRAD, RELU_GRAD } from '../kernels/math/activation_grads.js';
 
 /** Replaces kernelName's gradient by `kernel` on `native` for float32 tensors, keeping TF.js's elsewhere. */
 function nativeGradient(kernelName: string, kernel: string): void {
@@ -27,3 +27,4 @@ function nativeGradient(kernelName: string, kernel: string): void {
 
 nativeGradient(tf.ClipByValue, CLIP_GRAD);
 nativeGradient(tf.Relu6, RELU6_GRAD);
+nativeGradient(tf.Relu, RELU_GRAD);

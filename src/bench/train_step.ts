@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { profiler, type KernelRecord } from '../engine/index.js';
-import { buildUNet, trainingStepFlops } from '../model/index.js';
+import { buildUNet, loadModelFolder, trainingStepFlops } from '../model/index.js';
 import { forwardTo, stepLoss } from '../train/fused_logits.js';
 import { makeLoss } from '../train/losses/index.js';
 import { FusedAdam } from '../train/optimizers/fused_adam.js';
@@ -47,6 +47,16 @@ export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
     return benchModelStep(unet.model, o, trainingStepFlops(unet, o.batch).total);
   } finally {
     unet.model.dispose();
+  }
+}
+
+/** Times a training step of the model in folder `dir` (any architecture: its input size and classes are the model's). */
+export async function benchModelFolder(dir: string, o: ModelStepBenchOptions): Promise<StepBenchResult> {
+  const folder = await loadModelFolder(dir);
+  try {
+    return benchModelStep(folder.model, o, trainingStepFlops(folder, o.batch).total);
+  } finally {
+    folder.model.dispose();
   }
 }
 

@@ -8,7 +8,7 @@
 // The geometry is forward.cc's with O = C*M. TF.js's filter [KH,KW,C,M] is described to oneDNN by strides
 // over its logical (G=C, O=M, I=1, KH, KW) dims; primitives pick their own weight layout (format any),
 // with a reorder per call, as the dense convolutions do.
-#include "conv/dnnl_conv.h"
+#include "conv/forward_prim.h"
 
 namespace unet {
 namespace conv {
@@ -42,25 +42,6 @@ std::vector<int64_t> KeyOf(const Geometry& g, int64_t m) {
   return key;
 }
 
-struct Forward {
-  dnnl::convolution_forward prim;
-  memory x, y, bias;
-  Staged w;
-};
-
-Forward MakeForward(const Geometry& g, int64_t m, bool hasBias, int64_t activation, float alpha) {
-  memory::desc biasDesc = hasBias ? memory::desc({g.o}, dt::f32, tag::x) : memory::desc();
-  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.X(),
-                                    GroupedAny(g, m), biasDesc, g.Y(), g.Strides(), g.Dilations(), g.PadL(), g.PadR());
-  dnnl::post_ops po;
-  AppendActivation(po, activation, alpha);
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(po);
-  dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
-  return Forward{dnnl::convolution_forward(pd), memory(g.X(), Engine(), nullptr), memory(g.Y(), Engine(), nullptr),
-                 hasBias ? memory(biasDesc, Engine(), nullptr) : memory(), Staged(GroupedUser(g, m), pd.weights_desc(), true)};
-}
-
 Napi::Value DepthwiseForward(const Napi::CallbackInfo& info) {
   const char* kernel = "DepthwiseConv2dNative";
   auto [g, m] = DepthwiseGeometry(info, 4);
@@ -72,25 +53,10 @@ Napi::Value DepthwiseForward(const Napi::CallbackInfo& info) {
   const int64_t activation = Int(info, 6);
   const float alpha = static_cast<float>(Num(info, 7));
   Check(activation >= 0 && activation <= 5, info.Env(), "depthwiseForward: unknown activation");
-  static Cache<Forward> cache;
+  static Cache<ForwardPrim> cache;
   return Guarded(info, hasBias || activation ? "FusedDepthwiseConv2D" : kernel, [&] {
-    std::vector<int64_t> key = KeyOf(g, m);
-    key.push_back(hasBias);
-    key.push_back(activation);
-    uint32_t alphaBits = 0;
-    if (activation == 3) std::memcpy(&alphaBits, &alpha, sizeof(alpha));
-    key.push_back(alphaBits);
-    Forward& f = cache.Get(key, [&] { return MakeForward(g, m, hasBias, activation, alpha); });
-    f.w.In(w);
-    f.x.set_data_handle(x);
-    f.y.set_data_handle(y);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, f.x}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y}};
-    if (hasBias) {
-      f.bias.set_data_handle(bias);
-      args.emplace(DNNL_ARG_BIAS, f.bias);
-    }
-    f.prim.execute(Stream(), args);
-    Stream().wait();
+    RunForwardPrim(cache, KeyOf(g, m), x, w, bias, y, activation, alpha,
+                   [&] { return MakeForwardPrim(g, GroupedUser(g, m), GroupedAny(g, m), hasBias, activation, alpha); });
   });
 }
 UNET_KERNEL("depthwiseForward", DepthwiseForward);

@@ -1,11 +1,13 @@
 // Times the training step and the forward pass of a U-Net on the current backend: the engine's yardstick.
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { profiler, type KernelRecord } from '../engine/index.js';
-import { buildUNet, trainingStepFlops } from '../model/index.js';
+import { buildUNet, loadModelFolder, trainingStepFlops } from '../model/index.js';
 import { forwardTo, stepLoss } from '../train/fused_logits.js';
 import { makeLoss } from '../train/losses/index.js';
 import { FusedAdam } from '../train/optimizers/fused_adam.js';
+import { UserError } from '../util/errors.js';
 
 export interface StepBenchOptions {
   filters: number;
@@ -41,10 +43,43 @@ function timeMs(fn: () => void): number {
 
 export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
   const unet = buildUNet({ arch: 'course', filters: o.filters, classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
-  const model = unet.model;
+  try {
+    return benchModelStep(unet.model, o, trainingStepFlops(unet, o.batch).total);
+  } finally {
+    unet.model.dispose();
+  }
+}
+
+/** Times a training step of the model in folder `dir` (any architecture: its input size and classes are the model's). */
+export async function benchModelFolder(dir: string, o: ModelStepBenchOptions): Promise<StepBenchResult> {
+  const folder = await loadModelFolder(dir);
+  try {
+    return benchModelStep(folder.model, o, trainingStepFlops(folder, o.batch).total);
+  } finally {
+    folder.model.dispose();
+  }
+}
+
+/** What timing any model's step needs: its input size comes from the model. */
+export type ModelStepBenchOptions = Pick<StepBenchOptions, 'batch' | 'steps' | 'warmup' | 'profile'>;
+
+/**
+ * Times a training step (cross-entropy against random labels, Adam) and the forward pass of `model`, a
+ * single-input segmentation model whose output is [N, H, W, classes]. `flops` (per step) gives the GFLOP/s
+ * figures; without it they are 0. The caller keeps and disposes the model.
+ */
+export function benchModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops = 0): StepBenchResult {
+  const inShape = model.inputs[0]?.shape;
+  const outShape = model.outputs[0]?.shape;
+  if (model.inputs.length !== 1 || model.outputs.length !== 1 || inShape?.length !== 4 || outShape?.length !== 4) {
+    throw new UserError(`model ${model.name}: expected one [N, H, W, C] input and one [N, H, W, classes] output`);
+  }
+  const [, height, width, channels] = inShape as number[];
+  const classes = outShape[3] as number;
+  if (![height, width, channels, classes].every((d) => Number.isInteger(d) && d > 0)) throw new UserError(`model ${model.name}: input or output size is not fixed (${JSON.stringify(inShape)})`);
   const optimizer = new FusedAdam(1e-3);
-  const x = tf.randomNormal([o.batch, o.height, o.width, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-  const y = tf.randomUniform([o.batch, o.height, o.width], 0, o.classes, 'int32', 8) as tf.Tensor3D;
+  const x = tf.randomNormal([o.batch, height, width, channels], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const y = tf.randomUniform([o.batch, outShape[1] as number, outShape[2] as number], 0, classes, 'int32', 8) as tf.Tensor3D;
 
   // The step as training makes it (train/epoch.ts): the logits layer fused with the cross-entropy.
   const plan = stepLoss(model, makeLoss('ce'));
@@ -67,7 +102,6 @@ export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
   const forwardTimes = Array.from({ length: o.steps }, () => timeMs(inference));
   const profile = o.profile ? profiler.capture(step).kernels : undefined;
 
-  const flops = trainingStepFlops(unet, o.batch).total;
   const stepMs = median(stepTimes);
   const result: StepBenchResult = {
     parameters: model.countParams(),
@@ -79,7 +113,6 @@ export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
   };
   tf.dispose([x, y]);
   optimizer.dispose();
-  model.dispose();
   return result;
 }
 

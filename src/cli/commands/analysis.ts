@@ -24,7 +24,7 @@ import {
 } from '../../analysis/index.js';
 import { openFolderDataset } from '../../data/index.js';
 import { useBestBackend } from '../../engine/index.js';
-import { loadModelFolder, type ModelFolder } from '../../model/index.js';
+import { loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../../model/index.js';
 import { withNewHead } from '../../train/new_head.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError, UserError } from '../../util/errors.js';
@@ -113,7 +113,7 @@ function driftTable(r: DriftReport): string[] {
 }
 
 async function loadTargetData(dir: string, folder: ModelFolder, samples: number | undefined): Promise<AnalysisData> {
-  return loadAnalysisData(dir, { input: folder.options.input, classes: folder.options.classes, samples: samples ?? DEFAULT_SAMPLES });
+  return loadAnalysisData(dir, { input: folder.options.input, classes: folder.options.classes, normalize: sampleNormalizationOf(folder.options), samples: samples ?? DEFAULT_SAMPLES });
 }
 
 export const diffCommand: Command = {
@@ -277,7 +277,7 @@ export const probeCommand: Command = {
         owned.push(u.model);
         model = u;
       }
-      data = await loadAnalysisData(d, { input: folder.options.input, classes: targetClasses, samples });
+      data = await loadAnalysisData(d, { input: folder.options.input, classes: targetClasses, normalize: sampleNormalizationOf(folder.options), samples });
       const r = probe(model, data, { batchSize: batch, onProgress: !io.json && !io.quiet ? (i, n) => io.err(`  batch ${i}/${n}`) : undefined });
       if (io.json) {
         io.out(JSON.stringify({ model: folder.dir, data: d, split: data.split, new_head: newHead, ...r }));

@@ -11,7 +11,7 @@ import { candidates, explain, parseBudget, scoreBlocks, verdictOf } from '../../
 import { finetuneCommand } from './train.js';
 
 import { useBestBackend } from '../../engine/index.js';
-import { loadModelFolder } from '../../model/index.js';
+import { loadModelFolder, sampleNormalizationOf } from '../../model/index.js';
 import { NAMED_POLICIES } from '../../train/freeze_spec.js';
 import { isRunFolder } from '../../train/run_folder.js';
 import { UsageError, UserError } from '../../util/errors.js';
@@ -249,7 +249,7 @@ export const adviseCommand: Command = {
     let best: ReturnType<typeof candidates>[number];
     try {
       say(`probing ${modelDir} on ${samples} samples of ${data}`);
-      const d = await loadAnalysisData(resolve(data), { input: folder.options.input, classes: folder.options.classes, samples, seed: 0 });
+      const d = await loadAnalysisData(resolve(data), { input: folder.options.input, classes: folder.options.classes, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
       let rgn: Record<string, number | null>;
       try {
         rgn = Object.fromEntries(probe(folder, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));

@@ -8,10 +8,10 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import { packageRoot } from '../../engine/addon.js';
 import { useBestBackend } from '../../engine/index.js';
-import { buildUNet, loadModelFolder, type ModelFolder } from '../../model/index.js';
+import { buildUNet, loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../../model/index.js';
 import type { ModelArchitecture } from '../../model/folder.js';
 import type { LayerMap } from '../../model/layer-map.js';
-import { ARCHS, DEFAULTS, MAX_DEPTH, MIN_DEPTH, parseInputSize } from '../../model/options.js';
+import { ARCHS, DEFAULTS, isEncoderArch, MAX_DEPTH, MIN_DEPTH, parseInputSize } from '../../model/options.js';
 import { readImageHeaderSync } from '../../data/decode.js';
 import { classStats, openFolderDataset, splitDataset } from '../../data/index.js';
 import { checkpointDir, loadCheckpointModel, readCheckpointState, readPointer } from '../../train/checkpoint.js';
@@ -273,10 +273,12 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
     if (point) {
       unet = point.folder;
     } else if (!finetune) {
-      const filters = args.values.filters === undefined ? 16 : intOption(args, 'filters', 1, 1024);
-      const depth = args.values.depth === undefined ? 4 : intOption(args, 'depth', MIN_DEPTH, MAX_DEPTH);
       const arch = str(args, 'arch') ?? DEFAULTS.arch;
       if (!(ARCHS as readonly string[]).includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got ${JSON.stringify(arch)}`);
+      // Encoder archs have their own defaults (fixed depth, their reference's decoder widths).
+      const encoder = isEncoderArch(arch);
+      const filters = args.values.filters === undefined ? (encoder ? undefined : 16) : intOption(args, 'filters', 1, 1024);
+      const depth = args.values.depth === undefined ? (encoder ? undefined : 4) : intOption(args, 'depth', MIN_DEPTH, MAX_DEPTH);
       const dropout = args.values.dropout === undefined ? undefined : num(args, 'dropout', 0, 0.99, 0);
       unet = buildUNet({ arch: arch as (typeof ARCHS)[number], depth, filters, classes: data.classes, input: modelInput, dropout, seed: config.seed });
       owned.add(unet.model);
@@ -301,6 +303,8 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
       // Every phase's spec must resolve against the model (a typo fails now, not at epoch 4).
       for (const p of phases) resolveTrainSpec(p.spec, unet.layerMap);
     }
+    // The data feed the model as its backbone expects (e.g. [-1, 1] for Keras' MobileNetV2).
+    data.sample = { ...data.sample, normalize: sampleNormalizationOf(unet.options) };
     if (unet.options.classes !== data.classes) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${unet.options.classes}`);
 
     const weights = await classWeightsFor(config, data);
@@ -419,7 +423,7 @@ export const evaluateCommand: Command = {
     const folder = await loadModelFolder(modelDir);
     try {
       for (const w of folder.warnings) io.err(`warning: ${w}`);
-      const data = openTrainingData(d, { valFraction, seed, input: folder.options.input, modelClasses: folder.options.classes });
+      const data = openTrainingData(d, { valFraction, seed, input: folder.options.input, modelClasses: folder.options.classes, normalize: sampleNormalizationOf(folder.options) });
       if (data.classes !== folder.options.classes) throw new UserError(`${d}: has ${data.classes} classes, the model ${folder.options.classes}; evaluate a model trained for these classes (finetune gives it a new head)`);
       const ds = data.ds;
       const splitArg = str(args, 'split') ?? (ds.layout === 'splits' && data.splitSource === 'folders' ? 'val' : run ? 'val' : 'all');

@@ -26,7 +26,7 @@ export {
   type UNetOptions,
   type UNetOptionsInput,
 } from './options.js';
-export { ENCODERS, type EncoderEntry, type EncoderFeatures } from './encoders/registry.js';
+export { ENCODERS, encoderFeatureLayers, type EncoderEntry, type EncoderFeatures } from './encoders/registry.js';
 export { MOBILENETV2_TAPS } from './encoders/mobilenetv2.js';
 export { buildPretrainedUNet, PRETRAINED, type Pretrained, type PretrainedResult } from './pretrained/imagenet.js';
 export { NSFWJS_FILES, NSFWJS_PACKAGE, readNsfwjsMobileNetV2, type KerasArtifacts } from './pretrained/nsfwjs.js';

@@ -35,3 +35,12 @@ export const ENCODERS: Record<EncoderArch, EncoderEntry> = {
     build: (g, x, o) => resNetEncoder(g, x, { arch: 'resnet34', alpha: o.alpha ?? 1 }),
   },
 };
+
+/** The layers whose outputs are the encoder's five features: the last layer of enc1..enc4 and of the bottleneck. */
+export function encoderFeatureLayers(layerMap: { layersIn(block: string): { name: string }[] }): string[] {
+  return ['enc1', 'enc2', 'enc3', 'enc4', 'bottleneck'].map((b) => {
+    const layers = layerMap.layersIn(b);
+    if (layers.length === 0) throw new Error(`the model has no ${b} block`);
+    return layers[layers.length - 1]!.name;
+  });
+}

@@ -16,12 +16,15 @@ import fixtures (bench/torch_import/make_encoder_fixture.py).
 Run: /usr/bin/python3 encoder_unet.py --arch resnet34 [--batch 8 --height 128 --width 128 --classes 23]
 Prints one JSON line: parameters, buffers, median forward / Adam train-step ms, peak RSS.
 """
-import argparse, json, resource, statistics, time
+import argparse, json, os, sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from step_timing import peak_rss_mb, time_step_and_forward  # noqa: E402
 
 MOBILENET_TAPS = [(2, 'conv.0'), (4, 'conv.0'), (7, 'conv.0'), (14, 'conv.0'), (17, 'conv.2')]
 
@@ -160,35 +163,11 @@ def main():
     if a.count_only:
         print(json.dumps({'arch': a.arch, 'classes': a.classes, 'parameters': params, 'buffers': buffers, 'total': params + buffers}))
         return
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(a.batch, 3, a.height, a.width)
-    y = torch.randint(0, a.classes, (a.batch, a.height, a.width))
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    def timed(fn, n):
-        out = []
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1000)
-        return statistics.median(out)
-
-    model.train()
-    for _ in range(a.warmup):
-        step()
-    step_ms = timed(step, a.steps)
-    model.eval()
-    with torch.no_grad():
-        fwd_ms = timed(lambda: model(x), a.steps)
+    step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup)
     print(json.dumps({'peer': 'pytorch', 'version': torch.__version__, 'torchvision': torchvision.__version__, 'arch': a.arch,
                       'threads': a.threads, 'parameters': params, 'buffers': buffers, 'batch': a.batch, 'height': a.height,
                       'width': a.width, 'classes': a.classes, 'step_ms': round(step_ms, 1), 'forward_ms': round(fwd_ms, 1),
-                      'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      'peak_rss_mb': peak_rss_mb()}))
 
 
 if __name__ == '__main__':

@@ -2,12 +2,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { profiler, type KernelRecord } from '../engine/index.js';
-import { buildUNet, trainingStepFlops } from '../model/index.js';
+import { buildUNet, isEncoderArch, trainingStepFlops, type Arch } from '../model/index.js';
 import { forwardTo, stepLoss } from '../train/fused_logits.js';
 import { makeLoss } from '../train/losses/index.js';
 import { FusedAdam } from '../train/optimizers/fused_adam.js';
 
 export interface StepBenchOptions {
+  /** The U-Net to time (default course); encoder archs use their reference widths (filters is ignored). */
+  arch?: Arch;
   filters: number;
   classes: number;
   batch: number;
@@ -40,7 +42,8 @@ function timeMs(fn: () => void): number {
 }
 
 export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
-  const unet = buildUNet({ arch: 'course', filters: o.filters, classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
+  const arch = o.arch ?? 'course';
+  const unet = buildUNet({ arch, ...(isEncoderArch(arch) ? {} : { filters: o.filters }), classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
   const model = unet.model;
   const optimizer = new FusedAdam(1e-3);
   const x = tf.randomNormal([o.batch, o.height, o.width, 3], 0, 1, 'float32', 7) as tf.Tensor4D;

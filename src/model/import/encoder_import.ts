@@ -12,6 +12,7 @@ import { UserError } from '../../util/errors.js';
 import { saveModelFolder, type Provenance, type WeightsRecord } from '../folder.js';
 import { namedNormalization, type EncoderArch, type UNetOptions } from '../options.js';
 import { buildUNet } from '../unet.js';
+import type { ImportResult } from './import.js';
 import { torchKernelToTf } from './mapping.js';
 import type { SourceTensor, SourceWeights } from './tensors.js';
 
@@ -26,16 +27,7 @@ export interface EncoderImportOptions {
   provenance?: Partial<Provenance>;
 }
 
-export interface EncoderImportResult {
-  format: SourceWeights['format'];
-  mapping: string;
-  options: UNetOptions;
-  mapped: Array<{ source: string; target: string; shape: number[] }>;
-  skipped: Array<{ name: string; reason: string }>;
-  missed: string[];
-  notes: string[];
-  weights: WeightsRecord;
-}
+export type EncoderImportResult = ImportResult & { weights: WeightsRecord };
 
 const BN_FIELDS: Record<string, string> = { gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' };
 
@@ -100,7 +92,7 @@ export async function importEncoderModel(source: SourceWeights, o: EncoderImport
     inputNormalization: channels === 3 ? namedNormalization('imagenet', 3) : namedNormalization('unit', channels),
   });
   try {
-    const mapped: EncoderImportResult['mapped'] = [];
+    const mapped: ImportResult['mapped'] = [];
     const missed: string[] = [];
     const used = new Set<string>();
     const loaded: string[] = [];

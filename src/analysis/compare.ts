@@ -4,7 +4,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { useBestBackend } from '../engine/index.js';
-import { loadModelFolder, type ModelFolder } from '../model/index.js';
+import { loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { invalidOption } from '../util/errors.js';
@@ -87,7 +87,7 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
     const result: Comparison = { before: before.dir, after: after.dir, ...drift };
     const functional = new Map<string, FunctionalBlock>();
     if (o.data) {
-      const d = await loadAnalysisData(o.data, { input: after.options.input, classes: after.options.classes, samples });
+      const d = await loadAnalysisData(o.data, { input: after.options.input, classes: after.options.classes, normalize: sampleNormalizationOf(after.options), samples });
       data.push(d);
       log?.(`target: ${d.images.shape[0]} images of ${o.data} (${d.split === 'val' ? 'val/ split' : 'all pairs'})`);
       const cka = blockCka(before, after, d.images, { batchSize: batch, names, onProgress: log ? (i, n) => log(`  CKA: group ${i}/${n}`) : undefined });
@@ -107,7 +107,7 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
       };
     }
     if (o.sourceData) {
-      const d = await loadAnalysisData(o.sourceData, { input: before.options.input, classes: before.options.classes, samples });
+      const d = await loadAnalysisData(o.sourceData, { input: before.options.input, classes: before.options.classes, normalize: sampleNormalizationOf(before.options), samples });
       data.push(d);
       log?.(`source: ${d.images.shape[0]} images of ${o.sourceData} (${d.split === 'val' ? 'val/ split' : 'all pairs'})`);
       const beforeMiou = evaluateOn(before.model, before.options.classes, d, batch).miou;

@@ -4,7 +4,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { openFolderDataset } from '../data/index.js';
 import { useBestBackend } from '../engine/index.js';
-import { loadModelFolder } from '../model/index.js';
+import { loadModelFolder, sampleNormalizationOf } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { withNewHead } from '../train/new_head.js';
 import { invalidOption } from '../util/errors.js';
@@ -54,7 +54,7 @@ export async function probeTarget(o: ProbeTargetOptions): Promise<ProbeTargetRep
       owned.push(u.model);
       model = u;
     }
-    data = await loadAnalysisData(o.data, { input: folder.options.input, classes: targetClasses, samples: o.samples ?? 64 });
+    data = await loadAnalysisData(o.data, { input: folder.options.input, classes: targetClasses, normalize: sampleNormalizationOf(folder.options), samples: o.samples ?? 64 });
     const r = probe(model, data, { batchSize: o.batch ?? 8, onProgress: o.log ? (i, n) => o.log!(`  batch ${i}/${n}`) : undefined });
     return { model: folder.dir, data: o.data, split: data.split, new_head: newHead, target_classes: targetClasses, ...r };
   } finally {

@@ -3,13 +3,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { profiler, type KernelRecord } from '../engine/index.js';
-import { buildUNet, loadModelFolder, trainingStepFlops } from '../model/index.js';
+import { buildUNet, isEncoderArch, loadModelFolder, trainingStepFlops, type Arch } from '../model/index.js';
 import { forwardTo, stepLoss } from '../train/fused_logits.js';
 import { makeLoss } from '../train/losses/index.js';
 import { FusedAdam } from '../train/optimizers/fused_adam.js';
 import { UserError } from '../util/errors.js';
 
 export interface StepBenchOptions {
+  /** The U-Net to time (default course); encoder archs use their reference widths (filters is ignored). */
+  arch?: Arch;
   filters: number;
   classes: number;
   batch: number;
@@ -42,7 +44,8 @@ function timeMs(fn: () => void): number {
 }
 
 export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
-  const unet = buildUNet({ arch: 'course', filters: o.filters, classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
+  const arch = o.arch ?? 'course';
+  const unet = buildUNet({ arch, ...(isEncoderArch(arch) ? {} : { filters: o.filters }), classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
   try {
     return benchModelStep(unet.model, o, trainingStepFlops(unet, o.batch).total);
   } finally {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 
 import { diffModels, disposeData, loadAnalysisData, probe } from '../analysis/index.js';
 import { useBestBackend } from '../engine/index.js';
-import { loadModelFolder } from '../model/index.js';
+import { loadModelFolder, sampleNormalizationOf } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { finetune } from '../train/api.js';
 import { NAMED_POLICIES } from '../train/freeze_spec.js';
@@ -185,7 +185,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   let advice: Advice;
   try {
     log(`probing ${modelDir} on ${samples} samples of ${o.data}`);
-    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: folder.options.classes, samples, seed: 0 });
+    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: folder.options.classes, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
     let rgn: Record<string, number | null>;
     try {
       rgn = Object.fromEntries(probe(folder, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));

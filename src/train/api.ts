@@ -12,9 +12,9 @@ import { classStats, openFolderDataset, splitDataset } from '../data/index.js';
 import { packageRoot } from '../engine/addon.js';
 import { useBestBackend } from '../engine/index.js';
 import type { ModelArchitecture } from '../model/folder.js';
-import { buildUNet, loadModelFolder, type ModelFolder } from '../model/index.js';
+import { buildUNet, loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
 import type { LayerMap } from '../model/layer-map.js';
-import { ARCHS, type Arch } from '../model/options.js';
+import { ARCHS, isEncoderArch, type Arch } from '../model/options.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { badInputOption, invalidOption, OptionError, UserError } from '../util/errors.js';
 import { checkpointDir, loadCheckpointModel, readCheckpointState, readPointer } from './checkpoint.js';
@@ -323,7 +323,9 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     if (point) {
       unet = point.folder;
     } else if (!finetune) {
-      unet = buildUNet({ arch: o.arch, depth: o.depth, filters: o.filters ?? 16, classes: data.classes, input: modelInput, dropout: o.dropout, seed: config.seed });
+      // Encoder archs have their own defaults (fixed depth, their reference's decoder widths).
+      const encoder = isEncoderArch(o.arch ?? 'course');
+      unet = buildUNet({ arch: o.arch, depth: o.depth, filters: o.filters ?? (encoder ? undefined : 16), classes: data.classes, input: modelInput, dropout: o.dropout, seed: config.seed });
       owned.add(unet.model);
       setup.architecture = unet.options;
     } else {
@@ -346,6 +348,8 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       // Every phase's spec must resolve against the model (a typo fails now, not at epoch 4).
       for (const p of phases) resolveTrainSpec(p.spec, unet.layerMap);
     }
+    // The data feed the model as its backbone expects (e.g. [-1, 1] for Keras' MobileNetV2).
+    data.sample = { ...data.sample, normalize: sampleNormalizationOf(unet.options) };
     if (unet.options.classes !== data.classes) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${unet.options.classes}`);
 
     const weights = await classWeightsFor(config, data);
@@ -446,7 +450,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   const folder = await loadModelFolder(modelDir);
   try {
     for (const w of folder.warnings) o.log?.(`warning: ${w}`);
-    const data = openTrainingData(o.data, { valFraction, seed, input: folder.options.input, modelClasses: folder.options.classes });
+    const data = openTrainingData(o.data, { valFraction, seed, input: folder.options.input, modelClasses: folder.options.classes, normalize: sampleNormalizationOf(folder.options) });
     if (data.classes !== folder.options.classes) throw badInputOption('data', `${o.data}: has ${data.classes} classes, the model ${folder.options.classes}; evaluate a model trained for these classes (finetune gives it a new head)`);
     const ds = data.ds;
     const split = o.split ?? (ds.layout === 'splits' && data.splitSource === 'folders' ? 'val' : run ? 'val' : 'all');

@@ -40,9 +40,11 @@ export function withNewHead(source: { model: tfl.LayersModel; options: ModelArch
       const old = source.model.getLayer(layer.name);
       layer.setWeights(old.getWeights());
     }
+    // The copied layers keep their "came pretrained" marks; the new logits layer is fresh.
+    const marked = source.layerMap.pretrainedLayers().filter((n) => n !== logits);
+    return { ...rebuilt, layerMap: rebuilt.layerMap.withPretrained(rebuilt.model, marked) };
   } catch (e) {
     rebuilt.model.dispose();
     throw e;
   }
-  return rebuilt;
 }

@@ -25,7 +25,8 @@ export function modelClassesFrom(set: ClassSet | null, n: number): ClassInfo[] {
   });
 }
 
-export function openTrainingData(dir: string, o: { valFraction: number; seed: number; input: [number, number, number]; modelClasses?: number; augment?: string }): TrainingData {
+/** `normalize`: the model's input normalisation (sampleNormalizationOf); default [0, 1]. */
+export function openTrainingData(dir: string, o: { valFraction: number; seed: number; input: [number, number, number]; modelClasses?: number; augment?: string; normalize?: SampleOptions['normalize'] }): TrainingData {
   const [height, width, channels] = o.input;
   if (channels !== 1 && channels !== 3) throw new UserError(`the model takes ${channels}-channel input; training reads grey (1) or RGB (3) pictures only`);
   const ds = openFolderDataset(dir);
@@ -39,7 +40,7 @@ export function openTrainingData(dir: string, o: { valFraction: number; seed: nu
     train: split.train,
     val: split.val,
     splitSource: split.source,
-    sample: { height, width, channels, numClasses: classes },
+    sample: { height, width, channels, numClasses: classes, ...(o.normalize ? { normalize: o.normalize } : {}) },
     augment: parseAugment(o.augment ?? 'none'),
     classes,
   };

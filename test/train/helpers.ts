@@ -8,7 +8,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { DEFAULT_DIGIT_SCENES, generateDigitScenes } from '../../src/data/index.js';
 import { useBestBackend } from '../../src/engine/index.js';
-import { buildUNet, type UNet, type UNetOptionsInput } from '../../src/model/index.js';
+import { buildUNet, sampleNormalizationOf, type UNet, type UNetOptionsInput } from '../../src/model/index.js';
 import { stableWeights } from '../../src/train/freeze.js';
 import { makeLoss } from '../../src/train/losses/index.js';
 import { runTraining, type TrainConfig, type TrainResult } from '../../src/train/trainer.js';
@@ -52,7 +52,7 @@ export async function trainTiny(
   extra: { phases?: Phase[]; onEpoch?: (e: { epoch: number }) => void; cache?: { enabled: boolean; limitMb?: number }; log?: (line: string) => void } = {},
 ): Promise<TrainResult> {
   const config = { ...BASE_CONFIG, ...c };
-  const td = openTrainingData(data, { valFraction: config.val, seed: config.seed, input: unet.options.input, modelClasses: unet.options.classes, augment: config.augment });
+  const td = openTrainingData(data, { valFraction: config.val, seed: config.seed, input: unet.options.input, modelClasses: unet.options.classes, augment: config.augment, normalize: sampleNormalizationOf(unet.options) });
   return runTraining({
     runDir,
     finalModelDir: join(runDir, 'model'),

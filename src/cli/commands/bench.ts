@@ -7,6 +7,7 @@ import { runPytorchPeer } from '../../bench/peer.js';
 import { benchPolicyEpochs } from '../../bench/policy_epoch.js';
 import { benchModelFolder, benchTrainingStep, type StepBenchResult } from '../../bench/train_step.js';
 import { addon, useBestBackend } from '../../engine/index.js';
+import { ENCODER_ARCHS } from '../../model/options.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
 import { UsageError } from '../../util/errors.js';
 import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs } from '../command.js';
@@ -25,6 +26,7 @@ export const benchCommand: Command = {
     steps: { type: 'string', default: '5', description: 'timed steps (the median is reported)' },
     warmup: { type: 'string', default: '2', description: 'untimed steps first' },
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
+    arch: { type: 'string', valueName: 'A', description: `the U-Net to time: course (default), ${ENCODER_ARCHS.join(', ')} (their reference widths; --filters ignored)` },
     peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
     profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
     train: { type: 'string', valueName: 'SPEC', description: 'time whole epochs of fine-tuning SPEC (e.g. head, decoder+head, all) instead of one step' },
@@ -44,6 +46,7 @@ export const benchCommand: Command = {
     if (args.values.train !== undefined) return runPolicyBench(args, io);
     for (const flag of ['images', 'epochs', 'no-cache', 'cache-mb']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} goes with --train SPEC (timing a fine-tuning policy's epochs)`);
     const o = {
+      arch: args.values.arch === undefined ? 'course' : choiceOption(args, 'arch', ['course', ...ENCODER_ARCHS] as const),
       filters: intOption(args, 'filters', 1, 512),
       batch: intOption(args, 'batch', 1, 1024),
       height: intOption(args, 'height', 16, 4096),
@@ -61,7 +64,7 @@ export const benchCommand: Command = {
       if (!io.quiet && !io.json) io.err(`timing the model in ${dir} (batch ${o.batch}) on ${backend} with ${threads} threads...`);
       return printStep(await benchModelFolder(dir, o), { backend, threads }, args, io);
     }
-    if (!io.quiet && !io.json) io.err(`timing the course U-Net (F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
+    if (!io.quiet && !io.json) io.err(`timing the ${o.arch === 'course' ? `course U-Net (F=${o.filters}, ` : `${o.arch} U-Net (`}batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
     const ours = benchTrainingStep(o);
     const result: Record<string, unknown> = {};
     if (args.values.peer) {

@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { UserError } from '../../util/errors.js';
 import { saveModelFolder, type Provenance, type WeightsRecord } from '../folder.js';
-import { DEFAULTS, resolveOptions, type Arch, type UNetOptions, type Upsample } from '../options.js';
+import { DEFAULTS, isEncoderArch, resolveOptions, type Arch, type UNetOptions, type Upsample } from '../options.js';
+import { importEncoderModel } from './encoder_import.js';
 import { buildUNet } from '../unet.js';
 import { readKerasH5 } from './keras_h5.js';
 import { convertAssignments, type Mapping, type TargetWeight } from './mapping.js';
@@ -36,6 +37,8 @@ export interface ImportOptions {
   allowLambda?: boolean;
   /** Save even when some of our weights have no source (they keep the seeded initialisation). */
   allowMissing?: boolean;
+  /** Encoder archs: the classes of the fresh head (default 23). */
+  classes?: number;
   provenance?: Partial<Provenance>;
 }
 
@@ -138,6 +141,10 @@ function inferUpsample(targets: Map<string, TargetWeight>, arch: Arch, depth: nu
 /** Reads, maps, checks and saves; throws a UserError (nothing written) when anything does not fit. */
 export async function importModel(opts: ImportOptions & { out: string }): Promise<ImportResult & { weights: WeightsRecord }> {
   const source = await readSourceWeights(opts.file, { allowLambda: opts.allowLambda });
+  if (opts.arch && isEncoderArch(opts.arch)) {
+    if (opts.mapping !== undefined) throw new UserError(`option 'mapping': arch ${opts.arch} maps torchvision's own names; no mapping is needed`);
+    return importEncoderModel(source, { ...opts, arch: opts.arch });
+  }
   const { mapping, weights } = chooseMapping(source, opts.mapping);
   const arch: Arch = opts.arch ?? (mapping.name === 'keras-course' ? 'course' : 'bn');
   if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit options.arch bn (conv, BatchNorm, ReLU), not options.arch ${arch}`);

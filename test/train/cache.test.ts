@@ -39,7 +39,7 @@ test('--train decoder+head: bitwise the same weights and losses with the cache (
   const off = await run(t, 'decoder+head', { enabled: false });
   const on = await run(t, 'decoder+head', { enabled: true });
   const spill = await run(t, 'decoder+head', { enabled: true, limitMb: 0.05 });
-  assert.match(off.log.join('\n'), /activation cache: off \(switched off \(--no-cache\)\)/);
+  assert.match(off.log.join('\n'), /activation cache: off \(switched off \(options\.cache\)\)/);
   assert.match(on.log.join('\n'), /activation cache: on, frozen prefix enc1, enc2, bottleneck/);
   assert.match(spill.log.join('\n'), /MiB on disk/);
   assertSameWeights(off.weights, on.weights, 'cache in memory');

@@ -147,6 +147,8 @@ export function shade(scene: SceneSpec, g: GBuffer, light: Lighting, skySeed: nu
         const ldy = l.position[1] - py;
         const ldz = l.position[2] - pz;
         const d2 = ldx * ldx + ldy * ldy + ldz * ldz;
+        // Beyond 5 reaches a lamp adds under 4% of its light: skip it.
+        if (d2 > 25 * l.reach * l.reach) continue;
         const d = Math.sqrt(d2) || 1;
         const facing = Math.max(0, (nx * ldx + ny * ldy + nz * ldz) / d);
         if (facing === 0) continue;
@@ -181,7 +183,7 @@ export function shade(scene: SceneSpec, g: GBuffer, light: Lighting, skySeed: nu
     const o = i * 3;
     if (glow > 0) {
       const warm = kind === FACADE;
-      const k = (kind === WINDOW && !light.night ? 1 : 1.3) * glow;
+      const k = (kind === WINDOW && !light.night ? 1 : warm ? 1.05 : 1.3) * glow;
       img[o] = sample.r * lr * (1 - glow) + (warm ? WARM[0] : sample.r) * k;
       img[o + 1] = sample.g * lg * (1 - glow) + (warm ? WARM[1] : sample.g) * k;
       img[o + 2] = sample.b * lb * (1 - glow) + (warm ? WARM[2] : sample.b) * k;

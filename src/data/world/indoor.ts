@@ -4,7 +4,7 @@
 // light (and the lamps) light it at night; by day the windows show the bright outside.
 import type { Rng } from '../random.js';
 import { I } from './classes.js';
-import { person } from './props.js';
+import { person, place as local } from './props.js';
 import { boxQuads, type PointLight, type Primitive, type Quad, type SceneSpec, type Vec3 } from './scene.js';
 import type { Material } from './texture.js';
 
@@ -226,13 +226,6 @@ function footprint(wall: { o: Vec3; u: Vec3; inward: Vec3 }, a: number, w: numbe
   const p0: Vec3 = [wall.o[0] + wall.u[0] * a, 0, wall.o[2] + wall.u[2] * a];
   const p1: Vec3 = [p0[0] + wall.u[0] * w + wall.inward[0] * d, 0, p0[2] + wall.u[2] * w + wall.inward[2] * d];
   return [Math.min(p0[0], p1[0]), Math.min(p0[2], p1[2]), Math.max(p0[0], p1[0]), Math.max(p0[2], p1[2])];
-}
-
-/** A point at local (x sideways, y up, z forward) from `at` for heading `yaw`. */
-function local(at: Vec3, yaw: number, x: number, y: number, z: number): Vec3 {
-  const c = Math.cos(yaw);
-  const s = Math.sin(yaw);
-  return [at[0] + x * c + z * s, at[1] + y, at[2] - x * s + z * c];
 }
 
 function chair(out: Primitive[], at: Vec3, yaw: number, m: Material): void {

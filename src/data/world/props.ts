@@ -18,7 +18,7 @@ const CAR_PAINT: Vec3[] = [[0.75, 0.08, 0.08], [0.1, 0.2, 0.55], [0.85, 0.85, 0.
 const plain = (color: Vec3, seed: number, kind: Material['kind'] = 'plain'): Material => ({ kind, color, seed });
 
 /** Offsets a local (x sideways, z forward) position by heading `yaw` from `at`. */
-function place(at: Vec3, yaw: number, x: number, y: number, z: number): Vec3 {
+export function place(at: Vec3, yaw: number, x: number, y: number, z: number): Vec3 {
   const c = Math.cos(yaw);
   const s = Math.sin(yaw);
   return [at[0] + x * c + z * s, at[1] + y, at[2] - x * s + z * c];

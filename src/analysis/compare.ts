@@ -7,6 +7,7 @@ import { useBestBackend } from '../engine/index.js';
 import { loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { checkInt } from '../util/check_options.js';
 import { invalidOption } from '../util/errors.js';
 import { blockCka } from './cka.js';
 import { disposeData, evaluateOn, loadAnalysisData, type AnalysisData } from './data.js';
@@ -65,7 +66,8 @@ export interface Comparison extends DriftReport {
 
 /** Compares a pretrained and a fine-tuned model (see CompareOptions); the result is what `diff --json` prints. */
 export async function compareModels(o: CompareOptions): Promise<Comparison> {
-  if (o.samples !== undefined && !(Number.isInteger(o.samples) && o.samples >= 2)) throw invalidOption('samples', 'an integer >= 2', o.samples);
+  checkInt(o, 'samples', 2);
+  checkInt(o, 'batch', 1);
   if (o.samples !== undefined && !o.data && !o.sourceData) throw invalidOption('samples', 'given only with options.data or options.sourceData', o.samples);
   const batch = o.batch ?? 8;
   const samples = o.samples ?? DEFAULT_SAMPLES;

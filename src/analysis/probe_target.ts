@@ -7,7 +7,7 @@ import { useBestBackend } from '../engine/index.js';
 import { loadModelFolder, sampleNormalizationOf } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { withNewHead } from '../train/new_head.js';
-import { invalidOption } from '../util/errors.js';
+import { checkInt } from '../util/check_options.js';
 import { disposeData, loadAnalysisData, type AnalysisData } from './data.js';
 import { probe, type ProbeReport } from './probe.js';
 
@@ -36,10 +36,9 @@ export interface ProbeTargetReport extends ProbeReport {
 
 /** Relative gradient norm per layer and block at the pretrained weights on target batches (Auto-RGN). */
 export async function probeTarget(o: ProbeTargetOptions): Promise<ProbeTargetReport> {
-  for (const [k, lo] of [['samples', 1], ['batch', 1], ['seed', 0]] as const) {
-    const v = o[k];
-    if (v !== undefined && !(Number.isInteger(v) && v >= lo)) throw invalidOption(k, `an integer >= ${lo}`, v);
-  }
+  checkInt(o, 'samples', 1);
+  checkInt(o, 'batch', 1);
+  checkInt(o, 'seed', 0);
   await useBestBackend('native', o.log);
   const folder = await loadModelFolder(resolveModelDir(o.model, 'model'));
   for (const w of folder.warnings) o.log?.(`warning: ${w}`);

@@ -12,6 +12,7 @@ import { resolveModelDir } from '../model/resolve.js';
 import { finetune } from '../train/api.js';
 import { NAMED_POLICIES } from '../train/freeze_spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { checkInt, checkNumber } from '../util/check_options.js';
 import { badInputOption, invalidOption, UserError } from '../util/errors.js';
 import { candidates, explain, parseBudget, scoreBlocks, verdictOf, type BlockEvidence, type Budget, type Verdict } from './advise.js';
 import { collectSweep, writeSweepSummary, type SweepSummary } from './collect.js';
@@ -50,23 +51,17 @@ export interface SweepRun extends DriveResult {
   summary: SweepSummary;
 }
 
-function check(o: object, name: string, ok: (v: unknown) => boolean, expected: string): void {
-  const v = (o as Record<string, unknown>)[name];
-  if (v !== undefined && !ok(v)) throw invalidOption(name, expected, v);
-}
-const intIn = (lo: number, hi: number) => (v: unknown) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
-
 /** Writes DIR/plan.json (or keeps the identical plan there): one trial per policy and seed, with each policy's cost. */
 export async function planSweep(o: SweepOptions, extraPolicies: string[] = []): Promise<{ plan: SweepPlan; reused: boolean; dir: string }> {
   if (!o.out) throw invalidOption('out', 'the sweep folder', o.out);
   if (!o.model) throw invalidOption('model', 'the pretrained model folder', o.model);
   if (!o.data) throw invalidOption('data', 'the target data set folder', o.data);
   if (!existsSync(o.data)) throw badInputOption('data', `${o.data}: no such folder`);
-  check(o, 'seeds', intIn(1, 1000), 'an integer from 1 to 1000');
-  check(o, 'epochs', intIn(1, 100000), 'an integer from 1 to 100000');
-  check(o, 'batch', intIn(1, 4096), 'an integer from 1 to 4096');
-  check(o, 'lr', (v) => typeof v === 'number' && v > 0 && v <= 10, 'a number > 0 and <= 10');
-  check(o, 'val', (v) => typeof v === 'number' && v >= 0 && v <= 0.95, 'a number from 0 to 0.95');
+  checkInt(o, 'seeds', 1, 1000);
+  checkInt(o, 'epochs', 1, 100000);
+  checkInt(o, 'batch', 1, 4096);
+  checkNumber(o, 'lr', 0, 10, true);
+  checkNumber(o, 'val', 0, 0.95);
   const policies = parsePolicies((o.policies ?? [...NAMED_POLICIES]).join(','));
   for (const p of extraPolicies) if (!policies.includes(p)) policies.push(p);
   const dir = resolve(o.out);
@@ -82,7 +77,7 @@ export async function planSweep(o: SweepOptions, extraPolicies: string[] = []): 
 
 /** Plans the sweep (or reuses its plan), runs every trial without a result, and collects DIR/sweep.json. */
 export async function runSweep(o: SweepOptions, extraPolicies: string[] = []): Promise<SweepRun> {
-  check(o, 'parallel', intIn(0, 64), 'an integer from 0 to 64');
+  checkInt(o, 'parallel', 0, 64);
   const parallel = o.parallel ?? 1;
   const log = o.log ?? (() => {});
   const { plan, reused, dir } = await planSweep(o, extraPolicies);
@@ -173,9 +168,9 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   if (!o.data) throw invalidOption('data', 'the target data set folder', o.data);
   const budget = typeof o.budget === 'object' ? o.budget : parseBudget(o.budget ?? '25%params');
   if (o.verify && !o.out) throw badInputOption('verify', 'needs options.out (the sweep folder to write)');
-  check(o, 'samples', intIn(1, 100000), 'an integer from 1 to 100000');
-  check(o, 'driftEpochs', intIn(0, 1000), 'an integer from 0 to 1000');
-  check(o, 'batch', intIn(1, 4096), 'an integer from 1 to 4096');
+  checkInt(o, 'samples', 1, 100000);
+  checkInt(o, 'driftEpochs', 0, 1000);
+  checkInt(o, 'batch', 1, 4096);
   const batch = o.batch ?? 8;
   const samples = o.samples ?? 32;
   const log = o.log ?? (() => {});

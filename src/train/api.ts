@@ -16,6 +16,7 @@ import { buildUNet, loadModelFolder, sampleNormalizationOf, type ModelFolder } f
 import type { LayerMap } from '../model/layer-map.js';
 import { ARCHS, isEncoderArch, type Arch } from '../model/options.js';
 import { resolveModelDir } from '../model/resolve.js';
+import { checkChoice, checkInt, checkNumber } from '../util/check_options.js';
 import { badInputOption, invalidOption, OptionError, UserError } from '../util/errors.js';
 import { checkpointDir, loadCheckpointModel, readCheckpointState, readPointer } from './checkpoint.js';
 import { DEFAULT_CACHE_MB } from './epoch.js';
@@ -130,24 +131,6 @@ export function finetune(options: FinetuneOptions): Promise<TrainResult> {
 
 // ---- option checks ----------------------------------------------------------------------------------------
 
-function checkInt(o: object, name: string, lo: number, hi: number): void {
-  const v = (o as Record<string, unknown>)[name];
-  if (v !== undefined && !(Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi)) throw invalidOption(name, `an integer from ${lo} to ${hi}`, v);
-}
-
-function checkNumber(o: object, name: string, lo: number, hi: number, loOpen = false): void {
-  const v = (o as Record<string, unknown>)[name];
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v > hi || (loOpen ? v <= lo : v < lo)) {
-    throw invalidOption(name, `a number ${loOpen ? '>' : '>='} ${lo}${hi < Infinity ? ` and <= ${hi}` : ''}`, v);
-  }
-}
-
-function checkChoice(o: object, name: string, choices: readonly string[]): void {
-  const v = (o as Record<string, unknown>)[name];
-  if (v !== undefined && !choices.includes(v as string)) throw invalidOption(name, `one of ${choices.join(', ')}`, v);
-}
-
 /** The configuration stored in run.json (defaults filled in), from checked options. */
 function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): TrainConfig {
   checkInt(o, 'epochs', 1, 100000);
@@ -160,7 +143,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
   checkNumber(o, 'momentum', 0, 0.9999);
   checkChoice(o, 'schedule', SCHEDULES);
   checkNumber(o, 'val', 0, 0.95);
-  checkInt(o, 'logEvery', 0, Number.MAX_SAFE_INTEGER);
+  checkInt(o, 'logEvery', 0);
   checkInt(o, 'cacheMb', 0, 1 << 30);
   if (o.earlyStop) parseEarlyStop(`${o.earlyStop.metric}:${o.earlyStop.patience}`);
   const lrSpread = finetune && o.lrSpread ? `${o.lrSpread.lo}:${o.lrSpread.hi}` : null;

@@ -35,6 +35,8 @@ export interface Prediction {
   height: number;
   /** height x width class ids, at the picture's own size. */
   mask: Uint16Array;
+  /** The decoded picture (for overlays, without reading it again). */
+  picture: Raster;
 }
 
 /** Segments the pictures (files), `batch` at a time, in order; yields one prediction per picture. */
@@ -58,7 +60,7 @@ export async function* predict(unet: Predictor, files: string[], o: { batch?: nu
     for (const [i, { raster }] of pictures.entries()) {
       const small = data.subarray(i * H * W, (i + 1) * H * W);
       const big = resizeNearest({ width: W, height: H, channels: 1, data: small }, raster.width, raster.height);
-      yield { file: chunk[i]!, width: raster.width, height: raster.height, mask: Uint16Array.from(big) };
+      yield { file: chunk[i]!, width: raster.width, height: raster.height, mask: Uint16Array.from(big), picture: raster };
     }
   }
 }
@@ -145,7 +147,7 @@ export async function predictToFolder(o: PredictFolderOptions): Promise<PredictF
       let overlayFile: string | null = null;
       if (o.overlay) {
         overlayFile = join(out, `${stem}.overlay.png`);
-        writeFileAtomic(overlayFile, encodePng(overlay((await readPicture(p.file)).raster, p.mask, folder.classes)));
+        writeFileAtomic(overlayFile, encodePng(overlay(p.picture, p.mask, folder.classes)));
       }
       written.push({ file: p.file, mask: maskFile, overlay: overlayFile, width: p.width, height: p.height });
       o.onProgress?.(written.length, files.length);

@@ -24,14 +24,13 @@ import { evaluateModel } from './evaluate.js';
 import { clearFreeze } from './freeze.js';
 import { resolveTrainSpec } from './freeze_spec.js';
 import { balancedWeights, LOSSES, makeLoss, parseClassWeights, type LossName } from './losses/index.js';
-import { parseLrMult, parseLrSpread, type LrMultRule } from './lr_groups.js';
+import type { LrMultRule } from './lr_groups.js';
 import { requireTrainableHead, withNewHead } from './new_head.js';
 import { OPTIMIZERS, type OptimizerName } from './optimizers/index.js';
 import { isRunFolder, readRunJson, runPaths, versions, writeRunJson } from './run_folder.js';
 import { SCHEDULES, type ScheduleName } from './schedules.js';
-import { MONITORS, parseEarlyStop, runTraining, type EpochEvent, type StepEvent, type TrainConfig, type TrainResult } from './trainer.js';
+import { MONITORS, planTraining, runTraining, type EpochEvent, type StepEvent, type TrainConfig, type TrainResult } from './trainer.js';
 import { modelClassesFrom, openTrainingData, type TrainingData } from './training_data.js';
-import { parseUnfreeze, singlePhase, type Phase } from './unfreeze.js';
 
 export { TrainingAborted, type EpochEvent, type StepEvent, type TrainResult } from './trainer.js';
 
@@ -145,12 +144,9 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
   checkNumber(o, 'val', 0, 0.95);
   checkInt(o, 'logEvery', 0);
   checkInt(o, 'cacheMb', 0, 1 << 30);
-  if (o.earlyStop) parseEarlyStop(`${o.earlyStop.metric}:${o.earlyStop.patience}`);
   const lrSpread = finetune && o.lrSpread ? `${o.lrSpread.lo}:${o.lrSpread.hi}` : null;
-  if (lrSpread !== null) parseLrSpread(lrSpread);
   if (lrSpread !== null && o.lr !== undefined) throw new OptionError('lrSpread', 'sets the rates itself (hi at the head); leave options.lr out');
   const lrMult = finetune && o.lrMult !== undefined ? (typeof o.lrMult === 'string' ? o.lrMult : o.lrMult.map((r) => `${r.selector}=${r.mult}`).join(',')) : null;
-  if (lrMult !== null) parseLrMult(lrMult);
   const classWeights = o.classWeights === undefined ? 'none' : Array.isArray(o.classWeights) ? o.classWeights.join(',') : o.classWeights;
   const c: TrainConfig = {
     epochs: o.epochs ?? 10,
@@ -215,10 +211,6 @@ async function loadResumePoint(runDir: string): Promise<{ folder: ModelFolder; d
   return { folder: await loadCheckpointModel(dir), dir, state: readCheckpointState(dir) };
 }
 
-export function phasesOf(c: TrainConfig): Phase[] {
-  return c.unfreeze !== null ? parseUnfreeze(c.unfreeze, c.epochs) : singlePhase(c.train ?? 'all');
-}
-
 async function classWeightsFor(c: TrainConfig, data: TrainingData): Promise<number[] | undefined> {
   if (c.loss === 'dice') return undefined;
   const spec = parseClassWeights(c.classWeights, data.classes);
@@ -240,6 +232,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
   const resume = o.resume === true;
   const log = o.log ?? (() => {});
   let config = configOf(o, finetune);
+  let plan = planTraining(config);
   let source: { model: string | null; data: string };
   let runJsonStored: ReturnType<typeof readRunJson> | null = null;
   if (resume) {
@@ -252,6 +245,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       if (given !== undefined && resolve(given) !== stored[key]) throw badInputOption(key, `is ${resolve(given)}, but ${runPaths(runDir).runJson} trains with ${stored[key]}`);
     }
     config = stored;
+    plan = planTraining(stored);
     source = { model: stored.model, data: stored.data };
   } else {
     if (typeof o.data !== 'string' || o.data === '') throw invalidOption('data', 'a data set folder with images/ and masks/, or train/ and val/', o.data);
@@ -267,7 +261,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     checkInt(o, 'classes', 2, 65536);
     checkNumber(o, 'dropout', 0, 0.99);
   }
-  const phases = phasesOf(config);
+  const { phases } = plan;
   const backend = await useBestBackend('native', log);
 
   // Models this call made or loaded (each disposed once at the end).
@@ -299,7 +293,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       const h = readImageHeaderSync(ds0.pairs[0]!.image, ds0.maxPixels);
       modelInput = [h.height, h.width, h.channels === 1 ? 1 : 3];
     }
-    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: config.augment });
+    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: plan.augment });
     const classes = modelClassesFrom(data.ds.classes, data.classes);
     setup.data = { train: data.train.length, val: data.val.length, split: data.splitSource, classes: data.classes, input: modelInput };
 
@@ -365,7 +359,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       runDir,
       finalModelDir,
       config,
-      phases,
+      plan,
       unet,
       classes,
       data,

@@ -23,14 +23,15 @@ import { evaluateModel } from './evaluate.js';
 import { applyFreeze } from './freeze.js';
 import { resolveTrainSpec } from './freeze_spec.js';
 import type { LossFn } from './losses/index.js';
-import { buildLrGroups, disposeGroups, layerMultipliers, parseLrMult, parseLrSpread, type LrGroup } from './lr_groups.js';
+import { buildLrGroups, disposeGroups, layerMultipliers, parseLrMult, parseLrSpread, type LrGroup, type LrMultRule } from './lr_groups.js';
 import { makeOptimizer, type OptimizerName } from './optimizers/index.js';
 import { ProgressBar } from './progress.js';
 import { appendMetrics, readMetrics, readRunJson, runPaths, truncateMetrics, writeRunJson } from './run_folder.js';
 import { scheduleByName, type ScheduleName } from './schedules.js';
 import { dropoutLayers } from './step.js';
 import type { TrainingData } from './training_data.js';
-import { phaseEpochs, phaseIndexAt, type Phase } from './unfreeze.js';
+import { parseUnfreeze, phaseEpochs, phaseIndexAt, singlePhase, type Phase } from './unfreeze.js';
+import { parseAugment, type AugmentSpec } from '../data/augment.js';
 
 /** The metrics early stopping and best-model selection can watch, and which way is better. */
 export const MONITORS: Record<string, 'max' | 'min'> = {
@@ -74,12 +75,35 @@ export interface TrainConfig {
   augment: string;
 }
 
+/**
+ * TrainConfig's spec texts (as the user wrote them, as run.json keeps them) parsed once, by planTraining:
+ * what the loop works with.
+ */
+export interface TrainPlan {
+  phases: Phase[];
+  earlyStop: { metric: string; patience: number } | null;
+  lrRules: LrMultRule[];
+  lrSpread: { lo: number; hi: number } | null;
+  augment: AugmentSpec;
+}
+
+/** Parses a config's texts; errors name the option field (options.lrMult, options.unfreeze, ...). */
+export function planTraining(c: TrainConfig): TrainPlan {
+  return {
+    phases: c.unfreeze !== null ? parseUnfreeze(c.unfreeze, c.epochs) : singlePhase(c.train ?? 'all'),
+    earlyStop: c.earlyStop ? parseEarlyStop(c.earlyStop) : null,
+    lrRules: parseLrMult(c.lrMult ?? undefined),
+    lrSpread: c.lrSpread ? parseLrSpread(c.lrSpread) : null,
+    augment: parseAugment(c.augment),
+  };
+}
+
 export interface TrainerInput {
   runDir: string;
   /** Where the best model is written at the end (RUN/model, or the pretrained model's own folder). */
   finalModelDir: string;
   config: TrainConfig;
-  phases: Phase[];
+  plan: TrainPlan;
   unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap };
   classes: ClassInfo[];
   data: TrainingData;
@@ -157,18 +181,17 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
   mkdirSync(t.runDir, { recursive: true });
   const c = t.config;
   const { model, layerMap } = t.unet;
+  const { phases, lrRules: rules, lrSpread: spread } = t.plan;
   const hasVal = t.data.val.length > 0;
   const early: EarlyStopState = t.resume
     ? { ...t.resume.state.early }
     : (() => {
-        const es = c.earlyStop ? parseEarlyStop(c.earlyStop) : null;
+        const es = t.plan.earlyStop;
         const metric = es?.metric ?? (hasVal ? 'val_miou' : 'train_loss');
         if (!hasVal && metric !== 'train_loss') throw new OptionError('earlyStop', `${c.earlyStop}: watches a validation metric, but there is no validation set (options.val 0)`);
         return { metric, mode: MONITORS[metric]!, patience: es?.patience ?? null, best: null, bestEpoch: null, bad: 0, stopped: false };
       })();
   const schedule = scheduleByName(c.schedule);
-  const spread = c.lrSpread ? parseLrSpread(c.lrSpread) : null;
-  const rules = parseLrMult(c.lrMult ?? undefined);
   const baseLr = spread ? spread.hi : c.lr;
   const stepsPerEpoch = batchesPerEpoch(t.data.train.length, c.batch);
   const dropouts = dropoutLayers(model);
@@ -188,8 +211,8 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
   bar.start();
   try {
     for (; epoch < c.epochs && !early.stopped; epoch++) {
-      const pi = phaseIndexAt(t.phases, epoch);
-      const phase = t.phases[pi]!;
+      const pi = phaseIndexAt(phases, epoch);
+      const phase = phases[pi]!;
       if (pi !== phaseIdx) {
         disposeGroups(groups);
         groups = [];
@@ -208,9 +231,9 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
         cache = planned.cache;
         t.log(describeCache(planned.decision));
         recordCacheDecision(t.runDir, pi, epoch, planned.decision);
-        if (t.phases.length > 1) t.log(`epoch ${epoch + 1}: training ${resolved.blocks.join(', ')} (${phase.spec}; ${frozen.variables.length} weight tensors, ${groups.length} rate group${groups.length > 1 ? 's' : ''})`);
+        if (phases.length > 1) t.log(`epoch ${epoch + 1}: training ${resolved.blocks.join(', ')} (${phase.spec}; ${frozen.variables.length} weight tensors, ${groups.length} rate group${groups.length > 1 ? 's' : ''})`);
       }
-      const [pStart, pEnd] = phaseEpochs(t.phases, pi, c.epochs);
+      const [pStart, pEnd] = phaseEpochs(phases, pi, c.epochs);
       const phaseSteps = (pEnd - pStart) * stepsPerEpoch;
       const epochStart = performance.now();
       let lossSum = 0;

@@ -1,6 +1,6 @@
 // The data of a training run: the folder data set, its train/validation split (its own train/ and val/
 // folders, or a seeded split), how samples become model inputs, and the classes the target has.
-import { openFolderDataset, parseAugment, splitDataset, type AugmentSpec, type FolderDataset, type SamplePair } from '../data/index.js';
+import { NO_AUGMENT, openFolderDataset, splitDataset, type AugmentSpec, type FolderDataset, type SamplePair } from '../data/index.js';
 import type { ClassSet } from '../data/classes.js';
 import type { SampleOptions } from '../data/sample.js';
 import { classColor, type ClassInfo } from '../model/classes.js';
@@ -26,7 +26,7 @@ export function modelClassesFrom(set: ClassSet | null, n: number): ClassInfo[] {
 }
 
 /** `normalize`: the model's input normalisation (sampleNormalizationOf); default [0, 1]. */
-export function openTrainingData(dir: string, o: { valFraction: number; seed: number; input: [number, number, number]; modelClasses?: number; augment?: string; normalize?: SampleOptions['normalize'] }): TrainingData {
+export function openTrainingData(dir: string, o: { valFraction: number; seed: number; input: [number, number, number]; modelClasses?: number; augment?: AugmentSpec; normalize?: SampleOptions['normalize'] }): TrainingData {
   const [height, width, channels] = o.input;
   if (channels !== 1 && channels !== 3) throw new UserError(`the model takes ${channels}-channel input; training reads grey (1) or RGB (3) pictures only`);
   const ds = openFolderDataset(dir);
@@ -41,7 +41,7 @@ export function openTrainingData(dir: string, o: { valFraction: number; seed: nu
     val: split.val,
     splitSource: split.source,
     sample: { height, width, channels, numClasses: classes, ...(o.normalize ? { normalize: o.normalize } : {}) },
-    augment: parseAugment(o.augment ?? 'none'),
+    augment: o.augment ?? NO_AUGMENT,
     classes,
   };
 }

@@ -1,4 +1,4 @@
-// Training steps of the tiny MobileNetV2-like and ResNet-like U-Nets (src/bench/tiny_encoders.ts: depthwise convs,
+// Training steps of the tiny MobileNetV2-like and ResNet-like U-Nets (bench/tiny_encoders.ts: depthwise convs,
 // ReLU6 both ways, training-mode batch norms, residual adds, the 7x7 stem and its max-pool, transposed convs and
 // nearest up-sampling) end on native where they end on cpu, and leak no tensors.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { buildTinyEncoderUNet, TINY_ENCODERS, type TinyEncoder } from '../../src/bench/tiny_encoders.js';
+import { buildTinyEncoderUNet, TINY_ENCODERS, type TinyEncoder } from '../../bench/tiny_encoders.js';
 import { profiler } from '../../src/engine/index.js';
 import { sparseSoftmaxCrossEntropy } from '../../src/engine/ops/sparse_softmax_cross_entropy.js';
 import { FusedAdam } from '../../src/train/optimizers/fused_adam.js';

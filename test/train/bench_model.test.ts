@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import { benchModelFolder, benchModelStep } from '../../src/bench/train_step.js';
-import { buildTinyEncoderUNet } from '../../src/bench/tiny_encoders.js';
+import { benchModelFolder, benchModelStep } from '../../bench/train_step.js';
+import { buildTinyEncoderUNet } from '../../bench/tiny_encoders.js';
 import { useBestBackend } from '../../src/engine/index.js';
 import { buildUNet, saveModelFolder } from '../../src/model/index.js';
 import { UserError } from '../../src/util/errors.js';

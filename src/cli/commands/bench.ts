@@ -3,9 +3,9 @@ import { cpus } from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { runPytorchPeer } from '../../bench/peer.js';
-import { benchPolicyEpochs } from '../../bench/policy_epoch.js';
-import { benchModelFolder, benchTrainingStep, type StepBenchResult } from '../../bench/train_step.js';
+import { runPytorchPeer } from '../../../bench/peer.js';
+import { benchPolicyEpochs } from '../../../bench/policy_epoch.js';
+import { benchModelFolder, benchTrainingStep, type StepBenchResult } from '../../../bench/train_step.js';
 import { addon, useBestBackend } from '../../engine/index.js';
 import { ENCODER_ARCHS } from '../../model/options.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';

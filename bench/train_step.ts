@@ -2,12 +2,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import { profiler, type KernelRecord } from '../engine/index.js';
-import { buildUNet, isEncoderArch, loadModelFolder, trainingStepFlops, type Arch } from '../model/index.js';
-import { forwardTo, stepLoss } from '../train/fused_logits.js';
-import { makeLoss } from '../train/losses/index.js';
-import { FusedAdam } from '../train/optimizers/fused_adam.js';
-import { UserError } from '../util/errors.js';
+import { profiler, type KernelRecord } from '../src/engine/index.js';
+import { buildUNet, isEncoderArch, loadModelFolder, trainingStepFlops, type Arch } from '../src/model/index.js';
+import { forwardTo, stepLoss } from '../src/train/fused_logits.js';
+import { makeLoss } from '../src/train/losses/index.js';
+import { FusedAdam } from '../src/train/optimizers/fused_adam.js';
+import { UserError } from '../src/util/errors.js';
 
 export interface StepBenchOptions {
   /** The U-Net to time (default course); encoder archs use their reference widths (filters is ignored). */

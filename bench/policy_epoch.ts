@@ -5,19 +5,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DEFAULT_DIGIT_SCENES, renderScene } from '../data/index.js';
-import { indicesByDigit, readMnist } from '../data/mnist.js';
-import { buildUNet, trainingStepFlops } from '../model/index.js';
-import { UserError } from '../util/errors.js';
-import { memoryBatchSource } from '../train/batch_source.js';
-import { policyStepFlops } from '../train/cost.js';
-import { planActivationCache, trainEpoch, type CacheDecision } from '../train/epoch.js';
-import { applyFreeze, clearFreeze } from '../train/freeze.js';
-import { resolveTrainSpec } from '../train/freeze_spec.js';
-import { makeLoss } from '../train/losses/index.js';
-import { buildLrGroups, disposeGroups } from '../train/lr_groups.js';
-import { makeOptimizer } from '../train/optimizers/index.js';
-import { dropoutLayers } from '../train/step.js';
+import { DEFAULT_DIGIT_SCENES, renderScene } from '../src/data/index.js';
+import { indicesByDigit, readMnist } from '../src/data/mnist.js';
+import { buildUNet, trainingStepFlops } from '../src/model/index.js';
+import { UserError } from '../src/util/errors.js';
+import { memoryBatchSource } from '../src/train/batch_source.js';
+import { policyStepFlops } from '../src/train/cost.js';
+import { planActivationCache, trainEpoch, type CacheDecision } from '../src/train/epoch.js';
+import { applyFreeze, clearFreeze } from '../src/train/freeze.js';
+import { resolveTrainSpec } from '../src/train/freeze_spec.js';
+import { makeLoss } from '../src/train/losses/index.js';
+import { buildLrGroups, disposeGroups } from '../src/train/lr_groups.js';
+import { makeOptimizer } from '../src/train/optimizers/index.js';
+import { dropoutLayers } from '../src/train/step.js';
 
 export interface PolicyBenchOptions {
   train: string;

@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ENV_SET_HERE, packageRoot } from '../engine/addon.js';
-import { ENCODER_ARCHS, isEncoderArch, type Arch } from '../model/options.js';
-import { UserError } from '../util/errors.js';
+import { ENV_SET_HERE, packageRoot } from '../src/engine/addon.js';
+import { ENCODER_ARCHS, isEncoderArch, type Arch } from '../src/model/options.js';
+import { UserError } from '../src/util/errors.js';
 
 export interface PeerResult {
   peer: 'pytorch';

@@ -1,11 +1,11 @@
-// Where a training step of the tiny MobileNetV2-like and ResNet-like U-Nets (src/bench/tiny_encoders.ts)
+// Where a training step of the tiny MobileNetV2-like and ResNet-like U-Nets (bench/tiny_encoders.ts)
 // goes: step time and every kernel of one step, native or JavaScript, with the JavaScript kernels' share.
 // Not a test. Usage (after `npx tsc -p .`):
-//   node dist/bench/tiny-encoders.js [--encoder mobilenetv2|resnet|both] [--batch 8] [--size 128] [--steps 3] [--json]
+//   node dist/bench/tiny-encoder-profile.js [--encoder mobilenetv2|resnet|both] [--batch 8] [--size 128] [--steps 3] [--json]
 import { parseArgs } from 'node:util';
 
-import { benchModelStep } from '../src/bench/train_step.js';
-import { buildTinyEncoderUNet, TINY_ENCODERS, type TinyEncoder } from '../src/bench/tiny_encoders.js';
+import { benchModelStep } from './train_step.js';
+import { buildTinyEncoderUNet, TINY_ENCODERS, type TinyEncoder } from './tiny_encoders.js';
 import { useBestBackend } from '../src/engine/index.js';
 
 const { values } = parseArgs({

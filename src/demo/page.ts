@@ -12,6 +12,7 @@ import { sampleGrid, type SampleGrid } from '../report/samples.js';
 import { uDiagram, type DiagramBlock } from '../report/u_diagram.js';
 import { collectSweep } from '../sweep/collect.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { ciText } from '../util/stats.js';
 import { UserError } from '../util/errors.js';
 import { MIOU_TOLERANCE } from './findings.js';
 import { DEMO_FORMAT } from './presets.js';
@@ -58,10 +59,10 @@ function policyTable(r: ShiftResult): string {
     .map((p) => {
       const cls = [p.policy === r.answer?.policy ? 'answer' : '', p.policy === r.advice.spec ? 'rec' : ''].join(' ').trim();
       const tags = [p.policy === r.answer?.policy ? 'the answer' : '', p.policy === r.advice.spec ? 'advisor\'s pick' : '', p.from_scratch ? 'reference: random init' : ''].filter(Boolean).join(', ');
-      return `<tr class="${cls}"><td>${e(p.policy)}${tags ? ` <small>(${e(tags)})</small>` : ''}</td><td>${f3(p.val_miou_mean)}</td><td>${f3(p.val_miou_std)}</td><td>${p.seeds_done}/${p.seeds_planned}</td><td>${e(p.blocks.join(', '))}</td><td>${pct(p.params_share)}</td><td>${p.time_share === null ? '-' : `${p.time_share.toFixed(2)}x`}</td><td>${pct(p.flops_share)}</td></tr>`;
+      return `<tr class="${cls}"><td>${e(p.policy)}${tags ? ` <small>(${e(tags)})</small>` : ''}</td><td>${f3(p.val_miou_mean)}</td><td>${f3(p.val_miou_std)}</td><td>${ciText(p.val_miou_ci95)}</td><td>${p.seeds_done}/${p.seeds_planned}</td><td>${e(p.blocks.join(', '))}</td><td>${pct(p.params_share)}</td><td>${p.time_share === null ? '-' : `${p.time_share.toFixed(2)}x`}</td><td>${pct(p.flops_share)}</td></tr>`;
     })
     .join('');
-  return `<table><thead><tr><th>policy</th><th>val mIoU</th><th>±</th><th>seeds</th><th>trained blocks</th><th>params</th><th>step time vs full</th><th>FLOPs vs full</th></tr></thead><tbody>${body}</tbody></table>`;
+  return `<table><thead><tr><th>policy</th><th>val mIoU</th><th>±</th><th>95% CI</th><th>seeds</th><th>trained blocks</th><th>params</th><th>step time vs full</th><th>FLOPs vs full</th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
 function shiftSection(d: DemoResult, r: ShiftResult, blocks: DiagramBlock[], samples: SampleGrid | null, i: number): string {

@@ -8,6 +8,7 @@ import { trainingStepFlops, type UNet } from '../model/index.js';
 import { policyCost } from '../train/cost.js';
 import { REGIONS } from '../model/layer-map.js';
 import { UsageError } from '../util/errors.js';
+import { ciText, intervalsOverlap, type MeanInterval } from '../util/stats.js';
 
 export interface Budget {
   kind: 'params' | 'time';
@@ -137,6 +138,8 @@ export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budg
 export interface VerifyPolicy {
   policy: string;
   val_miou_mean: number | null;
+  /** The mean's 95% interval over seeds (collectSweep); without it (or with one seed) noise is unknown. */
+  val_miou_ci95?: MeanInterval | null;
   params_share: number;
   flops_share: number;
   time_share: number | null;
@@ -156,6 +159,10 @@ export interface Verdict {
   on_pareto_front: boolean;
   /** How the budget was checked: parameter share, or measured step-time share vs full (FLOPs share without `full`). */
   measure: string;
+  /** right: the best within the budget; tied: behind it, but the 95% intervals overlap; wrong: behind it, outside noise (or noise unknown). */
+  kind: 'right' | 'tied' | 'wrong' | 'none';
+  /** The intervals compared, in words (or why there were none). */
+  noise: string;
   verdict: string;
 }
 
@@ -172,11 +179,31 @@ export function verdictOf(rec: string, policies: VerifyPolicy[], budget: Budget)
   const rank = r ? inside.findIndex((p) => p.policy === rec) + 1 || null : null;
   const onFront = !!r && (budget.kind === 'params' ? r.pareto_params : r.pareto_time);
   const gap = best && recMiou !== null ? best.val_miou_mean! - recMiou : null;
+  const ci = (p: VerifyPolicy | null | undefined) => p?.val_miou_ci95 ?? null;
+  const show = (p: VerifyPolicy) => `${p.policy} ${p.val_miou_mean!.toFixed(4)}${ci(p)?.half != null ? ` (95% CI ${ciText(ci(p), 4)})` : ''}`;
+  const noisy = !!r && !!best && ci(r)?.half != null && ci(best)?.half != null;
+  let kind: Verdict['kind'];
   let verdict: string;
-  if (recMiou === null) verdict = `the recommended policy ${rec} has no finished trial in the sweep; no verdict`;
-  else if (best && best.policy === rec) verdict = `right: ${rec} was the best policy within the budget (mIoU ${recMiou.toFixed(4)}; ${inside.length} policies fit the budget by ${measure})${onFront ? ' and on the Pareto front' : ''}.`;
-  else
-    verdict = `wrong: ${best!.policy} was better within the budget (mIoU ${best!.val_miou_mean!.toFixed(4)} vs ${recMiou.toFixed(4)}, gap ${gap!.toFixed(4)}); ${rec} ranked ${rank} of ${inside.length} within the budget by ${measure}, and was ${onFront ? '' : 'not '}on the Pareto front.`;
+  let noise: string;
+  if (recMiou === null) {
+    kind = 'none';
+    noise = 'no result';
+    verdict = `the recommended policy ${rec} has no finished trial in the sweep; no verdict`;
+  } else if (best && best.policy === rec) {
+    kind = 'right';
+    const next = inside[1];
+    const close = next && noisy && ci(next)?.half != null && intervalsOverlap(ci(r)!, ci(next)!);
+    noise = next ? (ci(r)?.half != null && ci(next)?.half != null ? `${show(r!)} vs the next, ${show(next)}` : 'one seed: noise not measured') : 'no other policy fits the budget';
+    verdict = `right: ${rec} was the best policy within the budget (mIoU ${recMiou.toFixed(4)}; ${inside.length} policies fit the budget by ${measure})${onFront ? ' and on the Pareto front' : ''}${close ? `; but ${next!.policy} is within noise of it (${noise})` : ''}.`;
+  } else if (noisy && intervalsOverlap(ci(r)!, ci(best)!)) {
+    kind = 'tied';
+    noise = `${show(r!)} overlaps ${show(best!)}`;
+    verdict = `tied (within noise of the best): ${best!.policy} scored ${gap!.toFixed(4)} more, but the 95% intervals over seeds overlap (${noise}); ${rec} ranked ${rank} of ${inside.length} within the budget by ${measure}.`;
+  } else {
+    kind = 'wrong';
+    noise = noisy ? `${show(r!)} vs ${show(best!)}: the intervals do not overlap` : 'one seed: noise not measured, rerun with more seeds to tell a tie from a loss';
+    verdict = `wrong (by ${gap!.toFixed(4)}, ${noisy ? 'outside noise' : 'noise unknown'}): ${best!.policy} was better within the budget (${noise}); ${rec} ranked ${rank} of ${inside.length} within the budget by ${measure}, and was ${onFront ? '' : 'not '}on the Pareto front.`;
+  }
   if (measured && r && r.time_share !== null && r.time_share > budget.limit + 1e-9) verdict += ` Note: measured, ${rec} took ${pct(r.time_share)} of full fine-tuning's step time, over the ${pct(budget.limit)} budget its FLOPs promised.`;
-  return { recommended: rec, recommended_miou: recMiou, within_budget: inside.map((p) => p.policy), best_within_budget: best?.policy ?? null, best_within_budget_miou: best?.val_miou_mean ?? null, gap, rank_within_budget: rank, on_pareto_front: onFront, measure, verdict };
+  return { recommended: rec, recommended_miou: recMiou, within_budget: inside.map((p) => p.policy), best_within_budget: best?.policy ?? null, best_within_budget_miou: best?.val_miou_mean ?? null, gap, rank_within_budget: rank, on_pareto_front: onFront, measure, kind, noise, verdict };
 }

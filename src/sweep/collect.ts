@@ -2,6 +2,7 @@
 // parameters, FLOPs per step, flops_share vs `full`), measured step and wall time and peak memory, and which
 // policies are on the Pareto fronts (mIoU vs step time, mIoU vs trainable parameters). Writes DIR/sweep.json.
 import { writeFileAtomic } from '../util/atomic.js';
+import { ciText, mean, sampleStd as std, tInterval, type MeanInterval } from '../util/stats.js';
 import { paretoFront } from './pareto.js';
 import { readPlan, type PolicyCost, type SweepPlan } from './plan.js';
 import { readTrialResult, type TrialResult } from './run.js';
@@ -15,6 +16,8 @@ export interface PolicySummary extends PolicyCost {
   val_miou_mean: number | null;
   /** Sample standard deviation over seeds (0 with one seed). */
   val_miou_std: number | null;
+  /** The mean's 95% Student-t interval over seeds (bounds equal the mean, half null, with one seed). */
+  val_miou_ci95: MeanInterval | null;
   val_miou_min: number | null;
   val_miou_max: number | null;
   best_val_miou_mean: number | null;
@@ -39,13 +42,6 @@ export interface SweepSummary {
   collectedAt: string;
 }
 
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-function std(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  if (xs.length === 1) return 0;
-  const m = mean(xs)!;
-  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
-}
 
 export function collectSweep(dir: string): SweepSummary {
   const plan = readPlan(dir);
@@ -66,6 +62,7 @@ export function collectSweep(dir: string): SweepSummary {
       seeds_planned: plan.seeds.length,
       val_miou_mean: mean(miou),
       val_miou_std: std(miou),
+      val_miou_ci95: tInterval(miou, 0.95),
       val_miou_min: miou.length ? Math.min(...miou) : null,
       val_miou_max: miou.length ? Math.max(...miou) : null,
       best_val_miou_mean: mean(rs.map((r) => r.best_val_miou).filter((v): v is number => v !== null)),
@@ -102,6 +99,7 @@ export function writeSweepSummary(dir: string, s: SweepSummary): string {
 }
 
 const fmt = (v: number | null, d = 4) => (v === null ? '-' : v.toFixed(d));
+
 function human(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
@@ -111,13 +109,14 @@ function human(n: number): string {
 
 /** The sweep as a text table, best mean mIoU first; `*` marks the Pareto fronts (t: time, p: parameters). */
 export function sweepTable(s: SweepSummary): string[] {
-  const head = ['policy', 'mIoU', '±', 'seeds', 'params', 'share', 'FLOP/step', 'flops', 'step s', 'wall s', 'RSS MiB', 'pareto'];
+  const head = ['policy', 'mIoU', '±', '95% CI', 'seeds', 'params', 'share', 'FLOP/step', 'flops', 'step s', 'wall s', 'RSS MiB', 'pareto'];
   const rows = [...s.policies]
     .sort((a, b) => (b.val_miou_mean ?? -1) - (a.val_miou_mean ?? -1))
     .map((p) => [
       p.policy,
       fmt(p.val_miou_mean),
       fmt(p.val_miou_std),
+      ciText(p.val_miou_ci95),
       `${p.seeds_done}/${p.seeds_planned}`,
       human(p.trainable_parameters),
       `${(p.params_share * 100).toFixed(1)}%`,
@@ -131,6 +130,6 @@ export function sweepTable(s: SweepSummary): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [line(head), ...rows.map(line)];
-  out.push(`${s.trials.done}/${s.trials.planned} trials done${s.trials.missing.length ? `; missing: ${s.trials.missing.join(', ')}` : ''}; ${s.settings.epochs} epoch(s), batch ${s.settings.batch}, lr ${s.settings.lr}; pareto: t = mIoU vs step time, p = mIoU vs trainable parameters`);
+  out.push(`${s.trials.done}/${s.trials.planned} trials done${s.trials.missing.length ? `; missing: ${s.trials.missing.join(', ')}` : ''}; ${s.settings.epochs} epoch(s), batch ${s.settings.batch}, lr ${s.settings.lr}; ± = sample std over seeds, 95% CI = Student-t interval of the mean; pareto: t = mIoU vs step time, p = mIoU vs trainable parameters`);
   return out;
 }

@@ -1,7 +1,7 @@
 // `sweep`, `sweep plan`, `sweep run`, `sweep collect`: which layers to fine-tune, measured. One fine-tune per
 // policy and seed with the same budget; trials are addressable by index so that any array-job runner
 // (Kubernetes Indexed Job, Slurm array, CI matrix) can spread them over machines.
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { NAMED_POLICIES } from '../../train/freeze_spec.js';
 import { UsageError } from '../../util/errors.js';
@@ -180,7 +180,10 @@ export const adviseCommand: Command = {
     } else {
       io.out(`recommendation within ${advice.budget.text}: --train ${advice.spec}`);
       for (const l of advice.explanation) io.out(`  - ${cliMessage(l)}`);
-      if (advice.verify) io.out(`verified against the sweep: ${advice.verify.verdict}`);
+      if (advice.verify) {
+        for (const l of sweepTable(collectSweep(dirname(advice.verify.sweep)))) io.out(`  ${l}`);
+        io.out(`verified against the sweep: ${advice.verify.verdict}`);
+      }
       if (advice.file && !io.quiet) io.out(`written: ${advice.file}`);
     }
     return 0;

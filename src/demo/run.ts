@@ -170,7 +170,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // 1. The advisor, before any training: where does the target pull (gradient probe), within the budget?
     log(`${stamp()}  ${tag} advisor: gradient probe on ${p.probeSamples} target images, budget ${p.budget}`);
     const advice = await timed('advise', () =>
-      advise({ model, data, budget: p.budget, samples: p.probeSamples, batch: p.batch, out: sweepDir, log: detail }),
+      advise({ model, data, budget: p.budget, strategy: 'probe', samples: p.probeSamples, batch: p.batch, out: sweepDir, log: detail }),
     );
     const spec = String(advice.spec);
 

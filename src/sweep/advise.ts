@@ -112,7 +112,7 @@ export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: Blo
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** Plain words: what the evidence says, what was chosen, what was left out and why. */
-export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budget, all: Candidate[], withDrift: boolean): string[] {
+export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budget, all: Candidate[], withDrift: boolean, measuredShare: number | null = null): string[] {
   const ranked = [...evidence].sort((a, b) => b.score - a.score);
   const lines: string[] = [];
   const f = (v: number | null | undefined) => (typeof v === 'number' ? v.toPrecision(3) : '-');
@@ -122,15 +122,16 @@ export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budg
       .join(', ')}.`,
   );
   lines.push(`The target's loss pulls hardest, relative to their size, on ${ranked.slice(0, 3).map((e) => e.block).join(', ')}: these are the blocks whose weights fit the target worst.`);
-  const costName = budget.kind === 'params' ? 'of the trainable parameters' : 'of full fine-tuning\'s FLOPs per step (the step-time estimate)';
-  const cost = budget.kind === 'params' ? best.params_share : best.flops_share;
-  lines.push(`Chosen: ${best.spec} (${best.blocks.join(', ')}), ${pct(best.score)} of the evidence for ${pct(cost)} ${costName}, within the budget of ${pct(budget.limit)}; it trains ${pct(best.params_share)} of the parameters at ${pct(best.flops_share)} of the FLOPs.`);
+  const measured = budget.kind === 'time' && measuredShare !== null;
+  const costName = budget.kind === 'params' ? 'of the trainable parameters' : measured ? 'of full fine-tuning\'s step time, measured on this machine' : 'of full fine-tuning\'s FLOPs per step (the step-time estimate)';
+  const cost = budget.kind === 'params' ? best.params_share : measured ? measuredShare : best.flops_share;
+  lines.push(`Probe's pick: ${best.spec} (${best.blocks.join(', ')}), ${pct(best.score)} of the evidence for ${pct(cost)} ${costName}, within the budget of ${pct(budget.limit)}; it trains ${pct(best.params_share)} of the parameters at ${pct(best.flops_share)} of the FLOPs.`);
   const left = ranked.filter((e) => !best.blocks.includes(e.block)).slice(0, 2);
   for (const e of left) {
     const withIt = all.find((c) => c.blocks.length === best.blocks.length + 1 && best.blocks.every((b) => c.blocks.includes(b)) && c.blocks.includes(e.block));
     lines.push(withIt ? `${e.block} (${pct(e.score)}) would also fit, but a set without it scores higher for the money.` : `${e.block} (${pct(e.score)}) is left out: adding it would exceed the budget.`);
   }
-  if (budget.kind === 'time') lines.push('Step time is estimated from convolution FLOPs; a block near the input is expensive because the gradient must flow back to it through everything after it. --verify measures the real time.');
+  if (budget.kind === 'time' && !measured) lines.push('Step time is estimated from convolution FLOPs; a block near the input is expensive because the gradient must flow back to it through everything after it. options.verify measures the real time.');
   lines.push('This is a heuristic from evidence at (or near) the pretrained weights, not a guarantee; options.verify runs the sweep and says how it did.');
   return lines;
 }

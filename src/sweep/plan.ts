@@ -23,6 +23,8 @@ export interface SweepSettings {
   batch: number;
   lr: number;
   val: number;
+  /** Training samples per trial, evenly spaced over the split (short trials of the advisor); absent: all. */
+  trainSamples?: number;
 }
 
 export interface PolicyCost {
@@ -114,7 +116,7 @@ export function makePlan(s: SweepSettings, unet: Pick<UNet, 'model' | 'layerMap'
 
 /** The settings that decide trial results; a plan may be reused only when these are equal. */
 function settingsKey(s: SweepSettings): string {
-  return JSON.stringify([resolve(s.model), resolve(s.data), s.policies, s.seeds, s.epochs, s.batch, s.lr, s.val]);
+  return JSON.stringify([resolve(s.model), resolve(s.data), s.policies, s.seeds, s.epochs, s.batch, s.lr, s.val, s.trainSamples ?? null]);
 }
 
 export function readPlan(dir: string): SweepPlan {

@@ -64,6 +64,8 @@ export interface TrainingOptions {
   earlyStop?: { metric: keyof typeof MONITORS; patience: number } | null;
   /** Validation fraction when the data set has no val/ folder (default 0.2). */
   val?: number;
+  /** Train on this many samples of the training split, evenly spaced over it (default all): short trials. */
+  trainSamples?: number;
   /** Augmentation, e.g. 'flip,crop:0.8,brightness:0.1' (default 'none'). */
   augment?: string;
   /** Continue the run in `out` from its last checkpoint, with the configuration of its run.json. */
@@ -144,6 +146,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
   checkNumber(o, 'val', 0, 0.95);
   checkInt(o, 'logEvery', 0);
   checkInt(o, 'cacheMb', 0, 1 << 30);
+  checkInt(o, 'trainSamples', 1, 2 ** 31 - 1);
   const lrSpread = finetune && o.lrSpread ? `${o.lrSpread.lo}:${o.lrSpread.hi}` : null;
   if (lrSpread !== null && o.lr !== undefined) throw new OptionError('lrSpread', 'sets the rates itself (hi at the head); leave options.lr out');
   const lrMult = finetune && o.lrMult !== undefined ? (typeof o.lrMult === 'string' ? o.lrMult : o.lrMult.map((r) => `${r.selector}=${r.mult}`).join(',')) : null;
@@ -167,6 +170,8 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
     earlyStop: o.earlyStop ? `${o.earlyStop.metric}:${o.earlyStop.patience}` : null,
     val: o.val ?? 0.2,
     augment: o.augment ?? 'none',
+    // Only when given, so that run.json of every other run stays as it was.
+    ...(o.trainSamples !== undefined ? { trainSamples: o.trainSamples } : {}),
   };
   if (finetune) {
     if (c.train !== null && c.unfreeze !== null) throw new OptionError('train', 'and options.unfreeze both say what trains; unfreeze stages start with their own set (e.g. head@0), so leave options.train out');
@@ -177,7 +182,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
 
 /** Options given with `resume` that would change the run: each must equal run.json's value. */
 function checkResumeOptions(o: object, stored: TrainConfig, given: TrainConfig, runJson: string): void {
-  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment'];
+  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment', 'trainSamples'];
   for (const key of keys) {
     if ((o as Record<string, unknown>)[key] === undefined) continue;
     if (JSON.stringify(given[key]) !== JSON.stringify(stored[key])) {
@@ -293,7 +298,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       const h = readImageHeaderSync(ds0.pairs[0]!.image, ds0.maxPixels);
       modelInput = [h.height, h.width, h.channels === 1 ? 1 : 3];
     }
-    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: plan.augment });
+    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: plan.augment, trainSamples: config.trainSamples });
     const classes = modelClassesFrom(data.ds.classes, data.classes);
     setup.data = { train: data.train.length, val: data.val.length, split: data.splitSource, classes: data.classes, input: modelInput };
 

@@ -73,6 +73,8 @@ export interface TrainConfig {
   earlyStop: string | null;
   val: number;
   augment: string;
+  /** Samples of the training split trained on (evenly spaced); absent: all. */
+  trainSamples?: number;
 }
 
 /**

@@ -26,7 +26,7 @@ export function modelClassesFrom(set: ClassSet | null, n: number): ClassInfo[] {
 }
 
 /** `normalize`: the model's input normalisation (sampleNormalizationOf); default [0, 1]. */
-export function openTrainingData(dir: string, o: { valFraction: number; seed: number; input: [number, number, number]; modelClasses?: number; augment?: AugmentSpec; normalize?: SampleOptions['normalize'] }): TrainingData {
+export function openTrainingData(dir: string, o: { valFraction: number; seed: number; input: [number, number, number]; modelClasses?: number; augment?: AugmentSpec; normalize?: SampleOptions['normalize']; trainSamples?: number }): TrainingData {
   const [height, width, channels] = o.input;
   if (channels !== 1 && channels !== 3) throw new UserError(`the model takes ${channels}-channel input; training reads grey (1) or RGB (3) pictures only`);
   const ds = openFolderDataset(dir);
@@ -37,11 +37,16 @@ export function openTrainingData(dir: string, o: { valFraction: number; seed: nu
   if (split.train.length === 0) throw new UserError(`${dir}: no training samples after the split (options.val ${o.valFraction} of ${ds.pairs.length})`);
   return {
     ds,
-    train: split.train,
+    train: o.trainSamples !== undefined && o.trainSamples < split.train.length ? evenlySpaced(split.train, o.trainSamples) : split.train,
     val: split.val,
     splitSource: split.source,
     sample: { height, width, channels, numClasses: classes, ...(o.normalize ? { normalize: o.normalize } : {}) },
     augment: o.augment ?? NO_AUGMENT,
     classes,
   };
+}
+
+/** `n` of the items, spread evenly over the list (a short trial sees all of its range, not its first part). */
+function evenlySpaced<T>(items: T[], n: number): T[] {
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)]!);
 }

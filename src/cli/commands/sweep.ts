@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { NAMED_POLICIES } from '../../train/freeze_spec.js';
 import { UsageError } from '../../util/errors.js';
 import { collectSweep, sweepTable, writeSweepSummary, type SweepSummary } from '../../sweep/collect.js';
-import { advise, planSweep, runSweep, type SweepOptions } from '../../sweep/api.js';
+import { advise, planSweep, runSweep, type AdviseOptions, type SweepOptions } from '../../sweep/api.js';
 import { readPlan } from '../../sweep/plan.js';
 import { runTrial } from '../../sweep/run.js';
 import { watchParent } from '../../sweep/driver.js';
@@ -148,19 +148,25 @@ export const sweepCommand: Command = {
 
 export const adviseCommand: Command = {
   name: 'advise',
-  summary: 'recommend which blocks to fine-tune within a budget, from a gradient probe (and optionally drift); --verify runs the sweep and says how it did',
-  usage: '--model M --data DIR [--budget 25%params|0.5time] [--drift-epochs N] [--verify --out DIR] [--json]',
+  summary: 'recommend which blocks to fine-tune within a budget, by short trials (successive halving) or a gradient probe; --verify runs the sweep and says how it did',
+  usage: '--model M --data DIR [--budget 0.5time|25%params] [--strategy auto|halving|probe] [--advice-budget 0.2] [--drift-epochs N] [--verify] [--out DIR] [--json]',
   options: {
     ...PLAN_OPTIONS,
-    budget: { type: 'string', valueName: 'B', description: 'share of full fine-tuning allowed: 25%params (trainable parameters) or 0.5time (step time, estimated by FLOPs) (default 25%params)' },
+    budget: { type: 'string', valueName: 'B', description: 'share of full fine-tuning allowed: 0.5time (step time, measured on this machine) or 25%params (trainable parameters) (default 0.5time)' },
+    strategy: { type: 'string', valueName: 'S', description: 'halving: short trials of the candidates, the best third kept at each rung (its sweeps go to --out/halving/); probe: the gradient probe alone; auto: halving when --out is given and --advice-budget pays for it (default auto)' },
+    'advice-budget': { type: 'string', valueName: 'F', description: 'compute the halving may spend, as a share of the full sweep\'s (--policies x --seeds x --epochs) estimated compute (default 0.2)' },
+    eta: { type: 'string', valueName: 'N', description: 'halving keeps the best 1/N of each rung: 2 or 3 (default 3)' },
+    price: { type: 'string', valueName: 'HOW', description: 'price step time measured (a few timed steps per policy, cached) or by flops (default measured)' },
+    'step-times': { type: 'string', valueName: 'FILE', description: 'the cache of measured step times (default ~/.cache/unet-transfer/step-times.json); none: measure without a cache' },
     samples: { type: 'string', valueName: 'N', description: 'target samples the probe averages over (default 32)' },
     'drift-epochs': { type: 'string', valueName: 'N', description: 'also fine-tune everything for N epochs and use each block\'s weight drift as evidence (default: probe only)' },
     verify: { type: 'boolean', description: 'run the sweep (--policies, --seeds, --epochs ... into --out) with the recommendation added, and compare' },
-    parallel: { type: 'string', valueName: 'N', description: 'with --verify: trials run at once (default 1)' },
-    out: { type: 'string', valueName: 'DIR', description: 'folder for advice.json (with --verify: the sweep folder, which the report reads)' },
+    parallel: { type: 'string', valueName: 'N', description: 'trials run at once, each its own process (default: the verify sweep 1, the halving rungs 0 = one by one in this process)' },
+    out: { type: 'string', valueName: 'DIR', description: 'folder for advice.json, the halving\'s sweeps (DIR/halving/rung-K) and, with --verify, the full sweep (the report reads them)' },
   },
   examples: [
-    'unet-transfer advise --model models/digits --data data/speckle --budget 25%params',
+    'unet-transfer advise --model models/digits --data data/speckle --budget 25%params --strategy probe',
+    'unet-transfer advise --model models/digits --data data/newdigits --budget 0.5time --out sweeps/newdigits-advice',
     'unet-transfer advise --model models/digits --data data/newdigits --budget 0.5time --verify --seeds 3 --epochs 5 --out sweeps/newdigits',
   ],
   async run(args, io) {
@@ -174,6 +180,11 @@ export const adviseCommand: Command = {
       samples: args.values.samples === undefined ? undefined : intOption(args, 'samples', 1, 100000),
       driftEpochs: args.values['drift-epochs'] === undefined ? undefined : intOption(args, 'drift-epochs', 1, 1000),
       verify,
+      strategy: str(args, 'strategy') as AdviseOptions['strategy'],
+      adviceBudget: numOption(args, 'advice-budget', 0, 1, true),
+      eta: args.values.eta === undefined ? undefined : intOption(args, 'eta', 2, 3),
+      price: str(args, 'price') as AdviseOptions['price'],
+      stepTimesFile: str(args, 'step-times') === 'none' ? false : str(args, 'step-times'),
     });
     if (io.json) {
       io.out(JSON.stringify(advice));

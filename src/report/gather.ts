@@ -22,6 +22,13 @@ export interface AdviceFile {
   evidence: { block: string; rgn: number | null; drift?: number | null; score: number }[];
   explanation: string[];
   verify?: Record<string, unknown> | null;
+  /** The short trials of strategy halving (older advice files have none). */
+  halving?: {
+    rungs: { rung: number; candidates: number; epochs: number; trainSamples: number; seeds: number; kept: string[]; policies: { policy: string; val_miou_mean: number | null; val_miou_ci95: { low: number; high: number; half: number | null } | null }[] }[];
+    spent_seconds: number;
+    plan: { cap_seconds: number };
+    dirs: string[];
+  } | null;
 }
 
 export interface ReportData {

@@ -65,7 +65,7 @@ function sweepSection(r: ReportData, specs: { id: string; spec: unknown }[]): st
   const within = (p: { params_share: number; flops_share: number; time_share: number | null }): boolean | null => {
     if (!r.advice) return null;
     const b = r.advice.budget;
-    return b.kind === 'params' ? p.params_share <= b.limit + 1e-12 : p.flops_share <= b.limit + 1e-12;
+    return b.kind === 'params' ? p.params_share <= b.limit + 1e-12 : (p.time_share ?? p.flops_share) <= b.limit + 1e-12;
   };
   const rows = [...s.policies].sort((a, b) => (b.val_miou_mean ?? -1) - (a.val_miou_mean ?? -1));
   const table = `<table><thead><tr><th>policy</th><th>val mIoU</th><th>±</th><th>95% CI</th><th>seeds</th><th>trainable params</th><th>share</th><th>FLOPs/step</th><th>flops share</th><th>step s</th><th>wall s</th><th>peak RSS MiB</th><th>Pareto</th></tr></thead><tbody>${rows
@@ -82,7 +82,14 @@ function sweepSection(r: ReportData, specs: { id: string; spec: unknown }[]): st
   let advice = '';
   if (r.advice) {
     const v = r.advice.verify as { verdict?: string } | null | undefined;
-    advice = `<h2>Recommendation</h2><p>Within the budget <code>${e(r.advice.budget.text)}</code>: train <code>${e(r.advice.spec)}</code> (blocks ${e(r.advice.blocks.join(', '))}).</p><ul class="explain">${r.advice.explanation.map((l) => `<li>${e(l)}</li>`).join('')}</ul>${v?.verdict ? `<p><b>Checked against the sweep:</b> ${e(v.verdict)}</p>` : ''}`;
+    const h = r.advice.halving;
+    // Each rung is a sweep folder of its own (with its own report); here, what each rung ranked and kept.
+    const rungs = h
+      ? `<h3>Short trials (successive halving)</h3><table><thead><tr><th>rung</th><th>trained</th><th>policy: val mIoU (95% CI)</th><th>kept</th></tr></thead><tbody>${h.rungs
+          .map((g, k) => `<tr><td>${g.rung + 1}${h.dirs[k] ? ` <small class="path">${e(h.dirs[k]!)}</small>` : ''}</td><td>${g.candidates} x ${g.epochs} epoch(s) on ${g.trainSamples} samples x ${g.seeds} seed(s)</td><td>${g.policies.map((p) => `${e(p.policy)}: ${f4(p.val_miou_mean, 3)}${p.val_miou_ci95 ? ` (${ciText(p.val_miou_ci95)})` : ''}`).join('<br>')}</td><td>${e(g.kept.join(', '))}</td></tr>`)
+          .join('')}</tbody></table><p>Spent ${h.spent_seconds.toFixed(1)} priced seconds of a cap of ${h.plan.cap_seconds.toFixed(1)}.</p>`
+      : '';
+    advice = `<h2>Recommendation</h2><p>Within the budget <code>${e(r.advice.budget.text)}</code>: train <code>${e(r.advice.spec)}</code> (blocks ${e(r.advice.blocks.join(', '))}).</p><ul class="explain">${r.advice.explanation.map((l) => `<li>${e(l)}</li>`).join('')}</ul>${rungs}${v?.verdict ? `<p><b>Checked against the sweep:</b> ${e(v.verdict)}</p>` : ''}`;
   }
   return `${advice}<h2>Sweep</h2><p>${s.settings.epochs} epoch(s), batch ${s.settings.batch}, lr ${e(s.settings.lr)}, seeds ${e(s.settings.seeds.join(', '))}; model <span class="path">${e(s.settings.model)}</span>, data <span class="path">${e(s.settings.data)}</span></p>${missing}${table}<div class="charts"><div id="chart-pareto-time"></div><div id="chart-pareto-params"></div></div>`;
 }

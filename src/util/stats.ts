@@ -107,4 +107,4 @@ export function intervalsOverlap(a: MeanInterval, b: MeanInterval): boolean {
 }
 
 /** `0.701-0.742`, or `-` without a noise estimate (one seed, or none recorded). */
-export const ciText = (ci: MeanInterval | null | undefined, digits = 3): string => (ci && ci.half !== null ? `${ci.low.toFixed(digits)}-${ci.high.toFixed(digits)}` : '-');
+export const ciText = (ci: Pick<MeanInterval, 'low' | 'high' | 'half'> | null | undefined, digits = 3): string => (ci && ci.half !== null ? `${ci.low.toFixed(digits)}-${ci.high.toFixed(digits)}` : '-');

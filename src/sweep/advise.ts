@@ -29,19 +29,20 @@ export interface BlockEvidence {
   block: string;
   rgn: number | null;
   drift?: number | null;
+  /** Reset sensitivity after a short full fine-tune (mIoU lost when the block is put back to pretrained). */
+  reset?: number | null;
   /** Share of the evidence (0..1; the shares of all blocks sum to 1). */
   score: number;
 }
 
-/** Scores from the probe (and drift): each measure normalised to sum 1 over blocks, then averaged. */
-export function scoreBlocks(blocks: string[], rgn: Record<string, number | null>, drift?: Record<string, number | null>): BlockEvidence[] {
+/** Scores from the probe (and drift, reset sensitivity): each measure normalised to sum 1 over blocks, then averaged. */
+export function scoreBlocks(blocks: string[], rgn: Record<string, number | null>, drift?: Record<string, number | null>, reset?: Record<string, number | null>): BlockEvidence[] {
   const share = (v: Record<string, number | null>) => {
     const tot = blocks.reduce((s, b) => s + Math.max(0, v[b] ?? 0), 0);
     return (b: string) => (tot > 0 ? Math.max(0, v[b] ?? 0) / tot : 1 / blocks.length);
   };
-  const r = share(rgn);
-  const d = drift ? share(drift) : null;
-  return blocks.map((b) => ({ block: b, rgn: rgn[b] ?? null, ...(drift ? { drift: drift[b] ?? null } : {}), score: d ? (r(b) + d(b)) / 2 : r(b) }));
+  const measures = [rgn, ...(drift ? [drift] : []), ...(reset ? [reset] : [])].map(share);
+  return blocks.map((b) => ({ block: b, rgn: rgn[b] ?? null, ...(drift ? { drift: drift[b] ?? null } : {}), ...(reset ? { reset: reset[b] ?? null } : {}), score: measures.reduce((a, m) => a + m(b), 0) / measures.length }));
 }
 
 export interface Candidate {
@@ -112,13 +113,13 @@ export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: Blo
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** Plain words: what the evidence says, what was chosen, what was left out and why. */
-export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budget, all: Candidate[], withDrift: boolean, measuredShare: number | null = null): string[] {
+export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budget, all: Candidate[], withDrift: boolean, measuredShare: number | null = null, withReset = false): string[] {
   const ranked = [...evidence].sort((a, b) => b.score - a.score);
   const lines: string[] = [];
   const f = (v: number | null | undefined) => (typeof v === 'number' ? v.toPrecision(3) : '-');
   lines.push(
-    `Evidence: ${withDrift ? 'relative gradient norm at the pretrained weights and relative drift after a short full fine-tune' : 'relative gradient norm ||∇W L|| / ||W|| at the pretrained weights on target batches'}; blocks by score: ${ranked
-      .map((e) => `${e.block} ${pct(e.score)} (rgn ${f(e.rgn)}${withDrift ? `, drift ${f(e.drift)}` : ''})`)
+    `Evidence: ${withDrift || withReset ? `relative gradient norm at the pretrained weights${withDrift ? ', relative drift after a short full fine-tune' : ''}${withReset ? ', reset sensitivity after a short full fine-tune (mIoU lost when the block goes back to pretrained)' : ''}` : 'relative gradient norm ||∇W L|| / ||W|| at the pretrained weights on target batches'}; blocks by score: ${ranked
+      .map((e) => `${e.block} ${pct(e.score)} (rgn ${f(e.rgn)}${withDrift ? `, drift ${f(e.drift)}` : ''}${withReset ? `, reset ${f(e.reset)}` : ''})`)
       .join(', ')}.`,
   );
   lines.push(`The target's loss pulls hardest, relative to their size, on ${ranked.slice(0, 3).map((e) => e.block).join(', ')}: these are the blocks whose weights fit the target worst.`);

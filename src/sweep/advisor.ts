@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { diffModels, disposeData, loadAnalysisData, probe } from '../analysis/index.js';
+import { diffModels, disposeData, loadAnalysisData, probe, resetSensitivity } from '../analysis/index.js';
 import { useBestBackend } from '../engine/index.js';
 import { loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
@@ -53,6 +53,8 @@ export interface AdviseOptions extends Partial<SweepOptions> {
   price?: 'measured' | 'flops';
   /** The step-time cache file (default ~/.cache/unet-transfer/step-times.json); false: none. */
   stepTimesFile?: string | false;
+  /** Extra evidence: 'reset' fine-tunes everything for options.driftEpochs (default 1) epochs and adds each block's reset sensitivity to the scores (default: the probe alone). */
+  evidence?: 'probe' | 'reset';
 }
 
 export interface AdviceHalving extends HalvingResult {
@@ -91,8 +93,8 @@ export interface Advice {
   file: string | null;
 }
 
-/** Each block's relative weight drift after a short full fine-tune (a temporary run). */
-async function shortFullDrift(modelDir: string, o: AdviseOptions, epochs: number): Promise<Record<string, number | null>> {
+/** After a short full fine-tune (a temporary run): each block's relative weight drift, and (withReset) its reset sensitivity. */
+async function shortFullFinetune(modelDir: string, o: AdviseOptions, epochs: number, withReset: boolean): Promise<{ drift: Record<string, number | null>; reset: Record<string, number | null> | null }> {
   const tmp = mkdtempSync(join(tmpdir(), 'unet-advise-'));
   try {
     const r = await finetune({ model: modelDir, data: resolve(o.data), train: 'all', epochs, batch: o.batch, lr: o.lr, val: o.val, out: join(tmp, 'run'), log: o.log });
@@ -100,7 +102,15 @@ async function shortFullDrift(modelDir: string, o: AdviseOptions, epochs: number
     try {
       const after = await loadModelFolder(r.model);
       try {
-        return Object.fromEntries(diffModels(before, after).blocks.map((b) => [b.name, b.rel]));
+        const drift = Object.fromEntries(diffModels(before, after).blocks.map((b) => [b.name, b.rel]));
+        if (!withReset) return { drift, reset: null };
+        const d = await loadAnalysisData(resolve(o.data), { input: after.options.input, classes: after.options.classes, normalize: sampleNormalizationOf(after.options), samples: o.samples ?? 32, seed: 1 });
+        try {
+          const rs = resetSensitivity(before, after, d, { classes: after.options.classes, batchSize: o.batch });
+          return { drift, reset: Object.fromEntries(rs.blocks.map((b) => [b.block, b.reset_sensitivity])) };
+        } finally {
+          disposeData(d);
+        }
       } finally {
         after.model.dispose();
       }
@@ -152,6 +162,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   checkInt(o, 'epochs', 1, 100000);
   checkChoice(o, 'strategy', STRATEGIES);
   checkChoice(o, 'price', ['measured', 'flops']);
+  checkChoice(o, 'evidence', ['probe', 'reset']);
   checkNumber(o, 'adviceBudget', 0, 1, true);
   if (o.eta !== undefined && o.eta !== 2 && o.eta !== 3) throw new OptionError('eta', `must be 2 or 3 (keep the best half or third of each rung), got ${JSON.stringify(o.eta)}`);
   if (o.strategy === 'halving' && !o.out) throw badInputOption('strategy', 'halving needs options.out: its short trials are sweeps in OUT/halving/ (resumable, and the report reads them)');
@@ -172,12 +183,17 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       disposeData(d);
     }
     let drift: Record<string, number | null> | undefined;
-    if ((o.driftEpochs ?? 0) > 0) {
-      log(`fine-tuning everything for ${o.driftEpochs} epoch(s) to measure drift`);
-      drift = await shortFullDrift(modelDir, o, o.driftEpochs!);
+    let reset: Record<string, number | null> | undefined;
+    const withReset = o.evidence === 'reset';
+    if ((o.driftEpochs ?? 0) > 0 || withReset) {
+      const epochs = o.driftEpochs || 1;
+      log(`fine-tuning everything for ${epochs} epoch(s) to measure ${withReset ? 'reset sensitivity' : 'drift'}`);
+      const f = await shortFullFinetune(modelDir, o, epochs, withReset);
+      if ((o.driftEpochs ?? 0) > 0) drift = f.drift;
+      if (f.reset) reset = f.reset;
     }
     const blocks = folder.layerMap.blocks.filter((b) => b.trainableParameters > 0).map((b) => b.name);
-    const evidence = scoreBlocks(blocks, rgn, drift);
+    const evidence = scoreBlocks(blocks, rgn, drift, reset);
     const regionOf = (b: string) => folder.layerMap.block(b)?.region;
 
     // The probe's best block sets: by FLOPs first, with room, since measured time can be lower or higher.
@@ -247,11 +263,14 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     const price = priceOf(spec);
     const fromPool = pool.find((c) => c.spec === spec);
     const shift = halving ? (shiftFromTrials(halving.rungs[0]!.policies.map((r) => ({ ...r, blocks: resolveTrainSpec(r.policy, folder.layerMap).blocks })), halving.confidence.noise_sd, regionOf, `at the first rung (all ${halving.rungs[0]!.candidates} candidates, ${halving.rungs[0]!.epochs} epoch(s) on ${halving.rungs[0]!.trainSamples} samples)`) ?? shiftFromProbe(evidence, regionOf)) : shiftFromProbe(evidence, regionOf);
-    const explanation = explain(probePick, evidence, budget, pool, drift !== undefined, timeShare(probePick.spec));
+    const explanation = explain(probePick, evidence, budget, pool, drift !== undefined, timeShare(probePick.spec), reset !== undefined);
     explanation.push(...probeNote);
     if (prices && prices.full_seconds) explanation.push(`Prices measured on ${prices.machine}: full fine-tuning ${(prices.full_seconds * 1000).toFixed(1)} ms a step; ${prices.prices.filter((p) => p.policy !== 'full').slice(0, 6).map((p) => `${p.policy} ${pct(p.time_share!)} (FLOPs ${pct(p.flops_share)})`).join(', ')}${prices.timing_seconds > 0 ? `; timing took ${prices.timing_seconds.toFixed(1)} s` : ' (from the cache)'}${prices.file ? `, cached in ${prices.file}` : ''}.`);
     explanation.push(`Strategy: ${halving ? 'successive halving of short trials' : 'the gradient probe'} (${strategyReason}).`);
     if (halving) {
+      const named = halving.candidates.filter((c) => c.origin === 'named policy').map((c) => c.spec);
+      const probed = halving.candidates.filter((c) => c.origin !== 'named policy').map((c) => c.spec);
+      explanation.push(`Candidates (${halving.candidates.length}, within the budget, the same layers counted once): named policies ${named.join(', ') || 'none'}; the ${withReset ? 'evidence\'s' : 'probe\'s'} best block sets ${probed.join(', ') || 'none'}.`);
       for (const r of halving.rungs) explanation.push(`Rung ${r.rung + 1}: ${r.candidates} candidate(s), ${r.epochs} epoch(s) on ${r.trainSamples} training samples, ${r.seeds} seed(s): ${r.policies.map((p) => `${p.policy} ${p.val_miou_mean?.toFixed(3) ?? '-'}`).join(', ')}; ${r.rung === halving.rungs.length - 1 ? 'winner' : 'kept'} ${r.kept.join(', ')}.`);
       explanation.push(`Chosen: ${spec} (${resolved.blocks.join(', ')}), which ${halving.confidence.words}; confidence ${halving.confidence.level}.`);
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';

@@ -116,4 +116,10 @@ test('advise --verify prints 95% intervals and says "tied" when they overlap', {
   assert.match(r.stdout, /verified against the sweep: tied \(within noise of the best\): .* the 95% intervals over seeds overlap \(.*\(95% CI 0\.\d{4}-0\.\d{4}\) overlaps/);
   const a = JSON.parse(readFileSync(join(dir, 'sweep', 'advice.json'), 'utf8')) as AdviceJson;
   assert.equal(a.verify!.kind, 'tied');
+  // Causal evidence: a short full fine-tune, and each block's reset sensitivity in the scores.
+  const reset = cli([...base, '--evidence', 'reset', '--json']);
+  assert.equal(reset.code, 0, reset.stderr);
+  const withReset = JSON.parse(reset.stdout) as { evidence: { block: string; reset?: number | null }[]; explanation: string[] };
+  assert.ok(withReset.evidence.every((e) => typeof e.reset === 'number'), JSON.stringify(withReset.evidence));
+  assert.match(withReset.explanation[0]!, /reset sensitivity after a short full fine-tune/);
 });

@@ -157,6 +157,7 @@ export const adviseCommand: Command = {
     'advice-budget': { type: 'string', valueName: 'F', description: 'compute the halving may spend, as a share of the full sweep\'s (--policies x --seeds x --epochs) estimated compute (default 0.2)' },
     eta: { type: 'string', valueName: 'N', description: 'halving keeps the best 1/N of each rung: 2 or 3 (default 3)' },
     price: { type: 'string', valueName: 'HOW', description: 'price step time measured (a few timed steps per policy, cached) or by flops (default measured)' },
+    evidence: { type: 'string', valueName: 'E', description: 'reset: also fine-tune everything for --drift-epochs (default 1) epoch(s) and score blocks by reset sensitivity too, the prior for the probe\'s candidates (default probe: the gradient probe alone)' },
     'step-times': { type: 'string', valueName: 'FILE', description: 'the cache of measured step times (default ~/.cache/unet-transfer/step-times.json); none: measure without a cache' },
     samples: { type: 'string', valueName: 'N', description: 'target samples the probe averages over (default 32)' },
     'drift-epochs': { type: 'string', valueName: 'N', description: 'also fine-tune everything for N epochs and use each block\'s weight drift as evidence (default: probe only)' },
@@ -185,6 +186,7 @@ export const adviseCommand: Command = {
       eta: args.values.eta === undefined ? undefined : intOption(args, 'eta', 2, 3),
       price: str(args, 'price') as AdviseOptions['price'],
       stepTimesFile: str(args, 'step-times') === 'none' ? false : str(args, 'step-times'),
+      evidence: str(args, 'evidence') as AdviseOptions['evidence'],
     });
     if (io.json) {
       io.out(JSON.stringify(advice));

@@ -1,0 +1,30 @@
+#!/bin/sh
+# The advisor's reduced acceptance run (docs/readme/issue-18.md): per target, the advice for each budget
+# (default strategy: halving, its trials in E/T-adv-B/halving/), then the full sweep with the named
+# policies, deep:3 and the picks, then the comparison with the fixed rules.
+#   sh scripts/advisor-experiment.sh E [TARGETS] ; defaults: 200 training / 64 validation scenes, 3 seeds, 3 epochs.
+set -eu
+E=${1:?usage: advisor-experiment.sh OUT_DIR [TARGETS]}
+TARGETS=${2:-"speckle newdigits"}
+COUNT=${COUNT:-200}; VAL=${VAL:-64}; SEEDS=${SEEDS:-3}; EPOCHS=${EPOCHS:-3}; BUDGETS=${BUDGETS:-"0.5time 0.8time"}
+MODEL=${MODEL:-models/digits04}
+U="node bin/unet-transfer.js"
+mkdir -p "$E"
+for T in $TARGETS; do
+  case $T in
+    speckle) ARGS="--digits 0-4 --shift speckle:0.5,blur:1 --seed 1" ;;
+    newdigits) ARGS="--digits 5-9 --seed 2" ;;
+    texture) ARGS="--digits 0-4 --shift texture --seed 3" ;;
+    invert+newdigits) ARGS="--digits 5-9 --shift invert --seed 4" ;;
+    *) echo "unknown target $T"; exit 2 ;;
+  esac
+  [ -f "$E/data/$T/classes.json" ] || $U data digits --out "$E/data/$T" --count "$COUNT" --val-count "$VAL" $ARGS --quiet
+  PICKS=""
+  for B in $BUDGETS; do
+    $U advise --model "$MODEL" --data "$E/data/$T" --budget "$B" --seeds "$SEEDS" --epochs "$EPOCHS" --step-times "$E/step-times.json" --out "$E/$T-adv-$B" > "$E/$T-adv-$B.txt"
+    PICKS="$PICKS,$(node -e "console.log(JSON.parse(require('fs').readFileSync('$E/$T-adv-$B/advice.json','utf8')).spec)")"
+  done
+  POLICIES=$(node -e "const p=['full','scratch','encoder','decoder','bottleneck','head','decoder+head','encoder+bottleneck','shallow:2','deep:2','deep:3',...'$PICKS'.split(',').filter(Boolean)];console.log([...new Set(p)].join(','))")
+  $U sweep --model "$MODEL" --data "$E/data/$T" --policies "$POLICIES" --seeds "$SEEDS" --epochs "$EPOCHS" --out "$E/$T-sweep" > "$E/$T-sweep.txt"
+  node scripts/advisor-compare.mjs "$E/$T-sweep" $(for B in $BUDGETS; do printf '%s ' "$E/$T-adv-$B"; done) > "$E/$T-compare.md"
+done

@@ -24,7 +24,8 @@ for T in $TARGETS; do
     $U advise --model "$MODEL" --data "$E/data/$T" --budget "$B" --seeds "$SEEDS" --epochs "$EPOCHS" --step-times "$E/step-times.json" --out "$E/$T-adv-$B" > "$E/$T-adv-$B.txt"
     PICKS="$PICKS,$(node -e "console.log(JSON.parse(require('fs').readFileSync('$E/$T-adv-$B/advice.json','utf8')).spec)")"
   done
-  POLICIES=$(node -e "const p=['full','scratch','encoder','decoder','bottleneck','head','decoder+head','encoder+bottleneck','shallow:2','deep:2','deep:3',...'$PICKS'.split(',').filter(Boolean)];console.log([...new Set(p)].join(','))")
+  # The named policies, the fixed rule deep:3, the picks, and whatever an earlier run of this script swept there.
+  POLICIES=$(node -e "const fs=require('fs');const f='$E/$T-sweep/plan.json';const old=fs.existsSync(f)?JSON.parse(fs.readFileSync(f,'utf8')).policies:[];const p=['full','scratch','encoder','decoder','bottleneck','head','decoder+head','encoder+bottleneck','shallow:2','deep:2','deep:3',...old,...'$PICKS'.split(',').filter(Boolean)];console.log([...new Set(p)].join(','))")
   $U sweep --model "$MODEL" --data "$E/data/$T" --policies "$POLICIES" --seeds "$SEEDS" --epochs "$EPOCHS" --out "$E/$T-sweep" > "$E/$T-sweep.txt"
   node scripts/advisor-compare.mjs "$E/$T-sweep" $(for B in $BUDGETS; do printf '%s ' "$E/$T-adv-$B"; done) > "$E/$T-compare.md"
 done

@@ -126,7 +126,7 @@ export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budg
   const measured = budget.kind === 'time' && measuredShare !== null;
   const costName = budget.kind === 'params' ? 'of the trainable parameters' : measured ? 'of full fine-tuning\'s step time, measured on this machine' : 'of full fine-tuning\'s FLOPs per step (the step-time estimate)';
   const cost = budget.kind === 'params' ? best.params_share : measured ? measuredShare : best.flops_share;
-  lines.push(`Probe's pick: ${best.spec} (${best.blocks.join(', ')}), ${pct(best.score)} of the evidence for ${pct(cost)} ${costName}, within the budget of ${pct(budget.limit)}; it trains ${pct(best.params_share)} of the parameters at ${pct(best.flops_share)} of the FLOPs.`);
+  lines.push(`Probe's pick: ${best.spec} (${best.blocks.join(', ')}), ${pct(best.score)} of the evidence for ${pct(cost)} ${costName}, ${cost <= budget.limit + 1e-9 ? 'within' : 'over'} the budget of ${pct(budget.limit)}; it trains ${pct(best.params_share)} of the parameters at ${pct(best.flops_share)} of the FLOPs.`);
   const left = ranked.filter((e) => !best.blocks.includes(e.block)).slice(0, 2);
   for (const e of left) {
     const withIt = all.find((c) => c.blocks.length === best.blocks.length + 1 && best.blocks.every((b) => c.blocks.includes(b)) && c.blocks.includes(e.block));

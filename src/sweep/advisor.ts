@@ -24,13 +24,15 @@ import { openTrainingData } from '../train/training_data.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { checkChoice, checkInt, checkNumber } from '../util/check_options.js';
 import { badInputOption, invalidOption, OptionError } from '../util/errors.js';
-import { candidates, explain, parseBudget, scoreBlocks, verdictOf, type BlockEvidence, type Budget, type Candidate, type Verdict } from './advise.js';
+import { candidates, explain, parseBudget, scoreBlocks, specFor, verdictOf, type BlockEvidence, type Budget, type Candidate, type Verdict } from './advise.js';
 import { runSweep, type SweepOptions } from './api.js';
 import { planHalving, runHalving, type HalvingCandidate, type HalvingResult, type RungRunner } from './halving.js';
 import { shiftFromProbe, shiftFromTrials, type ShiftEvidence } from './shift_kind.js';
 import { priceSteps, type StepPrice, type StepPrices } from './step_prices.js';
 
 export const STRATEGIES = ['probe', 'halving', 'auto'] as const;
+/** Depth policies the halving also tries (beside the named shallow:2 and deep:2), within the budget. */
+export const DEPTH_LADDER = ['shallow:1', 'shallow:3', 'deep:3', 'deep:4'];
 
 export interface AdviseOptions extends Partial<SweepOptions> {
   model: string;
@@ -200,10 +202,14 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     const prefilter: Budget = budget.kind === 'time' ? { ...budget, limit: Math.min(1, budget.limit * 1.5) } : budget;
     const pool = candidates(folder, evidence, prefilter, batch);
     if (pool.length === 0) throw badInputOption('budget', `${budget.text}: no block fits (the cheapest block costs more); raise the budget`);
-    const probeTop = pool.slice(0, 8);
+    // The best sets with room (measured time may be lower than FLOPs say), and the best within the budget by FLOPs.
+    const strict = budget.kind === 'time' ? pool.filter((c) => c.flops_share <= budget.limit + 1e-9) : [];
+    for (const c of strict.slice(0, 8)) if (!c.spec) c.spec = specFor(c.blocks, folder);
+    const probeTop = [...new Map([...pool.slice(0, 8), ...strict.slice(0, 8)].map((c) => [c.spec, c])).values()].sort((a, b) => b.score - a.score);
     const wantsHalving = o.strategy === 'halving' || ((o.strategy ?? 'auto') === 'auto' && !!o.out);
     const sweepPolicies = o.policies ?? [...NAMED_POLICIES];
-    const named = [...NAMED_POLICIES];
+    // The named policies, and a ladder of depths from either end: candidates that cover both sides of the U.
+    const named = [...new Set([...NAMED_POLICIES, ...DEPTH_LADDER.filter((p) => Number(p.split(':')[1]) <= folder.layerMap.blocks.length)])];
     const needPrices = budget.kind === 'time' || wantsHalving;
     const prices = needPrices ? await priceSteps(modelDir, folder, [...new Set([...named, ...sweepPolicies, ...probeTop.map((c) => c.spec)])], { batch, measure: o.price !== 'flops', cacheFile: o.stepTimesFile, log }) : null;
     const priceOf = (spec: string): StepPrice | undefined => prices?.prices.find((p) => p.policy === spec);
@@ -217,7 +223,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
 
     const probeFit = probeTop.filter((c) => fits(c.spec, c));
     const probePick = probeFit[0] ?? pool[0]!;
-    const probeNote = probeFit.length === 0 && budget.kind === 'time' && prices?.full_seconds ? [`None of the probe's 8 best block sets fits the budget by measured step time; the pick is the best by FLOPs (${pct(probePick.flops_share)}), measured at ${pct(timeShare(probePick.spec) ?? NaN)}.`] : [];
+    const probeNote = probeFit.length === 0 && budget.kind === 'time' && prices?.full_seconds ? [`None of the probe's ${probeTop.length} best block sets fits the budget by measured step time; its pick is the best by score (${pct(probePick.flops_share)} of the FLOPs), measured at ${pct(timeShare(probePick.spec) ?? NaN)}: over the budget.`] : [];
 
     // Halving, when asked (or auto and affordable).
     let halving: AdviceHalving | null = null;
@@ -232,7 +238,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
         const p = priceOf(spec)!;
         hc.push({ spec, stepSeconds: p.seconds ?? p.flops_share, origin });
       };
-      for (const p of named) if (p !== 'scratch') add(p, 'named policy');
+      for (const p of named) if (p !== 'scratch') add(p, DEPTH_LADDER.includes(p) ? 'depth ladder' : 'named policy');
       for (const c of probeFit.slice(0, 4)) add(c.spec, `probe's best sets (score ${(c.score * 100).toFixed(1)}%)`);
       const train = openTrainingData(resolve(o.data), { valFraction: o.val ?? 0.2, seed: 0, input: folder.options.input, modelClasses: folder.options.classes });
       const trainCount = train.train.length;
@@ -268,9 +274,9 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     if (prices && prices.full_seconds) explanation.push(`Prices measured on ${prices.machine}: full fine-tuning ${(prices.full_seconds * 1000).toFixed(1)} ms a step; ${prices.prices.filter((p) => p.policy !== 'full').slice(0, 6).map((p) => `${p.policy} ${pct(p.time_share!)} (FLOPs ${pct(p.flops_share)})`).join(', ')}${prices.timing_seconds > 0 ? `; timing took ${prices.timing_seconds.toFixed(1)} s` : ' (from the cache)'}${prices.file ? `, cached in ${prices.file}` : ''}.`);
     explanation.push(`Strategy: ${halving ? 'successive halving of short trials' : 'the gradient probe'} (${strategyReason}).`);
     if (halving) {
-      const named = halving.candidates.filter((c) => c.origin === 'named policy').map((c) => c.spec);
-      const probed = halving.candidates.filter((c) => c.origin !== 'named policy').map((c) => c.spec);
-      explanation.push(`Candidates (${halving.candidates.length}, within the budget, the same layers counted once): named policies ${named.join(', ') || 'none'}; the ${withReset ? 'evidence\'s' : 'probe\'s'} best block sets ${probed.join(', ') || 'none'}.`);
+      const named = halving.candidates.filter((c) => !c.origin.startsWith('probe')).map((c) => c.spec);
+      const probed = halving.candidates.filter((c) => c.origin.startsWith('probe')).map((c) => c.spec);
+      explanation.push(`Candidates (${halving.candidates.length}, within the budget, the same layers counted once): named and depth policies ${named.join(', ') || 'none'}; the ${withReset ? 'evidence\'s' : 'probe\'s'} best block sets ${probed.join(', ') || 'none'}.`);
       for (const r of halving.rungs) explanation.push(`Rung ${r.rung + 1}: ${r.candidates} candidate(s), ${r.epochs} epoch(s) on ${r.trainSamples} training samples, ${r.seeds} seed(s): ${r.policies.map((p) => `${p.policy} ${p.val_miou_mean?.toFixed(3) ?? '-'}`).join(', ')}; ${r.rung === halving.rungs.length - 1 ? 'winner' : 'kept'} ${r.kept.join(', ')}.`);
       explanation.push(`Chosen: ${spec} (${resolved.blocks.join(', ')}), which ${halving.confidence.words}; confidence ${halving.confidence.level}.`);
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';

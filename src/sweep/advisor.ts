@@ -147,7 +147,7 @@ function sweepRungs(o: AdviseOptions, out: string, trainCount: number, dirs: str
       force: o.force,
       log: o.log,
     });
-    return r.summary.results.map((t) => ({ policy: t.policy, seed: t.seed, val_miou: t.val_miou, steps: t.steps, epochs: t.epochs, wall_seconds: t.wall_seconds }));
+    return r.summary.results.map((t) => ({ policy: t.policy, seed: t.seed, val_miou: t.val_miou, val_loss: t.curve[t.curve.length - 1]?.val_loss ?? null, steps: t.steps, epochs: t.epochs, wall_seconds: t.wall_seconds }));
   };
 }
 
@@ -277,7 +277,10 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       const named = halving.candidates.filter((c) => !c.origin.startsWith('probe')).map((c) => c.spec);
       const probed = halving.candidates.filter((c) => c.origin.startsWith('probe')).map((c) => c.spec);
       explanation.push(`Candidates (${halving.candidates.length}, within the budget, the same layers counted once): named and depth policies ${named.join(', ') || 'none'}; the ${withReset ? 'evidence\'s' : 'probe\'s'} best block sets ${probed.join(', ') || 'none'}.`);
-      for (const r of halving.rungs) explanation.push(`Rung ${r.rung + 1}: ${r.candidates} candidate(s), ${r.epochs} epoch(s) on ${r.trainSamples} training samples, ${r.seeds} seed(s): ${r.policies.map((p) => `${p.policy} ${p.val_miou_mean?.toFixed(3) ?? '-'}`).join(', ')}; ${r.rung === halving.rungs.length - 1 ? 'winner' : 'kept'} ${r.kept.join(', ')}.`);
+      for (const r of halving.rungs) {
+        const show = (p: (typeof r.policies)[number]) => (r.ranked_by === 'val_loss' ? `${p.policy} ${p.val_loss_mean?.toFixed(4) ?? '-'} (mIoU ${p.val_miou_mean?.toFixed(3) ?? '-'})` : `${p.policy} ${p.val_miou_mean?.toFixed(3) ?? '-'}`);
+        explanation.push(`Rung ${r.rung + 1}: ${r.candidates} candidate(s), ${r.epochs} epoch(s) on ${r.trainSamples} training samples, ${r.seeds} seed(s), ranked by ${r.ranked_by === 'val_loss' ? 'validation loss (mIoU lags after a few steps)' : 'validation mIoU'}: ${r.policies.map(show).join(', ')}; ${r.ranked_by === 'val_miou' ? 'winner' : 'kept'} ${r.kept.join(', ')}.`);
+      }
       explanation.push(`Chosen: ${spec} (${resolved.blocks.join(', ')}), which ${halving.confidence.words}; confidence ${halving.confidence.level}.`);
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';
       explanation.push(`Compute: the trials spent ${halving.spent_seconds.toFixed(1)} priced ${unit} (${halving.measured_wall_seconds.toFixed(1)} s of wall time) of a cap of ${halving.plan.cap_seconds.toFixed(1)} = ${pct(halving.advice_budget)} of the full sweep's estimated ${halving.full_sweep.seconds.toFixed(1)} (${halving.full_sweep.policies.length} policies x ${halving.full_sweep.seeds} seeds x ${halving.full_sweep.epochs} epochs): ${pct(halving.spent_seconds / halving.full_sweep.seconds)} of it.`);

@@ -5,7 +5,11 @@
 // its compute, priced as (steps x each policy's measured seconds per step, plus each epoch's validation
 // pass) with the most expensive
 // candidates assumed to survive every rung, stays within a cap: it can never spend more, whichever survive.
-// Running a rung is injected (runRung): the advisor runs each rung as an ordinary sweep.
+// Promotion from an early rung is by validation loss, the final pick by validation mIoU: after a few steps
+// mIoU (an argmax, then a ratio of counts) has often not moved yet while the cross-entropy has (in the
+// README's digit runs, after one epoch mIoU ranked `head` first and `decoder+head` fourth, the loss ranked
+// them as three epochs later did: `decoder+head` first). Running a rung is injected (runRung): the advisor
+// runs each rung as an ordinary sweep.
 import { mean, sampleStd, studentTQuantile, tInterval, type MeanInterval } from '../util/stats.js';
 
 export interface HalvingCandidate {
@@ -104,6 +108,8 @@ export interface RungTrial {
   policy: string;
   seed: number;
   val_miou: number | null;
+  /** Validation loss after the last epoch (promotion from early rungs); null: rank by mIoU. */
+  val_loss: number | null;
   /** Training steps and epochs the trial ran. */
   steps: number;
   epochs: number;
@@ -115,7 +121,9 @@ export interface RungTrial {
 export type RungRunner = (rung: RungPlan, policies: string[]) => Promise<RungTrial[]>;
 
 export interface RungOutcome extends RungPlan {
-  policies: { policy: string; val_miou_mean: number | null; val_miou_ci95: MeanInterval | null; seeds: number[] }[];
+  policies: { policy: string; val_miou_mean: number | null; val_miou_ci95: MeanInterval | null; val_loss_mean: number | null; seeds: number[] }[];
+  /** What this rung ranked by: validation loss (early rungs) or mIoU (the last). */
+  ranked_by: 'val_loss' | 'val_miou';
   kept: string[];
   /** Priced seconds this rung spent (its trials' steps x each policy's price, and their validation). */
   spent_seconds: number;
@@ -163,7 +171,7 @@ export function confidenceOf(rows: RungOutcome['policies']): Confidence {
   return { level, lead, runner_up: r.policy, noise_sd: sd, t: Number.isFinite(t) ? t : null, t_crit: crit, words };
 }
 
-/** Runs the plan: each rung through runRung, the best 1/eta (by mean mIoU; ties: cheaper first) kept. */
+/** Runs the plan: each rung through runRung, the best 1/eta (early rungs by mean val loss, the last by mean mIoU; ties: cheaper first) kept. */
 export async function runHalving(candidates: HalvingCandidate[], plan: HalvingPlan, runRung: RungRunner, log: (line: string) => void = () => {}): Promise<HalvingResult> {
   const price = new Map(candidates.map((c) => [c.spec, c.stepSeconds]));
   let alive = candidates.map((c) => c.spec);
@@ -185,18 +193,23 @@ export async function runHalving(candidates: HalvingCandidate[], plan: HalvingPl
     const wallHere = trials.reduce((a, t) => a + (t.wall_seconds ?? 0), 0);
     wall += wallHere;
     const rows = alive.map((policy) => {
-      const seeds = trials.filter((t) => t.policy === policy && t.val_miou !== null).map((t) => t.val_miou!);
-      return { policy, val_miou_mean: mean(seeds), val_miou_ci95: tInterval(seeds), seeds };
+      const mine = trials.filter((t) => t.policy === policy && t.val_miou !== null);
+      const seeds = mine.map((t) => t.val_miou!);
+      const losses = mine.map((t) => t.val_loss).filter((v): v is number => v !== null && Number.isFinite(v));
+      return { policy, val_miou_mean: mean(seeds), val_miou_ci95: tInterval(seeds), val_loss_mean: losses.length === mine.length ? mean(losses) : null, seeds };
     });
-    const ranked = [...rows].sort((a, b) => (b.val_miou_mean ?? -Infinity) - (a.val_miou_mean ?? -Infinity) || price.get(a.policy)! - price.get(b.policy)!);
     const last = rp.rung === plan.rungs.length - 1;
+    const byLoss = !last && rows.every((r) => r.val_miou_mean === null || r.val_loss_mean !== null);
+    const key = (r: (typeof rows)[number]) => (r.val_miou_mean === null ? -Infinity : byLoss ? -r.val_loss_mean! : r.val_miou_mean);
+    const ranked = [...rows].sort((a, b) => key(b) - key(a) || price.get(a.policy)! - price.get(b.policy)!);
     const keep = last ? 1 : (plan.rungs[rp.rung + 1]?.candidates ?? 1);
     const kept = ranked.filter((r) => r.val_miou_mean !== null).slice(0, keep).map((r) => r.policy);
-    rungs.push({ ...rung, policies: ranked, kept, spent_seconds: spentHere, measured_wall_seconds: wallHere });
+    rungs.push({ ...rung, policies: ranked, ranked_by: byLoss ? 'val_loss' : 'val_miou', kept, spent_seconds: spentHere, measured_wall_seconds: wallHere });
     alive = kept;
     if (alive.length <= 1 && !last) break;
   }
   const lastRung = rungs[rungs.length - 1];
   const winner = lastRung ? (lastRung.policies.find((r) => r.val_miou_mean !== null)?.policy ?? null) : null;
+  // A run stopped early (cap) ends on a rung ranked by loss; its confidence is then on mIoU all the same.
   return { plan, rungs, winner, spent_seconds: spent, measured_wall_seconds: wall, confidence: lastRung ? confidenceOf(lastRung.policies) : confidenceOf([]) };
 }

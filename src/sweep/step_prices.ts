@@ -18,6 +18,7 @@ import { timePolicySteps } from '../train/step_timer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export const STEP_TIMES_FORMAT = 'unet-transfer/step-times';
+// Version 2 stores each policy's share of full's step measured in the same rounds (version 1: seconds only).
 
 export interface StepPrice {
   policy: string;
@@ -52,23 +53,30 @@ interface CacheEntry {
   machine: string;
   input: number[];
   batch: number;
-  policies: Record<string, { spec: string; seconds: number; rounds: number[]; cache: boolean; measuredAt: string }>;
+  /** Per policy: its share of full fine-tuning's step (the median over rounds of its time over full's in the same round), and seconds. */
+  policies: Record<string, { spec: string; share: number; seconds: number; rounds: number[]; cache: boolean; measuredAt: string }>;
 }
 
 interface CacheFile {
   format: typeof STEP_TIMES_FORMAT;
-  version: 1;
+  version: 2;
   entries: Record<string, CacheEntry>;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 24);
 
 function readCache(file: string): CacheFile {
-  const empty: CacheFile = { format: STEP_TIMES_FORMAT, version: 1, entries: {} };
+  const empty: CacheFile = { format: STEP_TIMES_FORMAT, version: 2, entries: {} };
   if (!existsSync(file)) return empty;
   try {
     const j = JSON.parse(readFileSync(file, 'utf8')) as CacheFile;
-    return j.format === STEP_TIMES_FORMAT && j.version === 1 && j.entries && typeof j.entries === 'object' ? j : empty;
+    return j.format === STEP_TIMES_FORMAT && j.version === 2 && j.entries && typeof j.entries === 'object' ? j : empty;
   } catch {
     return empty; // a damaged cache is only a cache: measure again and overwrite it
   }
@@ -108,9 +116,14 @@ export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'l
     // Timing trains the weights: on a copy of the model, loaded for it.
     const copy = await loadModelFolder(modelDir);
     try {
-      const timed = await timePolicySteps(copy, specs, { batch: o.batch, log: o.log });
+      const timed = await timePolicySteps(copy, specs, { batch: o.batch, rounds: 3, log: o.log });
       const now = new Date().toISOString();
-      for (const t of timed) entry.policies[layersKey(t.policy)] = { spec: t.policy, seconds: t.seconds, rounds: t.rounds, cache: t.cache, measuredAt: now };
+      // Shares from rounds of the same moment: the machine's speed drifts (shared cores), a ratio much less.
+      const fullRounds = timed.find((t) => t.policy === 'full')!.rounds;
+      for (const t of timed) {
+        const share = median(t.rounds.map((x, r) => x / fullRounds[r]!));
+        entry.policies[layersKey(t.policy)] = { spec: t.policy, share, seconds: t.seconds, rounds: t.rounds, cache: t.cache, measuredAt: now };
+      }
     } finally {
       copy.model.dispose();
     }
@@ -122,6 +135,8 @@ export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'l
     }
   }
   const full = entry.policies[layersKey('full')]!.seconds;
+  // An entry from before shares were stored has seconds only.
+  const shareOf = (m: CacheEntry['policies'][string]) => (typeof m.share === 'number' ? m.share : m.seconds / full);
   return {
     file,
     machine,
@@ -129,7 +144,8 @@ export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'l
     timing_seconds: timing,
     prices: all.map((p) => {
       const m = entry.policies[layersKey(p)]!;
-      return { ...base(p), seconds: m.seconds, time_share: full > 0 ? m.seconds / full : null, cache: m.cache, source: missing.includes(layersKey(p)) ? 'measured' : 'cached' };
+      // Seconds from the share and full's latest time: every policy priced at the same moment's speed.
+      return { ...base(p), seconds: shareOf(m) * full, time_share: shareOf(m), cache: m.cache, source: missing.includes(layersKey(p)) ? 'measured' : 'cached' };
     }),
   };
 }

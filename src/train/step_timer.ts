@@ -2,8 +2,8 @@
 // the model with that policy's layers trainable, on random inputs of the model's size (a step's time does not
 // depend on the pixel values), with the frozen-prefix activation cache where the policy has one, as a sweep
 // trial would train. The first epoch (it fills the cache, and warms the kernels up) is left out; policies are
-// timed in alternating rounds and each keeps its fastest round, since a shared machine only ever slows a
-// round down. Training changes the weights: pass a model loaded for timing only.
+// timed in alternating rounds (every round's times are returned, so that a caller can compare policies
+// within a round), and `seconds` is the fastest round, since a shared machine only ever slows a round down. Training changes the weights: pass a model loaded for timing only.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

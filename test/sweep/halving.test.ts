@@ -26,7 +26,10 @@ function rigged(asked: { policies: string[]; steps: number; seeds: number }[]): 
   return async (rung, policies) => {
     asked.push({ policies, steps: rung.steps, seeds: rung.seeds });
     return policies.flatMap((policy) =>
-      Array.from({ length: rung.seeds }, (_, seed) => ({ policy, seed, val_miou: quality[policy]! * (1 - 0.5 / (1 + rung.epochs * rung.trainSamples / 100)) + 0.004 * (seed - 0.5), steps: rung.steps, epochs: rung.epochs, wall_seconds: 1 })),
+      Array.from({ length: rung.seeds }, (_, seed) => {
+        const miou = quality[policy]! * (1 - 0.5 / (1 + (rung.epochs * rung.trainSamples) / 100)) + 0.004 * (seed - 0.5);
+        return { policy, seed, val_miou: miou, val_loss: 1 - miou, steps: rung.steps, epochs: rung.epochs, wall_seconds: 1 };
+      }),
     );
   };
 }
@@ -61,9 +64,26 @@ test('halving never spends more than its cap and keeps the best candidate of a r
   assert.equal(planHalving(candidates, { ...settings, capSeconds: 1 }), null);
 });
 
+test('early rungs promote by validation loss, the last rung picks by mIoU', async () => {
+  const plan = planHalving(candidates, { eta: 3, trainCount: 400, batch: 8, maxEpochs: 5, capSeconds: 2000 })!;
+  // After a short rung `decoder` has the lowest loss but not yet the best mIoU (head's mIoU moves first); at the last rung mIoU decides.
+  const runner: RungRunner = async (rung, policies) =>
+    policies.flatMap((policy) => Array.from({ length: rung.seeds }, (_, seed) => {
+      const early = rung.rung < plan.rungs.length - 1;
+      const miou = early ? (policy === 'head' ? 0.9 : quality[policy]!) : quality[policy]! + (policy === 'decoder' ? 0.5 : 0) + 0.001 * seed;
+      const loss = policy === 'decoder' ? 0.01 : 1 - quality[policy]!;
+      return { policy, seed, val_miou: miou, val_loss: loss, steps: rung.steps, epochs: rung.epochs, wall_seconds: null };
+    }));
+  const r = await runHalving(candidates, plan, runner);
+  assert.equal(r.rungs[0]!.ranked_by, 'val_loss');
+  assert.deepEqual(r.rungs[0]!.kept, ['decoder', 'shallow:2', 'encoder'], 'kept by loss: head\'s early mIoU does not carry it');
+  assert.equal(r.rungs[r.rungs.length - 1]!.ranked_by, 'val_miou');
+  assert.equal(r.winner, 'decoder');
+});
+
 test('a runner that trains longer than asked is stopped before it passes the cap', async () => {
   const plan = planHalving(candidates, { eta: 3, trainCount: 400, batch: 8, maxEpochs: 5, capSeconds: 300 })!;
-  const greedy: RungRunner = async (rung, policies) => policies.flatMap((policy) => Array.from({ length: rung.seeds }, (_, seed) => ({ policy, seed, val_miou: quality[policy]!, steps: rung.steps * 10, epochs: rung.epochs, wall_seconds: null })));
+  const greedy: RungRunner = async (rung, policies) => policies.flatMap((policy) => Array.from({ length: rung.seeds }, (_, seed) => ({ policy, seed, val_miou: quality[policy]!, val_loss: null, steps: rung.steps * 10, epochs: rung.epochs, wall_seconds: null })));
   const lines: string[] = [];
   const r = await runHalving(candidates, plan, greedy, (l) => lines.push(l));
   assert.equal(r.rungs.length, 1, 'only the first rung ran');
@@ -73,14 +93,14 @@ test('a runner that trains longer than asked is stopped before it passes the cap
 
 test('confidence: the lead at the last rung against the pooled seed noise', () => {
   const tie = confidenceOf([
-    { policy: 'a', val_miou_mean: 0.71, val_miou_ci95: null, seeds: [0.70, 0.72] },
-    { policy: 'b', val_miou_mean: 0.70, val_miou_ci95: null, seeds: [0.68, 0.72] },
+    { policy: 'a', val_miou_mean: 0.71, val_miou_ci95: null, val_loss_mean: null, seeds: [0.70, 0.72] },
+    { policy: 'b', val_miou_mean: 0.70, val_miou_ci95: null, val_loss_mean: null, seeds: [0.68, 0.72] },
   ]);
   assert.equal(tie.level, 'low');
   assert.match(tie.words, /within noise: a near tie/);
   // Pooled SD of (0.70, 0.72) and (0.68, 0.72): sqrt((0.0002 + 0.0008) / 2).
   assert.ok(Math.abs(tie.noise_sd! - Math.sqrt(0.0005)) < 1e-12);
-  const one = confidenceOf([{ policy: 'a', val_miou_mean: 0.7, val_miou_ci95: null, seeds: [0.7] }, { policy: 'b', val_miou_mean: 0.6, val_miou_ci95: null, seeds: [0.6] }]);
+  const one = confidenceOf([{ policy: 'a', val_miou_mean: 0.7, val_miou_ci95: null, val_loss_mean: null, seeds: [0.7] }, { policy: 'b', val_miou_mean: 0.6, val_miou_ci95: null, val_loss_mean: null, seeds: [0.6] }]);
   assert.equal(one.level, 'unknown');
 });
 

@@ -206,6 +206,6 @@ export function verdictOf(rec: string, policies: VerifyPolicy[], budget: Budget)
     noise = noisy ? `${show(r!)} vs ${show(best!)}: the intervals do not overlap` : 'one seed: noise not measured, rerun with more seeds to tell a tie from a loss';
     verdict = `wrong (by ${gap!.toFixed(4)}, ${noisy ? 'outside noise' : 'noise unknown'}): ${best!.policy} was better within the budget (${noise}); ${rec} ranked ${rank} of ${inside.length} within the budget by ${measure}, and was ${onFront ? '' : 'not '}on the Pareto front.`;
   }
-  if (measured && r && r.time_share !== null && r.time_share > budget.limit + 1e-9) verdict += ` Note: measured, ${rec} took ${pct(r.time_share)} of full fine-tuning's step time, over the ${pct(budget.limit)} budget its FLOPs promised.`;
+  if (measured && r && r.time_share !== null && r.time_share > budget.limit + 1e-9) verdict += ` Note: measured, ${rec} took ${pct(r.time_share)} of full fine-tuning's step time, over the ${pct(budget.limit)} budget that the advice priced it within (step times on a shared machine vary from trial to trial).`;
   return { recommended: rec, recommended_miou: recMiou, within_budget: inside.map((p) => p.policy), best_within_budget: best?.policy ?? null, best_within_budget_miou: best?.val_miou_mean ?? null, gap, rank_within_budget: rank, on_pareto_front: onFront, measure, kind, noise, verdict };
 }

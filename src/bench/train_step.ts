@@ -1,7 +1,7 @@
 // Times the training step and the forward pass of a U-Net on the current backend: the engine's yardstick.
 import * as tf from '@tensorflow/tfjs-core';
 
-import { profiler, type KernelRecord } from '../engine/index.js';
+import { getPrecision, profiler, setPrecision, type KernelRecord, type Precision } from '../engine/index.js';
 import { buildUNet, trainingStepFlops } from '../model/index.js';
 import { forwardTo, stepLoss } from '../train/fused_logits.js';
 import { makeLoss } from '../train/losses/index.js';
@@ -16,6 +16,8 @@ export interface StepBenchOptions {
   steps: number;
   warmup: number;
   profile: boolean;
+  /** The convolutions' precision (default fp32); the engine's setting is put back afterwards. */
+  precision?: Precision;
 }
 
 export interface StepBenchResult {
@@ -24,6 +26,7 @@ export interface StepBenchResult {
   forward_ms: number;
   gflop_per_step: number;
   gflops: number;
+  precision: Precision;
   profile?: KernelRecord[];
 }
 
@@ -40,6 +43,16 @@ function timeMs(fn: () => void): number {
 }
 
 export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
+  const before = getPrecision();
+  setPrecision(o.precision ?? 'fp32');
+  try {
+    return timeTrainingStep(o);
+  } finally {
+    setPrecision(before);
+  }
+}
+
+function timeTrainingStep(o: StepBenchOptions): StepBenchResult {
   const unet = buildUNet({ arch: 'course', filters: o.filters, classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
   const model = unet.model;
   const optimizer = new FusedAdam(1e-3);
@@ -75,6 +88,7 @@ export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
     forward_ms: round(median(forwardTimes)),
     gflop_per_step: round(flops / 1e9, 2),
     gflops: round(flops / 1e9 / (stepMs / 1000)),
+    precision: getPrecision(),
     profile,
   };
   tf.dispose([x, y]);

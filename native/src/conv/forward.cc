@@ -1,6 +1,7 @@
 // Conv2D / FusedConv2D forward: y[N,OH,OW,O] = act(x[N,H,W,C] * w[KH,KW,C,O] + bias[O]).
-// From JS: conv2dForward(x, w, bias: Float32Array | null, y, geometry: number[17], activation, alpha)
-// with activation 0 linear, 1 relu, 2 relu6, 3 leakyrelu (alpha), 4 sigmoid, 5 elu.
+// From JS: conv2dForward(x, w, bias: Float32Array | null, y, geometry: number[17], activation, alpha,
+// bf16?, xId?, wId?) with activation 0 linear, 1 relu, 2 relu6, 3 leakyrelu (alpha), 4 sigmoid, 5 elu;
+// returns whether it ran in bf16 (bf16 x and w, fp32 accumulation, bias and y fp32).
 // Bias and activation are fused into the primitive (bias and an eltwise post-op).
 #include "conv/dnnl_conv.h"
 
@@ -12,6 +13,9 @@ struct Forward {
   dnnl::convolution_forward prim;
   memory x, y, bias;
   Staged w;
+  bool bf16;
+  memory::desc srcDesc;  // bf16: the layout the primitive reads x in
+  memory::desc scratchpadDesc;
 };
 
 void AppendActivation(dnnl::post_ops& po, int64_t activation, float alpha) {
@@ -26,17 +30,22 @@ void AppendActivation(dnnl::post_ops& po, int64_t activation, float alpha) {
   }
 }
 
-Forward MakeForward(const Geometry& g, bool hasBias, int64_t activation, float alpha) {
+Forward MakeForward(const Geometry& g, bool hasBias, int64_t activation, float alpha, bool bf16) {
   memory::desc biasDesc = hasBias ? memory::desc({g.o}, dt::f32, tag::x) : memory::desc();
-  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.X(),
-                                    g.WAny(), biasDesc, g.Y(), g.Strides(), g.Dilations(), g.PadL(), g.PadR());
   dnnl::post_ops po;
   AppendActivation(po, activation, alpha);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = UserScratchpad();
   attr.set_post_ops(po);
-  dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
+  bool used = false;
+  auto pd = Bf16OrFp32<dnnl::convolution_forward::primitive_desc>(bf16, [&](bool b) {
+    const dt in = b ? dt::bf16 : dt::f32;
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.X(in),
+                                      g.WAny(in), biasDesc, g.Y(), g.Strides(), g.Dilations(), g.PadL(), g.PadR());
+    return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+  }, &used);
+  RecordImpl("Conv2D", g.Key(), pd.impl_info_str(), used);
   return Forward{dnnl::convolution_forward(pd), memory(g.X(), Engine(), nullptr), memory(g.Y(), Engine(), nullptr),
-                 hasBias ? memory(biasDesc, Engine(), nullptr) : memory(), Staged(g.WUser(), pd.weights_desc(), true)};
+                 hasBias ? memory(biasDesc, Engine(), nullptr) : memory(), Staged(g.WUser(), pd.weights_desc(), true), used, pd.src_desc(), pd.scratchpad_desc()};
 }
 
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
@@ -50,19 +59,30 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   const int64_t activation = Int(info, 5);
   const float alpha = static_cast<float>(Num(info, 6));
   Check(activation >= 0 && activation <= 5, info.Env(), "conv2dForward: unknown activation");
+  const bool bf16 = info.Length() > 7 && Bool(info, 7);
+  const uint64_t xId = Id(info, 8), wId = Id(info, 9);
   static Cache<Forward> cache;
-  return Guarded(info, hasBias || activation ? "FusedConv2D" : kernel, [&] {
+  bool ranBf16 = false;
+  Guarded(info, hasBias || activation ? "FusedConv2D" : kernel, [&] {
     std::vector<int64_t> key = g.Key();
     key.push_back(hasBias);
     key.push_back(activation);
     uint32_t alphaBits = 0;
     if (activation == 3) std::memcpy(&alphaBits, &alpha, sizeof(alpha));
     key.push_back(alphaBits);
-    Forward& f = cache.Get(key, [&] { return MakeForward(g, hasBias, activation, alpha); });
-    f.w.In(w);
-    f.x.set_data_handle(x);
+    key.push_back(bf16);
+    Forward& f = cache.Get(key, [&] { return MakeForward(g, hasBias, activation, alpha, bf16); });
+    f.w.In(w, wId);
     f.y.set_data_handle(y);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, f.x}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y}};
+    memory src = f.x;
+    if (f.bf16) {
+      src = Activations().Get(g.X(), f.srcDesc, x, xId);
+    } else {
+      f.x.set_data_handle(x);
+    }
+    ranBf16 = f.bf16;
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y},
+                                         {DNNL_ARG_SCRATCHPAD, Scratchpad().For(f.scratchpadDesc)}};
     if (hasBias) {
       f.bias.set_data_handle(bias);
       args.emplace(DNNL_ARG_BIAS, f.bias);
@@ -70,6 +90,7 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
     f.prim.execute(Stream(), args);
     Stream().wait();
   });
+  return Napi::Boolean::New(info.Env(), ranBf16);
 }
 UNET_KERNEL("conv2dForward", Conv2dForward);
 

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import { packageRoot } from '../../engine/addon.js';
-import { useBestBackend } from '../../engine/index.js';
+import { parsePrecision, resolvePrecision, useBestBackend } from '../../engine/index.js';
 import { buildUNet, loadModelFolder, type ModelFolder } from '../../model/index.js';
 import type { ModelArchitecture } from '../../model/folder.js';
 import type { LayerMap } from '../../model/layer-map.js';
@@ -46,6 +46,7 @@ const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   'early-stop': { type: 'string', valueName: 'METRIC:N', description: `stop after N epochs without improvement of METRIC (${Object.keys(MONITORS).join(', ')}); also picks the best model` },
   val: { type: 'string', valueName: 'F', description: 'validation fraction when the data set has no val/ folder (default 0.2)' },
   augment: { type: 'string', valueName: 'SPEC', description: 'augmentation, e.g. flip,crop:0.8,brightness:0.1 (default none)' },
+  precision: { type: 'string', valueName: 'P', description: 'convolutions in fp32, bf16 (mixed precision: needs AVX512-BF16 or AMX) or auto (bf16 where the CPU has it) (default fp32)' },
   out: { type: 'string', valueName: 'DIR', description: 'where to write' },
   resume: { type: 'boolean', description: 'continue the run in --out from its last checkpoint (configuration from its run.json)' },
   force: { type: 'boolean', description: 'replace an existing run in --out' },
@@ -102,6 +103,7 @@ function configFromArgs(args: ParsedArgs, finetune: boolean, resume: boolean): T
     earlyStop: str(args, 'early-stop'),
     val: num(args, 'val', 0, 0.95, 0.2),
     augment: str(args, 'augment') ?? 'none',
+    precision: parsePrecision(str(args, 'precision') ?? 'fp32'),
   };
   if (c.earlyStop !== null) parseEarlyStop(c.earlyStop);
   if (c.lrMult !== null) parseLrMult(c.lrMult);
@@ -117,7 +119,7 @@ function checkResumeArgs(args: ParsedArgs, stored: TrainConfig, given: TrainConf
   const keyOf: Record<string, keyof TrainConfig> = {
     epochs: 'epochs', batch: 'batch', lr: 'lr', seed: 'seed', loss: 'loss', 'class-weights': 'classWeights', optimizer: 'optimizer', 'weight-decay': 'weightDecay',
     momentum: 'momentum', schedule: 'schedule', train: 'train', unfreeze: 'unfreeze', 'train-bn': 'trainBn', 'lr-mult': 'lrMult', 'lr-spread': 'lrSpread',
-    'early-stop': 'earlyStop', val: 'val', augment: 'augment',
+    'early-stop': 'earlyStop', val: 'val', augment: 'augment', precision: 'precision',
   };
   for (const [flag, key] of Object.entries(keyOf)) {
     if (args.values[flag] === undefined) continue;
@@ -203,6 +205,7 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
     if (!isRunFolder(runDir)) throw new UserError(`${runDir}: no run to resume (no run.json); start it without --resume`);
     runJsonStored = readRunJson(runDir);
     const stored = runJsonStored.config as unknown as TrainConfig & { data: string; model: string | null };
+    stored.precision ??= 'fp32'; // runs from before the option
     checkResumeArgs(args, stored, config, runPaths(runDir).runJson);
     for (const [flag, key] of [['data', 'data'], ['model', 'model']] as const) {
       const given = str(args, flag);
@@ -222,6 +225,7 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
   }
   const phases = phasesOf(config);
   const backend = await useBestBackend('native', io.err);
+  resolvePrecision(config.precision ?? 'fp32'); // bf16 on a CPU without it: an error before anything is written
 
   // The model: the checkpoint's when resuming, otherwise the pretrained one (maybe with a new head) or a new one.
   // Models this command made or loaded (each disposed once at the end).

@@ -12,8 +12,10 @@ With F=32, 23 classes this has 8,640,471 parameters; with F=16, 2,161,399.
 Run with Debian's PyTorch:  apt-get install -y python3-torch ; /usr/bin/python3 torch_unet.py --filters 16
 Prints one JSON line: parameters, median forward and train-step milliseconds (Adam, batch as given).
 
-unet-transfer's copy of ../shared/reference/torch_unet.py for `unet-transfer bench --peer`; the one change:
-it also prints the process's peak resident memory (peak_rss_mb).
+unet-transfer's copy of ../shared/reference/torch_unet.py for `unet-transfer bench --peer`; the changes:
+it also prints the process's peak resident memory (peak_rss_mb), and --bf16 runs the forward pass and the
+loss under torch.autocast('cpu', dtype=torch.bfloat16) (PyTorch's mixed precision: bf16 convolutions, fp32
+weights and optimizer; the backward pass follows the autocast forward's dtypes).
 """
 import argparse, json, resource, statistics, time
 
@@ -64,6 +66,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--bf16", action="store_true", help="autocast the forward pass and loss to bfloat16")
     a = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
@@ -73,9 +76,14 @@ def main():
     x = torch.randn(a.batch, 3, a.height, a.width)
     y = torch.randint(0, a.classes, (a.batch, a.height, a.width))
 
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16)
+
     def step():
         opt.zero_grad()
-        loss_fn(model(x), y).backward()
+        with autocast():
+            loss = loss_fn(model(x), y)
+        loss.backward()
         opt.step()
 
     def timed(fn, n):
@@ -91,12 +99,12 @@ def main():
         step()
     step_ms = timed(step, a.steps)
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), autocast():
         fwd_ms = timed(lambda: model(x), a.steps)
     print(json.dumps({"peer": "pytorch", "version": torch.__version__, "threads": a.threads,
                       "parameters": sum(p.numel() for p in model.parameters()),
                       "filters": a.filters, "batch": a.batch, "height": a.height, "width": a.width,
-                      "classes": a.classes, "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1),
+                      "classes": a.classes, "precision": "autocast-bf16" if a.bf16 else "fp32", "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 

@@ -14,6 +14,8 @@ export interface PeerResult {
   step_ms: number;
   forward_ms: number;
   peak_rss_mb: number;
+  /** fp32, or autocast-bf16 (torch.autocast('cpu', torch.bfloat16)) */
+  precision: string;
 }
 
 export interface PeerOptions {
@@ -24,6 +26,8 @@ export interface PeerOptions {
   width: number;
   threads: number;
   steps: number;
+  /** Run the peer under torch.autocast('cpu', dtype=torch.bfloat16). */
+  bf16?: boolean;
 }
 
 const PYTHON = '/usr/bin/python3';
@@ -31,7 +35,7 @@ const PYTHON = '/usr/bin/python3';
 export function runPytorchPeer(o: PeerOptions): PeerResult {
   const script = join(packageRoot(), 'bench', 'peer', 'torch_unet.py');
   if (!existsSync(PYTHON)) throw new UserError(`--peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch)`);
-  const args = [script, '--filters', o.filters, '--classes', o.classes, '--batch', o.batch, '--height', o.height, '--width', o.width, '--threads', o.threads, '--steps', o.steps].map(String);
+  const args = [script, '--filters', o.filters, '--classes', o.classes, '--batch', o.batch, '--height', o.height, '--width', o.width, '--threads', o.threads, '--steps', o.steps, ...(o.bf16 ? ['--bf16'] : [])].map(String);
   // The peer runs with its own defaults: without the OpenMP settings this process chose for itself.
   const env = { ...process.env };
   for (const name of ENV_SET_HERE) delete env[name];

@@ -27,10 +27,12 @@ export interface StepBenchResult {
   gflop_per_step: number;
   gflops: number;
   precision: Precision;
+  /** Every timed step, in order. */
+  step_times_ms: number[];
   profile?: KernelRecord[];
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -89,6 +91,7 @@ function timeTrainingStep(o: StepBenchOptions): StepBenchResult {
     gflop_per_step: round(flops / 1e9, 2),
     gflops: round(flops / 1e9 / (stepMs / 1000)),
     precision: getPrecision(),
+    step_times_ms: stepTimes.map((t) => round(t)),
     profile,
   };
   tf.dispose([x, y]);

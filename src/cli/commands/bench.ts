@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { runPytorchPeer } from '../../bench/peer.js';
 import { benchPolicyEpochs } from '../../bench/policy_epoch.js';
-import { benchTrainingStep } from '../../bench/train_step.js';
-import { addon, useBestBackend } from '../../engine/index.js';
+import { benchStepPrecisions } from '../../bench/precision_step.js';
+import { addon, parsePrecision, useBestBackend } from '../../engine/index.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
 import { UsageError } from '../../util/errors.js';
 import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs } from '../command.js';
@@ -14,7 +14,7 @@ import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs 
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'time a training step of the course U-Net (optionally against PyTorch), or a fine-tuning policy\'s epochs (--train)',
-  usage: '[--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
+  usage: '[--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--precision fp32|bf16|auto] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
   options: {
     filters: { type: 'string', default: '16', description: 'filters of the first block (F)' },
     batch: { type: 'string', default: '8', description: 'images per training step' },
@@ -24,6 +24,7 @@ export const benchCommand: Command = {
     steps: { type: 'string', default: '5', description: 'timed steps (the median is reported)' },
     warmup: { type: 'string', default: '2', description: 'untimed steps first' },
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
+    precision: { type: 'string', valueName: 'P', description: 'fp32 (default), or bf16 / auto: time the step in fp32 and in bf16 mixed precision (and PyTorch with and without autocast-bf16 with --peer)' },
     peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
     profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
     train: { type: 'string', valueName: 'SPEC', description: 'time whole epochs of fine-tuning SPEC (e.g. head, decoder+head, all) instead of one step' },
@@ -36,6 +37,7 @@ export const benchCommand: Command = {
     'unet-transfer bench',
     'unet-transfer bench --peer --json',
     'unet-transfer bench --filters 32 --profile',
+    'unet-transfer bench --precision bf16 --peer',
     'unet-transfer bench --train decoder+head --images 1000 --height 64 --width 64 --json',
   ],
   async run(args, io) {
@@ -54,20 +56,38 @@ export const benchCommand: Command = {
     const backend = await useBestBackend(choiceOption(args, 'backend', ['native', 'cpu'] as const), io.err);
     const threads = addon.loaded.conv?.threads ?? cpus().length;
     if (!io.quiet && !io.json) io.err(`timing the course U-Net (F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
-    const ours = benchTrainingStep(o);
-    const result: Record<string, unknown> = { backend, threads, ...ours, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+    const requested = parsePrecision(args.values.precision ?? 'fp32');
+    const timed = benchStepPrecisions(o, requested);
+    const ours = timed.bf16 ?? timed.fp32;
+    const result: Record<string, unknown> = {
+      backend, threads, ...ours, precision_requested: requested, onednn_isa: timed.cpu.onednnIsa, avx512_bf16: timed.cpu.avx512Bf16, amx: timed.cpu.amx,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
     delete result.profile;
+    delete result.step_times_ms;
+    if (timed.bf16) {
+      Object.assign(result, { fp32_step_ms: timed.fp32.step_ms, fp32_forward_ms: timed.fp32.forward_ms, bf16_step_ms: timed.bf16.step_ms, bf16_forward_ms: timed.bf16.forward_ms, bf16_vs_fp32: timed.bf16_vs_fp32, bf16_impls: timed.bf16_impls });
+    }
     if (args.values.peer) {
       if (!io.quiet && !io.json) io.err('timing the PyTorch peer...');
       const peer = runPytorchPeer({ ...o, threads });
+      const peerBf16 = timed.bf16 ? runPytorchPeer({ ...o, threads, bf16: true }) : null;
       Object.assign(result, {
         peer: `pytorch ${peer.version}`,
         peer_step_ms: peer.step_ms,
         peer_forward_ms: peer.forward_ms,
         peer_parameters: peer.parameters,
         peer_peak_rss_mb: peer.peak_rss_mb,
-        step_ratio: Math.round((ours.step_ms / peer.step_ms) * 1000) / 1000,
-        forward_ratio: Math.round((ours.forward_ms / peer.forward_ms) * 1000) / 1000,
+        step_ratio: Math.round((timed.fp32.step_ms / peer.step_ms) * 1000) / 1000,
+        forward_ratio: Math.round((timed.fp32.forward_ms / peer.forward_ms) * 1000) / 1000,
+        ...(peerBf16 && timed.bf16
+          ? {
+              peer_bf16_step_ms: peerBf16.step_ms,
+              peer_bf16_forward_ms: peerBf16.forward_ms,
+              peer_bf16_vs_fp32: Math.round((peerBf16.step_ms / peer.step_ms) * 1000) / 1000,
+              bf16_step_ratio: Math.round((timed.bf16.step_ms / peerBf16.step_ms) * 1000) / 1000,
+            }
+          : {}),
       });
     }
     if (ours.profile) result.kernels = ours.profile.map((k) => ({ ...k, ms: Math.round(k.ms * 100) / 100 }));
@@ -75,14 +95,21 @@ export const benchCommand: Command = {
       io.out(JSON.stringify(result));
       return 0;
     }
-    io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}`);
+    io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}, oneDNN ISA ${timed.cpu.onednnIsa}, precision ${timed.precision}${requested !== timed.precision ? ` (requested ${requested})` : ''}`);
     io.out(`parameters       ${ours.parameters.toLocaleString('en-US')}`);
-    io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
-    io.out(`forward pass     ${ours.forward_ms} ms`);
+    if (timed.bf16) {
+      io.out(`training step    fp32 ${timed.fp32.step_ms} ms, bf16 ${timed.bf16.step_ms} ms: bf16 / fp32 ${timed.bf16_vs_fp32}x  (${ours.gflop_per_step} GFLOP; ${timed.fp32.gflops} and ${timed.bf16.gflops} GFLOP/s)`);
+      io.out(`forward pass     fp32 ${timed.fp32.forward_ms} ms, bf16 ${timed.bf16.forward_ms} ms`);
+      io.out(`bf16 kernels     ${Object.entries(timed.bf16_impls ?? {}).map(([k, n]) => `${k} (${n})`).join(', ')}`);
+    } else {
+      io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
+      io.out(`forward pass     ${ours.forward_ms} ms`);
+    }
     io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
     if (args.values.peer) {
       io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
-      io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x`);
+      if (result.peer_bf16_step_ms !== undefined) io.out(`PyTorch bf16     ${result.peer_bf16_step_ms} ms, forward ${result.peer_bf16_forward_ms} ms (torch.autocast cpu bfloat16): ${result.peer_bf16_vs_fp32}x its fp32 step`);
+      io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x (fp32)${result.bf16_step_ratio !== undefined ? `; bf16 step ${result.bf16_step_ratio}x` : ''}`);
     }
     if (ours.profile) {
       const total = ours.profile.reduce((s, k) => s + k.ms, 0);
@@ -99,7 +126,7 @@ export const benchCommand: Command = {
 
 /** `bench --train SPEC`: a policy's epoch times over in-memory digit scenes, and its share of the FLOPs of `all`. */
 async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> {
-  for (const flag of ['peer', 'profile']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} times a single step; it does not go with --train`);
+  for (const flag of ['peer', 'profile', 'precision']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} goes with timing a single step; it does not go with --train`);
   const train = String(args.values.train);
   const o = {
     train,

@@ -129,7 +129,7 @@ export async function runTrial(dir: string, index: number, o: { log?: (line: str
     const resumable = existsSync(join(paths.run, 'run.json')) && existsSync(join(paths.run, 'checkpoints', 'last.json'));
     const argv = resumable
       ? ['--out', paths.run, '--resume', '--json']
-      : ['--model', plan.model, '--data', plan.data, '--train', t.policy, '--epochs', String(plan.epochs), '--batch', String(plan.batch), '--lr', String(plan.lr), '--seed', String(t.seed), '--val', String(plan.val), '--out', paths.run, '--force', '--json'];
+      : ['--model', plan.model, '--data', plan.data, '--train', t.policy, '--epochs', String(plan.epochs), '--batch', String(plan.batch), '--lr', String(plan.lr), '--seed', String(t.seed), '--val', String(plan.val), ...(plan.precision ? ['--precision', plan.precision] : []), '--out', paths.run, '--force', '--json'];
     o.log?.(`trial ${t.index} (${t.policy}, seed ${t.seed})${resumable ? ': resuming its run' : ''}`);
     const out: string[] = [];
     const io: CommandIO = { out: (l) => out.push(l), err: (l) => o.log?.(`  ${l}`), json: true, quiet: true };

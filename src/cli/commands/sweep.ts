@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { candidates, explain, parseBudget, scoreBlocks, verdictOf } from '../../sweep/advise.js';
 import { finetuneCommand } from './train.js';
 
-import { useBestBackend } from '../../engine/index.js';
+import { parsePrecision, resolvePrecision, useBestBackend } from '../../engine/index.js';
 import { loadModelFolder } from '../../model/index.js';
 import { NAMED_POLICIES } from '../../train/freeze_spec.js';
 import { isRunFolder } from '../../train/run_folder.js';
@@ -30,6 +30,7 @@ export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   batch: { type: 'string', valueName: 'N', description: 'batch size (default 8)' },
   lr: { type: 'string', valueName: 'RATE', description: 'learning rate (default 1e-3)' },
   val: { type: 'string', valueName: 'F', description: 'validation fraction when the data set has no val/ folder (default 0.2)' },
+  precision: { type: 'string', valueName: 'P', description: 'the trials\' convolutions in fp32, bf16 (mixed precision) or auto (default fp32)' },
   out: { type: 'string', valueName: 'DIR', description: 'the sweep folder' },
   force: { type: 'boolean', description: 'replace a plan with other settings (and its trials)' },
 };
@@ -64,6 +65,8 @@ export async function planFromArgs(args: ParsedArgs, io: CommandIO, extraPolicie
   const val = valRaw === null ? 0.2 : Number(valRaw);
   if (!(val >= 0 && val <= 0.95)) throw new UsageError(`--val must be a number from 0 to 0.95, got ${JSON.stringify(valRaw)}`);
   await useBestBackend('native', io.err);
+  const precision = parsePrecision(str(args, 'precision') ?? 'fp32');
+  resolvePrecision(precision); // bf16 on a CPU without it: an error before the plan is written
   const folder = await loadModelFolder(modelDirOf(resolve(model)));
   try {
     const plan = makePlan(
@@ -76,6 +79,7 @@ export async function planFromArgs(args: ParsedArgs, io: CommandIO, extraPolicie
         batch: args.values.batch === undefined ? 8 : intOption(args, 'batch', 1, 4096),
         lr,
         val,
+        ...(precision !== 'fp32' ? { precision } : {}),
       },
       folder,
     );
@@ -192,7 +196,7 @@ async function shortFullDrift(modelDir: string, data: string, epochs: number, ar
   const tmp = mkdtempSync(join(tmpdir(), 'unet-advise-'));
   try {
     const argv = ['--model', modelDir, '--data', data, '--train', 'all', '--epochs', String(epochs), '--out', join(tmp, 'run'), '--json', '--quiet'];
-    for (const k of ['batch', 'lr', 'val']) if (typeof args.values[k] === 'string') argv.push(`--${k}`, args.values[k] as string);
+    for (const k of ['batch', 'lr', 'val', 'precision']) if (typeof args.values[k] === 'string') argv.push(`--${k}`, args.values[k] as string);
     const code = await finetuneCommand.run(parseCommandArgs(finetuneCommand, argv), { out: () => {}, err: io.err, json: true, quiet: true });
     if (code !== 0) throw new UserError(`the short full fine-tune for --drift-epochs ended with exit code ${code}`);
     const before = await loadModelFolder(modelDir);

@@ -126,7 +126,7 @@ export const benchCommand: Command = {
 
 /** `bench --train SPEC`: a policy's epoch times over in-memory digit scenes, and its share of the FLOPs of `all`. */
 async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> {
-  for (const flag of ['peer', 'profile', 'precision']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} goes with timing a single step; it does not go with --train`);
+  for (const flag of ['peer', 'profile', 'precision']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} times a single step; it does not go with --train`);
   const train = String(args.values.train);
   const o = {
     train,

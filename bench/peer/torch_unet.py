@@ -14,13 +14,16 @@ Prints one JSON line: parameters, median forward and train-step milliseconds (Ad
 
 unet-transfer's copy of ../shared/reference/torch_unet.py for `unet-transfer bench --peer`; the changes:
 it also prints the process's peak resident memory (peak_rss_mb), and --bf16 runs the forward pass and the
-loss under torch.autocast('cpu', dtype=torch.bfloat16) (PyTorch's mixed precision: bf16 convolutions, fp32
-weights and optimizer; the backward pass follows the autocast forward's dtypes).
+loss under torch.autocast('cpu', dtype=torch.bfloat16); the timing lives in step_timing.py, shared with
+encoder_unet.py.
 """
-import argparse, json, resource, statistics, time
+import argparse, json, os, sys
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from step_timing import peak_rss_mb, time_step_and_forward  # noqa: E402
 
 
 def double_conv(cin, cout, dropout=0.0):
@@ -71,41 +74,13 @@ def main():
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
     model = CourseUNet(a.filters, a.classes)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(a.batch, 3, a.height, a.width)
-    y = torch.randint(0, a.classes, (a.batch, a.height, a.width))
-
-    def autocast():
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16)
-
-    def step():
-        opt.zero_grad()
-        with autocast():
-            loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-
-    def timed(fn, n):
-        out = []
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1000)
-        return statistics.median(out)
-
-    model.train()
-    for _ in range(a.warmup):
-        step()
-    step_ms = timed(step, a.steps)
-    model.eval()
-    with torch.no_grad(), autocast():
-        fwd_ms = timed(lambda: model(x), a.steps)
+    step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup, a.bf16)
     print(json.dumps({"peer": "pytorch", "version": torch.__version__, "threads": a.threads,
                       "parameters": sum(p.numel() for p in model.parameters()),
                       "filters": a.filters, "batch": a.batch, "height": a.height, "width": a.width,
-                      "classes": a.classes, "precision": "autocast-bf16" if a.bf16 else "fp32", "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "classes": a.classes, "precision": "autocast-bf16" if a.bf16 else "fp32",
+                      "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1),
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ export interface LoadOptions {
   input: [number, number, number];
   /** The class count the masks are read against (the model's). */
   classes: number;
+  /** The model's input normalisation (sampleNormalizationOf its options); default [0, 1]. */
+  normalize?: { mean: number[]; std: number[] };
   /** Samples to use (default and maximum: all of the split); a seeded subset when fewer. */
   samples?: number;
   seed?: number;
@@ -41,7 +43,7 @@ export async function loadAnalysisData(dir: string, o: LoadOptions): Promise<Ana
   if (n < 1) throw new UserError(`${dir}: no samples to analyse`);
   // A seeded subset, kept in file order so that output does not depend on the draw's order.
   const pick = epochOrder(pool.length, o.seed ?? 0, 0).slice(0, n).sort((a, b) => a - b);
-  const batch = await loadInMemory(ds, pick.map((i) => pool[i]!), { height, width, channels, numClasses: o.classes });
+  const batch = await loadInMemory(ds, pick.map((i) => pool[i]!), { height, width, channels, numClasses: o.classes, ...(o.normalize ? { normalize: o.normalize } : {}) });
   return { root: dir, images: batch.images, masks: batch.masks, stems: batch.stems, split: val.length > 0 ? 'val' : 'all' };
 }
 

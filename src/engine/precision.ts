@@ -2,7 +2,7 @@
 // (forward, backward-data, backward-weights) read bf16 copies of their inputs and weights and accumulate in
 // fp32; their outputs, and everything else (BatchNorm, loss, softmax, reductions, optimizer state, saved
 // models), stay fp32. `auto` means bf16 where the CPU has bf16 units that oneDNN uses (AVX512-BF16 or AMX).
-import { UserError } from '../util/errors.js';
+import { invalidOption, OptionError } from '../util/errors.js';
 import { family } from './addon.js';
 
 export const PRECISION_SETTINGS = ['fp32', 'bf16', 'auto'] as const;
@@ -52,10 +52,10 @@ export function cpuCapabilities(): CpuCapabilities {
   return caps;
 }
 
-/** Reads a precision option; `option` names it in the error. */
+/** Reads a precision option; `option` names the options field in the error (OptionError). */
 export function parsePrecision(value: unknown, option = 'precision'): PrecisionSetting {
   if (typeof value === 'string' && (PRECISION_SETTINGS as readonly string[]).includes(value)) return value as PrecisionSetting;
-  throw new UserError(`option '${option}': expected ${PRECISION_SETTINGS.join('|')}, got ${JSON.stringify(value)}`);
+  throw invalidOption(option, `one of ${PRECISION_SETTINGS.join(', ')}`, value);
 }
 
 /** The precision a setting means on this CPU: `auto` is bf16 where supported, else fp32; bf16 without support is an error. */
@@ -64,7 +64,7 @@ export function resolvePrecision(setting: PrecisionSetting, option = 'precision'
   const caps = cpuCapabilities();
   if (wanted === 'auto') return caps.bf16 ? 'bf16' : 'fp32';
   if (wanted === 'bf16' && !caps.bf16) {
-    throw new UserError(`option '${option}': bf16 needs a CPU with AVX512-BF16 or AMX that oneDNN uses, but ${caps.bf16Unavailable}; use fp32 or auto`);
+    throw new OptionError(option, `: bf16 needs a CPU with AVX512-BF16 or AMX that oneDNN uses, but ${caps.bf16Unavailable}; use fp32 or auto`, { exitCode: 1 });
   }
   return wanted;
 }

@@ -317,7 +317,7 @@ export interface AdoptOptions {
 export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Promise<ModelFolder> {
   const unetJsonPath = join(dir, 'unet.json');
   const m = readModelJson(dir);
-  if (!opts.force && existsSync(unetJsonPath)) throw new UserError(`${unetJsonPath}: already exists; pass --force to infer the blocks again and replace it`);
+  if (!opts.force && existsSync(unetJsonPath)) throw new UserError(`${unetJsonPath}: already exists; pass options.force to infer the blocks again and replace it`);
   if (m.json.userDefinedMetadata?.[METADATA_KEY] !== undefined) {
     throw new UserError(`${join(dir, 'model.json')}: was saved by unet-transfer and carries its own layer map; there is nothing to adopt (see: unet-transfer model summary ${dir})`);
   }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { loadAnalysisData, disposeData } from '../analysis/index.js';
 import { encodePng } from '../data/index.js';
-import { loadModelFolder, type ClassInfo, type ModelFolder } from '../model/index.js';
+import { loadModelFolder, sampleNormalizationOf, type ClassInfo, type ModelFolder } from '../model/index.js';
 
 export interface SampleRow {
   stem: string;
@@ -64,7 +64,7 @@ export async function sampleGrid(pretrainedDir: string, finetunedDir: string, da
   try {
     after = await loadModelFolder(finetunedDir);
     const [h, w, c] = after.options.input;
-    data = await loadAnalysisData(dataDir, { input: after.options.input, classes: after.options.classes, samples: count, seed: 0 });
+    data = await loadAnalysisData(dataDir, { input: after.options.input, classes: after.options.classes, normalize: sampleNormalizationOf(after.options), samples: count, seed: 0 });
     const images = data.images;
     const truth = data.masks.dataSync() as Int32Array;
     const pre = before.options.input.join('x') === after.options.input.join('x') ? predict(before, images) : null;

@@ -1,10 +1,10 @@
 // A sweep's plan: one fine-tune per (policy, seed), all with the same budget (epochs, batch, rate), written to
 // DIR/plan.json so that any array-job runner can run trial i by index (`sweep run --trial i`). The plan also
 // records each policy's cost known before training: trainable parameters and convolution FLOPs per step.
-import type { PrecisionSetting } from '../engine/precision.js';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import type { PrecisionSetting } from '../engine/precision.js';
 import { trainingStepFlops, type UNet } from '../model/index.js';
 import { policyCost } from '../train/cost.js';
 import { resolveTrainSpec } from '../train/freeze_spec.js';
@@ -70,10 +70,10 @@ export const trialsDir = (dir: string) => join(dir, 'trials');
 /** `full,decoder , head` -> unique, non-empty policy names (order kept). */
 export function parsePolicies(text: string): string[] {
   const list = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (list.length === 0) throw new UserError('--policies: name at least one policy, e.g. full,decoder,head');
+  if (list.length === 0) throw new UserError('options.policies: name at least one policy, e.g. full,decoder,head');
   const seen = new Set<string>();
   for (const p of list) {
-    if (seen.has(p)) throw new UserError(`--policies: ${p} is listed twice`);
+    if (seen.has(p)) throw new UserError(`options.policies: ${p} is listed twice`);
     seen.add(p);
   }
   return list;
@@ -125,7 +125,7 @@ function settingsKey(s: SweepSettings): string {
 
 export function readPlan(dir: string): SweepPlan {
   const file = planPath(dir);
-  if (!existsSync(file)) throw new UserError(`${dir}: not a sweep folder (no plan.json); make one with: unet-transfer sweep plan --model M --data DIR --policies ... --out ${dir}`);
+  if (!existsSync(file)) throw new UserError(`${dir}: not a sweep folder (no plan.json); plan one there first (planSweep, or the sweep plan command, with options.out ${dir})`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -166,7 +166,7 @@ export function writePlan(dir: string, plan: SweepPlan, replace = false): { plan
       return { plan: extended, reused: true };
     }
     if (!replace) {
-      throw new UserError(`${planPath(dir)}: holds a sweep with other settings (model, data, policies, seeds, epochs, batch, lr, val or precision differ); use another --out, or --force to replace the plan and its trials`);
+      throw new UserError(`${planPath(dir)}: holds a sweep with other settings (model, data, policies, seeds, epochs, batch, lr, val or precision differ); use another options.out, or options.force to replace the plan and its trials`);
     }
     // Trial folders are named by index: results of the old plan must not pass for the new one's.
     rmSync(trialsDir(dir), { recursive: true, force: true });

@@ -7,7 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildUNet, type UNet } from '../model/index.js';
 import type { ModelArchitecture } from '../model/folder.js';
 import type { LayerMap } from '../model/layer-map.js';
-import { UserError } from '../util/errors.js';
+import { badInputOption, UserError } from '../util/errors.js';
 
 /** The layer whose output channels are the classes: the model's output layer (head_logits in our U-Nets). */
 export function logitsLayerName(model: tfl.LayersModel): string {
@@ -20,8 +20,9 @@ export function logitsLayerName(model: tfl.LayersModel): string {
 export function requireTrainableHead(model: tfl.LayersModel, trainable: string[], fromClasses: number, toClasses: number, spec: string): void {
   const logits = logitsLayerName(model);
   if (!trainable.includes(logits)) {
-    throw new UserError(
-      `--train ${spec} freezes the head, but the model predicts ${fromClasses} classes and the data has ${toClasses}: its ${logits} layer is replaced by a new, untrained one, which must train (add head, e.g. --train ${spec}+head)`,
+    throw badInputOption(
+      'train',
+      `${spec} freezes the head, but the model predicts ${fromClasses} classes and the data has ${toClasses}: its ${logits} layer is replaced by a new, untrained one, which must train (add head, e.g. options.train ${spec}+head)`,
     );
   }
 }
@@ -39,9 +40,11 @@ export function withNewHead(source: { model: tfl.LayersModel; options: ModelArch
       const old = source.model.getLayer(layer.name);
       layer.setWeights(old.getWeights());
     }
+    // The copied layers keep their "came pretrained" marks; the new logits layer is fresh.
+    const marked = source.layerMap.pretrainedLayers().filter((n) => n !== logits);
+    return { ...rebuilt, layerMap: rebuilt.layerMap.withPretrained(rebuilt.model, marked) };
   } catch (e) {
     rebuilt.model.dispose();
     throw e;
   }
-  return rebuilt;
 }

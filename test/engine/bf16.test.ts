@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { convPrecisionCounts, cpuCapabilities, convImplementations, parsePrecision, resolvePrecision, withPrecision, type Precision } from '../../src/engine/index.js';
 import { convBiasRelu } from '../../src/engine/ops/conv_bias_relu.js';
+import { OptionError } from '../../src/util/errors.js';
 import { maxRelativeError, randomTensor } from './harness.js';
 
 const caps = cpuCapabilities();
@@ -162,8 +163,8 @@ test('cpuCapabilities reports the oneDNN ISA and whether bf16 convolutions can r
 
 test('a precision other than fp32|bf16|auto is an error naming the option', () => {
   assert.equal(parsePrecision('bf16'), 'bf16');
-  assert.throws(() => parsePrecision('fp16'), /option 'precision': expected fp32\|bf16\|auto, got "fp16"/);
-  assert.throws(() => resolvePrecision('half' as never, 'trainer.precision'), /option 'trainer.precision'/);
+  assert.throws(() => parsePrecision('fp16'), (e: unknown) => e instanceof OptionError && e.option === 'precision' && /^options\.precision must be one of fp32, bf16, auto, got "fp16"$/.test(e.message));
+  assert.throws(() => resolvePrecision('half' as never, 'bench.precision'), /options\.bench\.precision/);
 });
 
 test('bf16 on a CPU without bf16 units is an error that says so; auto then means fp32 (UNET_TRANSFER_CPU_NO_BF16=1)', () => {
@@ -177,6 +178,6 @@ test('bf16 on a CPU without bf16 units is an error that says so; auto then means
   const r = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' }).trim().split('\n').pop()!);
   assert.equal(r.auto, 'fp32');
   assert.equal(r.caps.bf16, false);
-  assert.match(r.error, /^UserError: option 'precision': bf16 needs a CPU with AVX512-BF16 or AMX/);
+  assert.match(r.error, /^OptionError: options\.precision: bf16 needs a CPU with AVX512-BF16 or AMX/);
   assert.match(r.error, /use fp32 or auto/);
 });

@@ -34,13 +34,16 @@ test('bench --precision auto on a CPU without bf16 (UNET_TRANSFER_CPU_NO_BF16=1)
 
 test('--precision errors: a bad value, and bf16 without support, name the option in one line', () => {
   const bad = run(['bench', ...SMALL, '--precision', 'fp16']);
-  assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /option 'precision': expected fp32\|bf16\|auto, got "fp16"/);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^unet-transfer bench: --precision must be one of fp32, bf16, auto, got "fp16"$/m);
   assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
   const none = run(['finetune', '--model', 'nowhere', '--data', 'nowhere', '--train', 'all', '--out', 'nowhere', '--precision', 'half']);
-  assert.equal(none.status, 1);
-  assert.match(none.stderr, /option 'precision'/);
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /^unet-transfer finetune: --precision must be one of fp32, bf16, auto, got "half"$/m);
   const unsupported = run(['bench', ...SMALL, '--precision', 'bf16'], { UNET_TRANSFER_CPU_NO_BF16: '1' });
   assert.equal(unsupported.status, 1);
-  assert.match(unsupported.stderr, /option 'precision': bf16 needs a CPU with AVX512-BF16 or AMX.*UNET_TRANSFER_CPU_NO_BF16=1/);
+  assert.match(unsupported.stderr, /^unet-transfer bench: --precision: bf16 needs a CPU with AVX512-BF16 or AMX.*UNET_TRANSFER_CPU_NO_BF16=1/m);
+  const sweep = run(['sweep', 'plan', '--model', 'nowhere', '--data', '.', '--precision', 'bf16', '--out', 'nowhere'], { UNET_TRANSFER_CPU_NO_BF16: '1' });
+  assert.equal(sweep.status, 1);
+  assert.match(sweep.stderr, /^unet-transfer sweep plan: --precision: bf16 needs/m);
 });

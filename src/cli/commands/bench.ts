@@ -3,19 +3,21 @@ import { cpus } from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { runPytorchPeer } from '../../bench/peer.js';
-import { benchPolicyEpochs } from '../../bench/policy_epoch.js';
-import { benchStepPrecisions } from '../../bench/precision_step.js';
-import { addon, parsePrecision, useBestBackend } from '../../engine/index.js';
+import { runPytorchPeer } from '../../../bench/peer.js';
+import { benchPolicyEpochs } from '../../../bench/policy_epoch.js';
+import { benchModelFolderPrecisions, benchStepPrecisions, type PrecisionStepResult } from '../../../bench/precision_step.js';
+import { addon, useBestBackend, type PrecisionSetting } from '../../engine/index.js';
+import { ENCODER_ARCHS } from '../../model/options.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
 import { UsageError } from '../../util/errors.js';
 import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'time a training step of the course U-Net (optionally against PyTorch), or a fine-tuning policy\'s epochs (--train)',
-  usage: '[--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--precision fp32|bf16|auto] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
+  summary: 'time a training step of the course U-Net (optionally against PyTorch) or of a model folder (--model), or a fine-tuning policy\'s epochs (--train)',
+  usage: '[--model DIR] [--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--precision fp32|bf16|auto] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
   options: {
+    model: { type: 'string', valueName: 'DIR', description: 'time a step of the model folder DIR instead of a course U-Net (its own input size and classes)' },
     filters: { type: 'string', default: '16', description: 'filters of the first block (F)' },
     batch: { type: 'string', default: '8', description: 'images per training step' },
     height: { type: 'string', default: '96', description: 'input height (a multiple of 16)' },
@@ -25,6 +27,7 @@ export const benchCommand: Command = {
     warmup: { type: 'string', default: '2', description: 'untimed steps first' },
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
     precision: { type: 'string', valueName: 'P', description: 'fp32 (default), or bf16 / auto: time the step in fp32 and in bf16 mixed precision (and PyTorch with and without autocast-bf16 with --peer)' },
+    arch: { type: 'string', valueName: 'A', description: `the U-Net to time: course (default), ${ENCODER_ARCHS.join(', ')} (their reference widths; --filters ignored)` },
     peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
     profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
     train: { type: 'string', valueName: 'SPEC', description: 'time whole epochs of fine-tuning SPEC (e.g. head, decoder+head, all) instead of one step' },
@@ -38,12 +41,14 @@ export const benchCommand: Command = {
     'unet-transfer bench --peer --json',
     'unet-transfer bench --filters 32 --profile',
     'unet-transfer bench --precision bf16 --peer',
+    'unet-transfer bench --model models/mine --profile',
     'unet-transfer bench --train decoder+head --images 1000 --height 64 --width 64 --json',
   ],
   async run(args, io) {
     if (args.values.train !== undefined) return runPolicyBench(args, io);
     for (const flag of ['images', 'epochs', 'no-cache', 'cache-mb']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} goes with --train SPEC (timing a fine-tuning policy's epochs)`);
     const o = {
+      arch: args.values.arch === undefined ? 'course' : choiceOption(args, 'arch', ['course', ...ENCODER_ARCHS] as const),
       filters: intOption(args, 'filters', 1, 512),
       batch: intOption(args, 'batch', 1, 1024),
       height: intOption(args, 'height', 16, 4096),
@@ -55,23 +60,20 @@ export const benchCommand: Command = {
     };
     const backend = await useBestBackend(choiceOption(args, 'backend', ['native', 'cpu'] as const), io.err);
     const threads = addon.loaded.conv?.threads ?? cpus().length;
-    if (!io.quiet && !io.json) io.err(`timing the course U-Net (F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
-    const requested = parsePrecision(args.values.precision ?? 'fp32');
-    const timed = benchStepPrecisions(o, requested);
-    const ours = timed.bf16 ?? timed.fp32;
-    const result: Record<string, unknown> = {
-      backend, threads, ...ours, precision_requested: requested, onednn_isa: timed.cpu.onednnIsa, avx512_bf16: timed.cpu.avx512Bf16, amx: timed.cpu.amx,
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    };
-    delete result.profile;
-    delete result.step_times_ms;
-    if (timed.bf16) {
-      Object.assign(result, { fp32_step_ms: timed.fp32.step_ms, fp32_forward_ms: timed.fp32.forward_ms, bf16_step_ms: timed.bf16.step_ms, bf16_forward_ms: timed.bf16.forward_ms, bf16_vs_fp32: timed.bf16_vs_fp32, bf16_impls: timed.bf16_impls });
+    const precision = args.values.precision === undefined ? undefined : (String(args.values.precision) as PrecisionSetting);
+    if (args.values.model !== undefined) {
+      if (args.values.peer) throw new UsageError('--peer times PyTorch on the course U-Net; it does not go with --model');
+      const dir = String(args.values.model);
+      if (!io.quiet && !io.json) io.err(`timing the model in ${dir} (batch ${o.batch}) on ${backend} with ${threads} threads...`);
+      return printStep(await benchModelFolderPrecisions(dir, { ...o, precision }), { backend, threads }, args, io);
     }
+    if (!io.quiet && !io.json) io.err(`timing the ${o.arch === 'course' ? `course U-Net (F=${o.filters}, ` : `${o.arch} U-Net (`}batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
+    const timed = benchStepPrecisions({ ...o, precision });
+    const result: Record<string, unknown> = {};
     if (args.values.peer) {
       if (!io.quiet && !io.json) io.err('timing the PyTorch peer...');
       const peer = runPytorchPeer({ ...o, threads });
-      const peerBf16 = timed.bf16 ? runPytorchPeer({ ...o, threads, bf16: true }) : null;
+      const peerBf16 = timed.bf16 && o.arch === 'course' ? runPytorchPeer({ ...o, threads, bf16: true }) : null;
       Object.assign(result, {
         peer: `pytorch ${peer.version}`,
         peer_step_ms: peer.step_ms,
@@ -90,39 +92,57 @@ export const benchCommand: Command = {
           : {}),
       });
     }
-    if (ours.profile) result.kernels = ours.profile.map((k) => ({ ...k, ms: Math.round(k.ms * 100) / 100 }));
-    if (io.json) {
-      io.out(JSON.stringify(result));
-      return 0;
-    }
-    io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}, oneDNN ISA ${timed.cpu.onednnIsa}, precision ${timed.precision}${requested !== timed.precision ? ` (requested ${requested})` : ''}`);
-    io.out(`parameters       ${ours.parameters.toLocaleString('en-US')}`);
-    if (timed.bf16) {
-      io.out(`training step    fp32 ${timed.fp32.step_ms} ms, bf16 ${timed.bf16.step_ms} ms: bf16 / fp32 ${timed.bf16_vs_fp32}x  (${ours.gflop_per_step} GFLOP; ${timed.fp32.gflops} and ${timed.bf16.gflops} GFLOP/s)`);
-      io.out(`forward pass     fp32 ${timed.fp32.forward_ms} ms, bf16 ${timed.bf16.forward_ms} ms`);
-      io.out(`bf16 kernels     ${Object.entries(timed.bf16_impls ?? {}).map(([k, n]) => `${k} (${n})`).join(', ')}`);
-    } else {
-      io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
-      io.out(`forward pass     ${ours.forward_ms} ms`);
-    }
-    io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
-    if (args.values.peer) {
-      io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
-      if (result.peer_bf16_step_ms !== undefined) io.out(`PyTorch bf16     ${result.peer_bf16_step_ms} ms, forward ${result.peer_bf16_forward_ms} ms (torch.autocast cpu bfloat16): ${result.peer_bf16_vs_fp32}x its fp32 step`);
-      io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x (fp32)${result.bf16_step_ratio !== undefined ? `; bf16 step ${result.bf16_step_ratio}x` : ''}`);
-    }
-    if (ours.profile) {
-      const total = ours.profile.reduce((s, k) => s + k.ms, 0);
-      io.out('');
-      io.out(`kernels of one training step (${total.toFixed(1)} ms in kernels):`);
-      io.out(`  ${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  where`);
-      for (const k of ours.profile) {
-        io.out(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(6)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`);
-      }
-    }
-    return 0;
+    return printStep(timed, { backend, threads, ...result }, args, io);
   },
 };
+
+/** Prints a step's timing in fp32 and, when bf16 ran, in bf16 (and the PyTorch peer's, in `extra`, when it ran). */
+function printStep(timed: PrecisionStepResult, extra: { backend: string; threads: number } & Record<string, unknown>, args: ParsedArgs, io: CommandIO): number {
+  const { backend, threads, ...peer } = extra;
+  const ours = timed.bf16 ?? timed.fp32;
+  const { requested, cpu } = timed;
+  const result: Record<string, unknown> = {
+    backend, threads, ...ours, precision_requested: requested, onednn_isa: cpu.onednnIsa, avx512_bf16: cpu.avx512Bf16, amx: cpu.amx,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), ...peer,
+  };
+  delete result.profile;
+  delete result.step_times_ms;
+  if (timed.bf16) {
+    Object.assign(result, { fp32_step_ms: timed.fp32.step_ms, fp32_forward_ms: timed.fp32.forward_ms, bf16_step_ms: timed.bf16.step_ms, bf16_forward_ms: timed.bf16.forward_ms, bf16_vs_fp32: timed.bf16_vs_fp32, bf16_impls: timed.bf16_impls });
+  }
+  if (ours.profile) result.kernels = ours.profile.map((k) => ({ ...k, ms: Math.round(k.ms * 100) / 100 }));
+  if (io.json) {
+    io.out(JSON.stringify(result));
+    return 0;
+  }
+  io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}, oneDNN ISA ${cpu.onednnIsa}, precision ${timed.precision}${requested !== timed.precision ? ` (requested ${requested})` : ''}`);
+  io.out(`parameters       ${ours.parameters.toLocaleString('en-US')}`);
+  if (timed.bf16) {
+    io.out(`training step    fp32 ${timed.fp32.step_ms} ms, bf16 ${timed.bf16.step_ms} ms: bf16 / fp32 ${timed.bf16_vs_fp32}x  (${ours.gflop_per_step} GFLOP; ${timed.fp32.gflops} and ${timed.bf16.gflops} GFLOP/s)`);
+    io.out(`forward pass     fp32 ${timed.fp32.forward_ms} ms, bf16 ${timed.bf16.forward_ms} ms`);
+    io.out(`bf16 kernels     ${Object.entries(timed.bf16_impls ?? {}).map(([k, n]) => `${k} (${n})`).join(', ')}`);
+  } else {
+    io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
+    io.out(`forward pass     ${ours.forward_ms} ms`);
+  }
+  io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
+  if (args.values.peer) {
+    io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
+    if (result.peer_bf16_step_ms !== undefined) io.out(`PyTorch bf16     ${result.peer_bf16_step_ms} ms, forward ${result.peer_bf16_forward_ms} ms (torch.autocast cpu bfloat16): ${result.peer_bf16_vs_fp32}x its fp32 step`);
+    io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x (fp32)${result.bf16_step_ratio !== undefined ? `; bf16 step ${result.bf16_step_ratio}x` : ''}`);
+  }
+  if (ours.profile) {
+    const total = ours.profile.reduce((s, k) => s + k.ms, 0);
+    io.out('');
+    const js = ours.profile.filter((k) => !k.native).reduce((s, k) => s + k.ms, 0);
+    io.out(`kernels of one training step (${total.toFixed(1)} ms in kernels, ${js.toFixed(1)} ms = ${((100 * js) / total).toFixed(1)}% of it in JavaScript):`);
+    io.out(`  ${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  where`);
+    for (const k of ours.profile) {
+      io.out(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(6)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`);
+    }
+  }
+  return 0;
+}
 
 /** `bench --train SPEC`: a policy's epoch times over in-memory digit scenes, and its share of the FLOPs of `all`. */
 async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> {

@@ -7,7 +7,7 @@ import { useBestBackend } from '../../engine/index.js';
 import { importModel } from '../../model/import/import.js';
 import { ARCHS, parseInputSize } from '../../model/options.js';
 import { UsageError } from '../../util/errors.js';
-import { choiceOption, type Command } from '../command.js';
+import { choiceOption, intOption, type Command } from '../command.js';
 
 export const modelImportCommand: Command = {
   name: 'model import',
@@ -23,6 +23,7 @@ export const modelImportCommand: Command = {
       valueName: 'NAME|FILE',
       description: 'milesial (milesial/Pytorch-UNet), keras-course (the course Keras U-Net), or a JSON file {"source name": "layer/weight"} (default: chosen from the tensor names)',
     },
+    classes: { type: 'string', valueName: 'N', description: 'encoder archs (mobilenetv2, resnet18, resnet34): classes of the fresh head (default 23)' },
     input: { type: 'string', valueName: 'HxW', description: 'input height and width for the model (channels come from the weights; default 96x128)' },
     'allow-lambda': { type: 'boolean', description: 'import a Keras model with Lambda layers anyway (their code is not run; rebuild what they did yourself)' },
     'allow-missing': { type: 'boolean', description: 'save even if some of our weights have no source tensor (they keep a fresh initialisation)' },
@@ -31,6 +32,7 @@ export const modelImportCommand: Command = {
   examples: [
     'unet-transfer model import unet_carvana.pth --arch bn --input 320x480 --out models/carvana',
     'unet-transfer model import course_unet.h5 --out models/course',
+    'unet-transfer model import resnet34-b627a593.pth --arch resnet34 --classes 23 --input 128x128 --out models/r34',
     'unet-transfer model import other.safetensors --mapping my-map.json --arch classic --out models/other',
   ],
   async run(args, io) {
@@ -54,6 +56,7 @@ export const modelImportCommand: Command = {
       inputSize,
       allowLambda: args.values['allow-lambda'] === true,
       allowMissing: args.values['allow-missing'] === true,
+      classes: args.values.classes === undefined ? undefined : intOption(args, 'classes', 1, 65536),
       provenance: { createdBy: 'unet-transfer model import' },
     });
     if (io.json) {

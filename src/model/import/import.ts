@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { UserError } from '../../util/errors.js';
 import { saveModelFolder, type Provenance, type WeightsRecord } from '../folder.js';
-import { DEFAULTS, resolveOptions, type Arch, type UNetOptions, type Upsample } from '../options.js';
+import { DEFAULTS, isEncoderArch, resolveOptions, type Arch, type UNetOptions, type Upsample } from '../options.js';
+import { importEncoderModel } from './encoder_import.js';
 import { buildUNet } from '../unet.js';
 import { readKerasH5 } from './keras_h5.js';
 import { convertAssignments, type Mapping, type TargetWeight } from './mapping.js';
@@ -36,6 +37,8 @@ export interface ImportOptions {
   allowLambda?: boolean;
   /** Save even when some of our weights have no source (they keep the seeded initialisation). */
   allowMissing?: boolean;
+  /** Encoder archs: the classes of the fresh head (default 23). */
+  classes?: number;
   provenance?: Partial<Provenance>;
 }
 
@@ -90,7 +93,7 @@ function chooseMapping(w: SourceWeights, name: string | undefined): { mapping: M
   if (name === 'keras-course' || (name === undefined && w.format === 'keras-h5')) return { mapping: kerasCourseMapping(w), weights: w };
   if (name === undefined) {
     const sample = [...w.tensors.keys()].slice(0, 4).join(', ');
-    throw new UserError(`the tensors (${sample}, ...) match no built-in mapping (milesial, keras-course); write a mapping file and pass --mapping FILE`);
+    throw new UserError(`the tensors (${sample}, ...) match no built-in mapping (milesial, keras-course); write a mapping file and pass options.mapping FILE`);
   }
   const user = readUserMapping(name, w);
   return { mapping: user.mapping, weights: user.layout ? { ...w, layout: user.layout } : w };
@@ -138,10 +141,14 @@ function inferUpsample(targets: Map<string, TargetWeight>, arch: Arch, depth: nu
 /** Reads, maps, checks and saves; throws a UserError (nothing written) when anything does not fit. */
 export async function importModel(opts: ImportOptions & { out: string }): Promise<ImportResult & { weights: WeightsRecord }> {
   const source = await readSourceWeights(opts.file, { allowLambda: opts.allowLambda });
+  if (opts.arch && isEncoderArch(opts.arch)) {
+    if (opts.mapping !== undefined) throw new UserError(`option 'mapping': arch ${opts.arch} maps torchvision's own names; no mapping is needed`);
+    return importEncoderModel(source, { ...opts, arch: opts.arch });
+  }
   const { mapping, weights } = chooseMapping(source, opts.mapping);
   const arch: Arch = opts.arch ?? (mapping.name === 'keras-course' ? 'course' : 'bn');
-  if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit --arch bn (conv, BatchNorm, ReLU), not --arch ${arch}`);
-  if (mapping.name === 'keras-course' && arch !== 'course') throw new UserError(`the course Keras U-Net fits --arch course, not --arch ${arch}`);
+  if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit options.arch bn (conv, BatchNorm, ReLU), not options.arch ${arch}`);
+  if (mapping.name === 'keras-course' && arch !== 'course') throw new UserError(`the course Keras U-Net fits options.arch course, not options.arch ${arch}`);
   const converted = convertAssignments(weights, mapping);
   const targets = new Map(converted.map((t) => [t.target, t]));
   const options = inferOptions(targets, arch, opts.inputSize);
@@ -180,7 +187,7 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
       throw new UserError(`the mapping ${mapping.name} targets weights our ${arch} U-Net does not have: ${unknown.slice(0, 6).join(', ')}${unknown.length > 6 ? ', ...' : ''}`);
     }
     if (missed.length && !opts.allowMissing) {
-      throw new UserError(`${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass --allow-missing to keep their fresh initialisation`);
+      throw new UserError(`${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass options.allowMissing to keep their fresh initialisation`);
     }
     const mappedSources = new Set(mapping.assignments.map((a) => a.source));
     const skippedNames = new Set(mapping.skipped.map((s) => s.name));

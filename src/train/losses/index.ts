@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { linearSoftmaxCrossEntropy } from '../../engine/ops/linear_softmax_cross_entropy.js';
-import { UsageError } from '../../util/errors.js';
+import { invalidOption } from '../../util/errors.js';
 import { crossEntropyLoss } from './cross_entropy.js';
 import { diceLoss } from './dice.js';
 
@@ -19,7 +19,7 @@ export type LossFn = ((logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar) &
 };
 
 export function parseLossName(text: string): LossName {
-  if (!(LOSSES as readonly string[]).includes(text)) throw new UsageError(`--loss must be one of ${LOSSES.join(', ')}, got ${JSON.stringify(text)}`);
+  if (!(LOSSES as readonly string[]).includes(text)) throw invalidOption('loss', `one of ${LOSSES.join(', ')}`, text);
   return text as LossName;
 }
 

@@ -1,8 +1,15 @@
-// What the demo runs: the two domain shifts it builds target sets for, and how big each run is (`--quick`,
+// What the demo runs: its domains (a shipped model, its source scenes and the shifts it builds target sets for),
+// and how big each run is (`--quick`,
 // the full demo, and a hidden `--tiny` that only the tests use to walk the same code path in seconds).
+import type { WorldName, WorldStyle } from '../data/world/index.js';
 import { NAMED_POLICIES } from '../train/freeze_spec.js';
 
 export const DEMO_FORMAT = 'unet-transfer/demo';
+
+/** How a demo data set is made: digit scenes (`data digits`) or rendered video-game frames (`data world`). */
+export type DemoScenes =
+  | { generator: 'digits'; digits: [number, number]; /** Input-level shift spec for `data digits --shift` ('none' for none). */ shift: string; seed: number }
+  | { generator: 'world'; world: WorldName; style: WorldStyle; seed: number };
 
 export interface DemoShift {
   /** Folder name of its data set and sweep. */
@@ -10,33 +17,86 @@ export interface DemoShift {
   kind: 'input' | 'output';
   title: string;
   description: string;
-  digits: [number, number];
-  /** Input-level shift spec for `data digits --shift` ('none' for none). */
-  shift: string;
-  seed: number;
+  scenes: DemoScenes;
 }
 
-/** The pretrained model knows digits 0-4 on a clean background. */
-export const DEMO_SHIFTS: readonly DemoShift[] = [
-  {
-    key: 'speckle',
-    kind: 'input',
-    title: 'input-level shift',
-    description: 'the same digits 0-4, seen through ultrasound-like speckle and a blur (speckle:0.5,blur:1): the pictures change, the classes do not',
-    digits: [0, 4],
-    shift: 'speckle:0.5,blur:1',
-    seed: 1,
-  },
-  {
-    key: 'newdigits',
-    kind: 'output',
-    title: 'output-level shift',
-    description: 'clean pictures of digits 5-9 in the class slots of 0-4: new objects for the same outputs',
-    digits: [5, 9],
-    shift: 'none',
-    seed: 2,
-  },
-];
+export type DomainName = 'world' | 'digits';
+
+/** A pretrained model that ships in models/, the scenes it was trained on, and the shifts the demo confronts it with. */
+export interface DemoDomain {
+  name: DomainName;
+  /** Folder under the package's models/. */
+  model: string;
+  /** What the model must take and predict ([height, width, channels], classes). */
+  input: [number, number, number];
+  classes: number;
+  /** In words, for the page: what the model was pretrained on. */
+  pretrainedOn: string;
+  /** The source domain: its validation scenes measure what fine-tuning costs the old task. */
+  source: DemoScenes;
+  shifts: DemoShift[];
+}
+
+/** The course U-Net pretrained on town streets by day (models/town16) meets night, rooms and a cartoon look. */
+const WORLD_DOMAIN: DemoDomain = {
+  name: 'world',
+  model: 'town16',
+  input: [96, 128, 3],
+  classes: 23,
+  pretrainedOn: 'rendered town streets by day (CARLA\'s 23 classes, 96x128 RGB)',
+  source: { generator: 'world', world: 'town', style: 'day', seed: 3 },
+  shifts: [
+    {
+      key: 'night',
+      kind: 'input',
+      title: 'input-level shift',
+      description: 'the same kind of streets at night (dark, lit windows, street lamps with falloff, headlights): the pictures change, the classes do not',
+      scenes: { generator: 'world', world: 'town', style: 'night', seed: 1 },
+    },
+    {
+      key: 'indoor',
+      kind: 'output',
+      title: 'output-level shift',
+      description: 'indoor rooms (floor, walls, furniture, people: 15 classes of their own): new objects, and a new head for them',
+      scenes: { generator: 'world', world: 'indoor', style: 'day', seed: 2 },
+    },
+    {
+      key: 'toon',
+      kind: 'input',
+      title: 'input-level shift',
+      description: 'the same kind of streets drawn as a cartoon (flat colours, banded light, dark outlines): another look, the same classes',
+      scenes: { generator: 'world', world: 'town', style: 'toon', seed: 4 },
+    },
+  ],
+};
+
+/** The course U-Net pretrained on digits 0-4 (models/digits04): the demo of the first sessions. */
+const DIGITS_DOMAIN: DemoDomain = {
+  name: 'digits',
+  model: 'digits04',
+  input: [64, 64, 1],
+  classes: 6,
+  pretrainedOn: 'digit scenes of digits 0-4 on a clean background (64x64 grey)',
+  source: { generator: 'digits', digits: [0, 4], shift: 'none', seed: 3 },
+  shifts: [
+    {
+      key: 'speckle',
+      kind: 'input',
+      title: 'input-level shift',
+      description: 'the same digits 0-4, seen through ultrasound-like speckle and a blur (speckle:0.5,blur:1): the pictures change, the classes do not',
+      scenes: { generator: 'digits', digits: [0, 4], shift: 'speckle:0.5,blur:1', seed: 1 },
+    },
+    {
+      key: 'newdigits',
+      kind: 'output',
+      title: 'output-level shift',
+      description: 'clean pictures of digits 5-9 in the class slots of 0-4: new objects for the same outputs',
+      scenes: { generator: 'digits', digits: [5, 9], shift: 'none', seed: 2 },
+    },
+  ],
+};
+
+export const DEMO_DOMAINS: Record<DomainName, DemoDomain> = { world: WORLD_DOMAIN, digits: DIGITS_DOMAIN };
 
 export type PresetName = 'tiny' | 'quick' | 'full';
 
@@ -69,6 +129,6 @@ export const PRESETS: Record<PresetName, DemoPreset> = {
 };
 
 /** The settings that decide the demo's results; a demo folder is resumed only when these are equal. */
-export function presetKey(p: DemoPreset, model: string): string {
-  return JSON.stringify({ ...p, parallel: undefined, model, shifts: DEMO_SHIFTS });
+export function presetKey(p: DemoPreset, domain: DemoDomain, model: string): string {
+  return JSON.stringify({ ...p, parallel: undefined, model, domain });
 }

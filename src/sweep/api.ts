@@ -9,7 +9,9 @@ import { diffModels, disposeData, loadAnalysisData, probe } from '../analysis/in
 import { PRECISION_SETTINGS, resolvePrecision, useBestBackend, type PrecisionSetting } from '../engine/index.js';
 import { loadModelFolder, sampleNormalizationOf } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
+import { openFolderDataset } from '../data/folder-dataset.js';
 import { finetune } from '../train/api.js';
+import { withNewHead } from '../train/new_head.js';
 import { NAMED_POLICIES } from '../train/freeze_spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { checkChoice, checkInt, checkNumber } from '../util/check_options.js';
@@ -183,13 +185,19 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   await useBestBackend('native', log);
   const modelDir = resolveModelDir(resolve(o.model), 'model');
   const folder = await loadModelFolder(modelDir);
+  const owned = [folder.model];
   let advice: Advice;
   try {
-    log(`probing ${modelDir} on ${samples} samples of ${o.data}`);
-    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: folder.options.classes, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
+    // A target with other classes gets a fresh head (as fine-tuning gives it), which every candidate must train.
+    const targetClasses = openFolderDataset(resolve(o.data)).classes?.numClasses ?? folder.options.classes;
+    const newHead = targetClasses !== folder.options.classes;
+    const probed = newHead ? withNewHead(folder, targetClasses, 0) : folder;
+    if (newHead) owned.push(probed.model);
+    log(`probing ${modelDir} on ${samples} samples of ${o.data}${newHead ? ` (with a new head for its ${targetClasses} classes)` : ''}`);
+    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: targetClasses, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
     let rgn: Record<string, number | null>;
     try {
-      rgn = Object.fromEntries(probe(folder, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));
+      rgn = Object.fromEntries(probe(probed, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));
     } finally {
       disposeData(d);
     }
@@ -200,8 +208,8 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     }
     const blocks = folder.layerMap.blocks.filter((b) => b.trainableParameters > 0).map((b) => b.name);
     const evidence = scoreBlocks(blocks, rgn, drift);
-    const all = candidates(folder, evidence, budget, batch);
-    if (all.length === 0) throw badInputOption('budget', `${budget.text}: no block fits (the cheapest block costs more); raise the budget`);
+    const all = candidates(probed, evidence, budget, batch, newHead ? ['head'] : []);
+    if (all.length === 0) throw badInputOption('budget', `${budget.text}: no block fits (the cheapest ${newHead ? 'set with the new head ' : 'block '}costs more); raise the budget`);
     const best = all[0]!;
     advice = {
       format: 'unet-transfer/advice',
@@ -220,7 +228,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       file: null,
     };
   } finally {
-    folder.model.dispose();
+    for (const m of owned) m.dispose();
   }
   if (o.verify) {
     const r = await runSweep({ ...(o as SweepOptions), model: o.model, data: o.data, out: o.out! }, [advice.spec]);

@@ -18,15 +18,33 @@ struct BackwardWeights {
   memory::desc scratchpadDesc;
 };
 
+// Threads of the bf16 backward-weights primitives. oneDNN 2.6's jit_bf16 kernel transposes x and dy and reduces
+// per-thread partial weights, with spin barriers between the threads; on this 2-core VM two threads were no faster
+// than one even at their best, and under load (a thread descheduled at a barrier) 3-10x slower. So 1 where the
+// engine runs at most 2 threads, otherwise all of them (not measured there);
+// UNET_TRANSFER_BF16_WEIGHT_GRAD_THREADS=N overrides.
+int Bf16WeightGradThreads() {
+  static int n = [] {
+    if (const char* e = std::getenv("UNET_TRANSFER_BF16_WEIGHT_GRAD_THREADS")) {
+      const int v = std::atoi(e);
+      if (v > 0) return v;
+    }
+    return ConfigureThreads() <= 2 ? 1 : ConfigureThreads();
+  }();
+  return n;
+}
+
 BackwardWeights MakeBackwardWeights(const Geometry& g, bool bf16) {
   bool used = false;
   auto pd = Bf16OrFp32<dnnl::convolution_backward_weights::primitive_desc>(bf16, [&](bool b) {
+    ThreadsScope threads(b ? Bf16WeightGradThreads() : 0);  // the kernel splits its work at creation
     const dt in = b ? dt::bf16 : dt::f32;
     dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.X(in), g.WAny(), g.Y(in),
                                                g.Strides(), g.Dilations(), g.PadL(), g.PadR());
     return dnnl::convolution_backward_weights::primitive_desc(d, UserScratchpad(), Engine(), ForwardHint(g, b));
   }, &used);
   RecordImpl("Conv2DBackpropFilter", g.Key(), pd.impl_info_str(), used);
+  ThreadsScope threads(used ? Bf16WeightGradThreads() : 0);
   return BackwardWeights{dnnl::convolution_backward_weights(pd), memory(g.X(), Engine(), nullptr),
                          memory(g.Y(), Engine(), nullptr), Staged(g.WUser(), pd.diff_weights_desc(), false), used, pd.src_desc(), pd.diff_dst_desc(), pd.scratchpad_desc()};
 }
@@ -55,6 +73,7 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
     }
     ranBf16 = b.bf16;
     b.dw.Out(dw);
+    ThreadsScope threads(b.bf16 ? Bf16WeightGradThreads() : 0);
     b.prim.execute(Stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, b.dw.prim},
                               {DNNL_ARG_SCRATCHPAD, Scratchpad().For(b.scratchpadDesc)}});
     b.dw.Flush();

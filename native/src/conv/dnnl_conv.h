@@ -310,6 +310,23 @@ inline uint64_t Id(const Napi::CallbackInfo& info, size_t i) {
   return v > 0 ? static_cast<uint64_t>(v) : 0;
 }
 
+// Runs what follows with `n` OpenMP threads (0: unchanged) and puts the process's count back at the end of the scope.
+// oneDNN's jit kernels split their work for the thread count of the moment they are created, and run with it.
+class ThreadsScope {
+ public:
+  explicit ThreadsScope(int n) : set_(n > 0 && n != ConfigureThreads()) {
+    if (set_) omp_set_num_threads(n);
+  }
+  ~ThreadsScope() {
+    if (set_) omp_set_num_threads(ConfigureThreads());
+  }
+  ThreadsScope(const ThreadsScope&) = delete;
+  ThreadsScope& operator=(const ThreadsScope&) = delete;
+
+ private:
+  bool set_;
+};
+
 // Runs body, turning oneDNN failures into JavaScript errors that name the kernel.
 template <typename Body>
 Napi::Value Guarded(const Napi::CallbackInfo& info, const char* kernel, Body body) {

@@ -43,7 +43,7 @@ const DIGITS_PRESETS: Record<PresetName, DemoPreset> = {
  */
 const WORLD_PRESETS: Record<PresetName, DemoPreset> = {
   tiny: { ...DIGITS_PRESETS.tiny },
-  quick: { name: 'quick', train: 96, val: 32, sourceVal: 24, policies: ['full', 'decoder+head', 'encoder', 'head'], seeds: 1, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 16, analysisSamples: 16, budget: '25%params', parallel: 1 },
+  quick: { name: 'quick', train: 64, val: 32, sourceVal: 24, policies: ['full', 'decoder+head', 'encoder', 'head'], seeds: 1, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 16, analysisSamples: 16, budget: '25%params', parallel: 1 },
   full: { name: 'full', train: 240, val: 80, sourceVal: 80, policies: [...NAMED_POLICIES], seeds: 2, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 32, analysisSamples: 48, budget: '25%params', parallel: 1 },
 };
 

@@ -61,7 +61,7 @@ export const modelImportCommand: Command = {
       return 0;
     }
     const o = r.options;
-    io.out(`${out}: imported ${r.mapped.length} tensors from ${file} (${r.format}, mapping ${r.mapping}) into a ${o.arch} U-Net: depth ${o.depth}, filters ${o.filters}, classes ${o.classes}, input ${o.input.join('x')}, ${o.upsample} up-sampling`);
+    io.out(`${out}: imported ${r.mapped.length} tensors from ${file} (${r.format}, mapping ${r.mapping}) into a ${o.arch} U-Net: depth ${o.depth}, filters ${o.filters}, ${r.headMode} head with ${o.classes} output channel${o.classes > 1 ? 's' : ''}, input ${o.input.join('x')}${'upsample' in o ? `, ${o.upsample} up-sampling` : ''}`);
     if (!io.quiet) {
       io.out('mapped:');
       for (const m of r.mapped) io.out(`  ${m.source} -> ${m.target} [${m.shape.join(', ')}]`);

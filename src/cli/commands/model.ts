@@ -90,7 +90,7 @@ export const modelCreateCommand: Command = {
       const classList = classes.list ?? defaultClasses(classes.count);
       const provenance = { createdBy: `unet-transfer ${toolVersion()} model create`, createdAt: new Date().toISOString(), trainedOn: null, parent: null };
       const weights = await saveModelFolder(out, unet, { classes: classList, provenance });
-      const summary = summarize({ dir: out, ...unet, classes: classList, provenance, weights, warnings: [] });
+      const summary = summarize({ dir: out, ...unet, classes: classList, provenance, weights, headMode: 'multiclass', warnings: [] });
       if (io.json) io.out(JSON.stringify(summary));
       else {
         if (!io.quiet) for (const line of summaryText(summary)) io.out(line);

@@ -12,6 +12,7 @@ import { batchesPerEpoch } from '../data/index.js';
 import { saveModelFolder } from '../model/index.js';
 import type { ClassInfo } from '../model/classes.js';
 import type { ModelArchitecture, Provenance } from '../model/folder.js';
+import type { HeadMode } from '../model/head_mode.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { UsageError } from '../util/errors.js';
 import { folderBatchSource } from './batch_source.js';
@@ -71,6 +72,8 @@ export interface TrainConfig {
   earlyStop: string | null;
   val: number;
   augment: string;
+  /** The head mode asked for (null: the model's own; pretrain: multiclass). */
+  headMode?: HeadMode | null;
 }
 
 export interface TrainerInput {
@@ -79,7 +82,7 @@ export interface TrainerInput {
   finalModelDir: string;
   config: TrainConfig;
   phases: Phase[];
-  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap };
+  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode?: HeadMode };
   classes: ClassInfo[];
   data: TrainingData;
   loss: LossFn;
@@ -204,7 +207,7 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
       const lr = done.lr;
       bar.clear();
       const trainSeconds = (performance.now() - epochStart) / 1000;
-      const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss }) : null;
+      const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss, headMode: t.data.headMode }) : null;
       const line: Record<string, unknown> = {
         epoch: epoch + 1,
         step,

@@ -26,6 +26,7 @@ import { openFolderDataset } from '../../data/index.js';
 import { useBestBackend } from '../../engine/index.js';
 import { loadModelFolder, type ModelFolder } from '../../model/index.js';
 import { withNewHead } from '../../train/new_head.js';
+import { headChannels, headClasses } from '../../model/head_mode.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError, UserError } from '../../util/errors.js';
 import { intOption, type CommandIO, type Command, type ParsedArgs } from '../command.js';
@@ -113,7 +114,7 @@ function driftTable(r: DriftReport): string[] {
 }
 
 async function loadTargetData(dir: string, folder: ModelFolder, samples: number | undefined): Promise<AnalysisData> {
-  return loadAnalysisData(dir, { input: folder.options.input, classes: folder.options.classes, samples: samples ?? DEFAULT_SAMPLES });
+  return loadAnalysisData(dir, { input: folder.options.input, classes: folder.options.classes, headMode: folder.headMode, samples: samples ?? DEFAULT_SAMPLES });
 }
 
 export const diffCommand: Command = {
@@ -269,15 +270,16 @@ export const probeCommand: Command = {
     const owned: tfl.LayersModel[] = [folder.model];
     let data: AnalysisData | null = null;
     try {
-      const targetClasses = openFolderDataset(d).classes?.numClasses ?? folder.options.classes;
+      const modelClasses = headClasses(folder.headMode, folder.options.classes);
+      const targetClasses = folder.headMode === 'binary' ? 2 : (openFolderDataset(d).classes?.numClasses ?? modelClasses);
       let model = { model: folder.model, layerMap: folder.layerMap };
-      const newHead = targetClasses !== folder.options.classes;
+      const newHead = targetClasses !== modelClasses;
       if (newHead) {
-        const u = withNewHead(folder, targetClasses, seed);
+        const u = await withNewHead(folder, targetClasses, seed);
         owned.push(u.model);
         model = u;
       }
-      data = await loadAnalysisData(d, { input: folder.options.input, classes: targetClasses, samples });
+      data = await loadAnalysisData(d, { input: folder.options.input, classes: headChannels(folder.headMode, targetClasses), headMode: folder.headMode, samples });
       const r = probe(model, data, { batchSize: batch, onProgress: !io.json && !io.quiet ? (i, n) => io.err(`  batch ${i}/${n}`) : undefined });
       if (io.json) {
         io.out(JSON.stringify({ model: folder.dir, data: d, split: data.split, new_head: newHead, ...r }));

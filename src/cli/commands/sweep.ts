@@ -249,7 +249,7 @@ export const adviseCommand: Command = {
     let best: ReturnType<typeof candidates>[number];
     try {
       say(`probing ${modelDir} on ${samples} samples of ${data}`);
-      const d = await loadAnalysisData(resolve(data), { input: folder.options.input, classes: folder.options.classes, samples, seed: 0 });
+      const d = await loadAnalysisData(resolve(data), { input: folder.options.input, classes: folder.options.classes, headMode: folder.headMode, samples, seed: 0 });
       let rgn: Record<string, number | null>;
       try {
         rgn = Object.fromEntries(probe(folder, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));

@@ -12,6 +12,7 @@ import { buildUNet, loadModelFolder, type ModelFolder } from '../../model/index.
 import type { ModelArchitecture } from '../../model/folder.js';
 import type { LayerMap } from '../../model/layer-map.js';
 import { ARCHS, DEFAULTS, MAX_DEPTH, MIN_DEPTH, parseInputSize } from '../../model/options.js';
+import { HEAD_MODES, headChannels, headClasses, parseHeadMode, type HeadMode } from '../../model/head_mode.js';
 import { readImageHeaderSync } from '../../data/decode.js';
 import { classStats, openFolderDataset, splitDataset } from '../../data/index.js';
 import { checkpointDir, loadCheckpointModel, readCheckpointState, readPointer } from '../../train/checkpoint.js';
@@ -37,7 +38,8 @@ const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   batch: { type: 'string', valueName: 'N', description: 'batch size (default 8)' },
   lr: { type: 'string', valueName: 'RATE', description: 'base learning rate (default 1e-3)' },
   seed: { type: 'string', valueName: 'N', description: 'seed of order, augmentation, dropout, split and new weights (default 0)' },
-  loss: { type: 'string', valueName: 'L', description: 'ce, dice or ce+dice (default ce)' },
+  loss: { type: 'string', valueName: 'L', description: 'ce, dice or ce+dice (default ce); sigmoid heads: bce (= ce), dice, bce+dice' },
+  'head-mode': { type: 'string', valueName: 'M', description: `${HEAD_MODES.join(', ')}: how outputs become a segmentation (default: the model's; pretrain multiclass)` },
   'class-weights': { type: 'string', valueName: 'W', description: 'cross-entropy class weights: balanced (median frequency) or w0,w1,... (default none)' },
   optimizer: { type: 'string', valueName: 'O', description: 'adam, adamw or sgd (momentum) (default adam)' },
   'weight-decay': { type: 'string', valueName: 'WD', description: 'AdamW decoupled weight decay (default 0.01)' },
@@ -102,6 +104,7 @@ function configFromArgs(args: ParsedArgs, finetune: boolean, resume: boolean): T
     earlyStop: str(args, 'early-stop'),
     val: num(args, 'val', 0, 0.95, 0.2),
     augment: str(args, 'augment') ?? 'none',
+    headMode: args.values['head-mode'] === undefined ? null : parseHeadMode(args.values['head-mode'], 'head-mode'),
   };
   if (c.earlyStop !== null) parseEarlyStop(c.earlyStop);
   if (c.lrMult !== null) parseLrMult(c.lrMult);
@@ -117,7 +120,7 @@ function checkResumeArgs(args: ParsedArgs, stored: TrainConfig, given: TrainConf
   const keyOf: Record<string, keyof TrainConfig> = {
     epochs: 'epochs', batch: 'batch', lr: 'lr', seed: 'seed', loss: 'loss', 'class-weights': 'classWeights', optimizer: 'optimizer', 'weight-decay': 'weightDecay',
     momentum: 'momentum', schedule: 'schedule', train: 'train', unfreeze: 'unfreeze', 'train-bn': 'trainBn', 'lr-mult': 'lrMult', 'lr-spread': 'lrSpread',
-    'early-stop': 'earlyStop', val: 'val', augment: 'augment',
+    'early-stop': 'earlyStop', val: 'val', augment: 'augment', 'head-mode': 'headMode',
   };
   for (const [flag, key] of Object.entries(keyOf)) {
     if (args.values[flag] === undefined) continue;
@@ -147,7 +150,7 @@ function prepareRunDir(runDir: string, resume: boolean, force: boolean): void {
 }
 
 interface Prepared {
-  unet: { model: LayersModel; options: ModelArchitecture; layerMap: LayerMap };
+  unet: { model: LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode: HeadMode };
 }
 
 /** With --resume and a checkpoint: the checkpoint's model and state. */
@@ -165,7 +168,7 @@ function phasesOf(c: TrainConfig): Phase[] {
 }
 
 async function classWeightsFor(c: TrainConfig, data: ReturnType<typeof openTrainingData>): Promise<number[] | undefined> {
-  if (c.loss === 'dice') return undefined;
+  if (c.loss === 'dice' || data.headMode !== 'multiclass') return undefined;
   const spec = parseClassWeights(c.classWeights, data.classes);
   if (spec.kind === 'none') return undefined;
   if (spec.kind === 'list') return spec.weights;
@@ -236,6 +239,7 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
   };
   let modelClasses: number;
   let modelInput: [number, number, number];
+  let headMode: HeadMode = config.headMode ?? 'multiclass';
   let sourceFolder: ModelFolder | null = null;
   if (finetune) {
     const dir = source.model!;
@@ -244,7 +248,8 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
     if (sourceFolder) owned.add(sourceFolder.model);
     if (point) owned.add(point.folder.model);
     const meta = point ? point.folder : sourceFolder!;
-    modelClasses = meta.options.classes;
+    modelClasses = headClasses(meta.headMode, meta.options.classes);
+    headMode = point ? point.folder.headMode : (config.headMode ?? meta.headMode);
     modelInput = meta.options.input;
     for (const w of meta.warnings) io.err(`warning: ${w}`);
     source.model = modelDir;
@@ -266,7 +271,8 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
         modelInput = [h.height, h.width, h.channels === 1 ? 1 : 3];
       }
     }
-    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : (args.values.classes !== undefined ? intOption(args, 'classes', 2, 65536) : undefined), augment: config.augment });
+    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : (args.values.classes !== undefined ? intOption(args, 'classes', 1, 65536) : undefined), augment: config.augment, headMode });
+    const channels = headChannels(headMode, data.classes);
     const classes = modelClassesFrom(data.ds.classes, data.classes);
     setup.data = { train: data.train.length, val: data.val.length, split: data.splitSource, classes: data.classes, input: modelInput };
 
@@ -278,7 +284,7 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
       const arch = str(args, 'arch') ?? DEFAULTS.arch;
       if (!(ARCHS as readonly string[]).includes(arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got ${JSON.stringify(arch)}`);
       const dropout = args.values.dropout === undefined ? undefined : num(args, 'dropout', 0, 0.99, 0);
-      unet = buildUNet({ arch: arch as (typeof ARCHS)[number], depth, filters, classes: data.classes, input: modelInput, dropout, seed: config.seed });
+      unet = { ...buildUNet({ arch: arch as (typeof ARCHS)[number], depth, filters, classes: channels, input: modelInput, dropout, seed: config.seed }), headMode };
       owned.add(unet.model);
       setup.architecture = unet.options;
     } else {
@@ -286,26 +292,28 @@ async function train(kind: 'pretrain' | 'finetune', args: ParsedArgs, io: Comman
       const first = resolveTrainSpec(phases[0]!.spec, src.layerMap);
       if (first.fromScratch) {
         if (src.options.arch === 'adopted') throw new UserError(`--train scratch rebuilds the architecture, which an adopted model (${source.model}) does not record; train it from its weights instead`);
-        unet = buildUNet({ ...src.options, classes: data.classes, seed: config.seed });
+        unet = { ...buildUNet({ ...src.options, classes: channels, seed: config.seed }), headMode };
         owned.add(unet.model);
         setup.fromScratch = true;
-      } else if (src.options.classes !== data.classes) {
-        requireTrainableHead(src.model, first.trainable, src.options.classes, data.classes, phases[0]!.spec);
-        unet = withNewHead(src, data.classes, config.seed);
+      } else if (src.options.classes !== channels || src.headMode !== headMode) {
+        const from = headClasses(src.headMode, src.options.classes);
+        requireTrainableHead(src.model, first.trainable, from, data.classes, phases[0]!.spec);
+        unet = await withNewHead(src, data.classes, config.seed, headMode);
         owned.add(unet.model);
-        setup.newHead = { from: src.options.classes, to: data.classes };
-        log(`the model predicts ${src.options.classes} classes, the data has ${data.classes}: head_logits starts fresh`);
+        setup.newHead = { from, to: data.classes, ...(src.headMode !== headMode ? { headMode: { from: src.headMode, to: headMode } } : {}) };
+        log(`the model predicts ${from} classes (${src.headMode}), the data has ${data.classes} (${headMode}): its output layer starts fresh`);
       } else {
         unet = src;
       }
       // Every phase's spec must resolve against the model (a typo fails now, not at epoch 4).
       for (const p of phases) resolveTrainSpec(p.spec, unet.layerMap);
     }
-    if (unet.options.classes !== data.classes) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${unet.options.classes}`);
+    if (unet.options.classes !== channels) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${headClasses(unet.headMode, unet.options.classes)}`);
+    setup.headMode = headMode;
 
     const weights = await classWeightsFor(config, data);
     if (weights) setup.classWeights = weights.map((w) => Math.round(w * 1e6) / 1e6);
-    const loss = makeLoss(parseLossName(config.loss), weights);
+    const loss = makeLoss(parseLossName(config.loss), weights, headMode);
 
     if (!resume) {
       prepareRunDir(runDir, false, args.values.force === true);
@@ -419,19 +427,21 @@ export const evaluateCommand: Command = {
     const folder = await loadModelFolder(modelDir);
     try {
       for (const w of folder.warnings) io.err(`warning: ${w}`);
-      const data = openTrainingData(d, { valFraction, seed, input: folder.options.input, modelClasses: folder.options.classes });
-      if (data.classes !== folder.options.classes) throw new UserError(`${d}: has ${data.classes} classes, the model ${folder.options.classes}; evaluate a model trained for these classes (finetune gives it a new head)`);
+      const classCount = headClasses(folder.headMode, folder.options.classes);
+      const data = openTrainingData(d, { valFraction, seed, input: folder.options.input, modelClasses: classCount, headMode: folder.headMode });
+      if (data.classes !== classCount) throw new UserError(`${d}: has ${data.classes} classes, the model ${classCount}; evaluate a model trained for these classes (finetune gives it a new head)`);
       const ds = data.ds;
       const splitArg = str(args, 'split') ?? (ds.layout === 'splits' && data.splitSource === 'folders' ? 'val' : run ? 'val' : 'all');
       if (!['val', 'train', 'all'].includes(splitArg)) throw new UsageError(`--split must be val, train or all, got ${JSON.stringify(splitArg)}`);
       const pairs = splitArg === 'val' ? splitDataset(ds, { valFraction, seed }).val : splitArg === 'train' ? splitDataset(ds, { valFraction, seed }).train : ds.pairs;
       if (pairs.length === 0) throw new UserError(`${d}: the ${splitArg} split is empty`);
-      const r = await evaluateModel(folder.model, folder.options.classes, ds, pairs, { sample: data.sample, batchSize: batch });
+      const r = await evaluateModel(folder.model, classCount, ds, pairs, { sample: data.sample, batchSize: batch, headMode: folder.headMode });
       const names = folder.classes.map((c) => c.name);
       if (io.json) {
-        io.out(JSON.stringify({ model: modelDir, data: d, split: splitArg, samples: r.samples, miou: r.miou, miou_fg: r.miou_fg, dice: r.mean_dice, dice_fg: r.mean_dice_fg, pixel_accuracy: r.pixel_accuracy, per_class: names.map((name, i) => ({ id: i, name, iou: r.iou[i], dice: r.dice[i] })) }));
+        io.out(JSON.stringify({ model: modelDir, data: d, split: splitArg, head_mode: folder.headMode, samples: r.samples, miou: r.miou, miou_fg: r.miou_fg, dice: r.mean_dice, dice_fg: r.mean_dice_fg, pixel_accuracy: r.pixel_accuracy, per_class: names.map((name, i) => ({ id: i, name, iou: r.iou[i], dice: r.dice[i] })) }));
       } else {
-        io.out(`${modelDir} on ${d} (${splitArg}, ${r.samples} samples): mIoU ${r.miou.toFixed(4)} (without background ${r.miou_fg.toFixed(4)}), Dice ${r.mean_dice.toFixed(4)}, pixel accuracy ${r.pixel_accuracy.toFixed(4)}`);
+        const fg = folder.headMode === 'binary' ? `foreground IoU ${r.miou_fg.toFixed(4)}, mIoU over background and foreground ${r.miou.toFixed(4)}` : `mIoU ${r.miou.toFixed(4)} (without background ${r.miou_fg.toFixed(4)})`;
+        io.out(`${modelDir} on ${d} (${splitArg}, ${r.samples} samples, ${folder.headMode} head): ${fg}, Dice ${r.mean_dice.toFixed(4)}, pixel accuracy ${r.pixel_accuracy.toFixed(4)}`);
         if (!io.quiet) for (const [i, name] of names.entries()) io.out(`  ${String(i).padStart(3)} ${name.padEnd(16)} IoU ${r.iou[i] === null ? '   -  ' : r.iou[i]!.toFixed(4)}  Dice ${r.dice[i] === null ? '   -  ' : r.dice[i]!.toFixed(4)}`);
       }
       return 0;

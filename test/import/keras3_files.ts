@@ -131,7 +131,9 @@ export function randomWeights(layers: KerasLayerSpec[], seed = 7): Map<string, {
   for (const l of layers) {
     for (const v of l.vars) {
       const n = v.shape.reduce((a, b) => a * b, 1);
-      let data = values(n, s++, 0.6);
+      // Kernels He-uniform (limit sqrt(6 / fan-in)), so that activations keep their scale; biases small.
+      const fanIn = v.shape.length === 4 ? v.shape[0]! * v.shape[1]! * v.shape[2]! : 0;
+      let data = values(n, s++, fanIn ? Math.sqrt(6 / fanIn) : v.name === 'bias' ? 0.1 : 0.6);
       if (v.name === 'moving_variance') data = data.map((x) => 0.5 + Math.abs(x));
       if (v.name === 'gamma') data = data.map((x) => 1 + x);
       out.set(`${l.name}/${v.name}`, { shape: v.shape, data });

@@ -1,0 +1,120 @@
+// Binary segmentation end to end: digit-vs-background scenes (masks 0/255), a Keras 3 U-Net with a
+// one-channel sigmoid head imported from a .keras file, `finetune --train decoder+head` raising the
+// foreground IoU that `evaluate` measures, and a sweep and its report showing the binary metrics. Also the
+// sigmoid losses and the binary / multilabel metrics against hand-computed values.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import * as tf from '@tensorflow/tfjs-core';
+import h5wasm from 'h5wasm/node';
+
+import { DEFAULT_DIGIT_SCENES, encodePng, generateDigitScenes } from '../../src/data/index.js';
+import { readPicture } from '../../src/data/decode.js';
+import { importModel } from '../../src/model/import/import.js';
+import { confusionFor, predictedIds } from '../../src/train/head_predict.js';
+import { makeLoss } from '../../src/train/losses/index.js';
+import { depth1UNet, randomWeights, writeKeras3Archive } from '../import/keras3_files.js';
+import { cli } from '../sweep/fixtures.js';
+import { tempDir, useNative } from './helpers.js';
+
+/** Digit scenes made binary: every digit pixel 255, background 0; classes.json names background and digit. */
+async function binaryDigitSet(dir: string): Promise<string> {
+  // Large, thick digits, so that the foreground is about a tenth of the pixels.
+  await generateDigitScenes(dir, { ...DEFAULT_DIGIT_SCENES, size: 32, count: 24, valCount: 8, digits: [0, 2], perImage: [2, 3], scale: [0.5, 0.7], threshold: 64, seed: 0 });
+  for (const split of ['train', 'val']) {
+    const masks = join(dir, split, 'masks');
+    for (const f of readdirSync(masks)) {
+      const { raster } = await readPicture(join(masks, f));
+      const data = new Uint8Array(raster.width * raster.height);
+      for (let i = 0; i < data.length; i++) data[i] = raster.data[i * raster.channels]! > 0 ? 255 : 0;
+      writeFileSync(join(masks, f), encodePng({ width: raster.width, height: raster.height, channels: 1, data }));
+    }
+  }
+  writeFileSync(join(dir, 'classes.json'), JSON.stringify({ classes: [{ id: 0, name: 'background', color: [0, 0, 0] }, { id: 1, name: 'digit', color: [255, 255, 255] }] }));
+  return dir;
+}
+
+test('sigmoid losses and binary/multilabel metrics match hand-computed values', async () => {
+  await useNative();
+  const logits = tf.tensor4d([2, -1, 0.5, -3], [1, 2, 2, 1]);
+  const labels = tf.tensor3d([1, 0, 0, 1], [1, 2, 2], 'int32');
+  const bce = makeLoss('bce', undefined, 'binary')(logits, labels).dataSync()[0]!;
+  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  const expect = -(Math.log(sig(2)) + Math.log(1 - sig(-1)) + Math.log(1 - sig(0.5)) + Math.log(sig(-3))) / 4;
+  assert.ok(Math.abs(bce - expect) < 1e-5, `${bce} vs ${expect}`);
+  assert.equal(makeLoss('ce', undefined, 'binary')(logits, labels).dataSync()[0], bce, 'ce means bce for a sigmoid head');
+  const p = [2, -1, 0.5, -3].map(sig);
+  const dice = 1 - (2 * (p[0]! + p[3]!) + 1) / (p.reduce((a, b) => a + b, 0) + 2 + 1);
+  assert.ok(Math.abs(makeLoss('dice', undefined, 'binary')(logits, labels).dataSync()[0]! - dice) < 1e-5);
+  assert.throws(() => makeLoss('bce'), /sigmoid heads/);
+  // Binary: predicted 1 where the logit > 0: [1, 0, 1, 0] vs truth [1, 0, 0, 1]: fg IoU 1/3, bg IoU 1/3.
+  const cm = confusionFor('binary', 2);
+  const ids = predictedIds(logits, 'binary');
+  cm.add(labels.dataSync(), ids.dataSync());
+  const m = cm.metrics();
+  assert.ok(Math.abs(m.iou[1]! - 1 / 3) < 1e-12 && Math.abs(m.miou_fg - 1 / 3) < 1e-12 && Math.abs(m.miou - 1 / 3) < 1e-12);
+  // Multilabel, 2 labels bit-packed: truth [3, 1, 2, 0], logits give [1, 1, 2, 2].
+  const ml = tf.tensor4d([1, -1, 1, -1, -1, 1, -1, 1], [1, 2, 2, 2]);
+  const packed = predictedIds(ml, 'multilabel');
+  assert.deepEqual(Array.from(packed.dataSync()), [1, 1, 2, 2]);
+  const mc = confusionFor('multilabel', 2);
+  mc.add([3, 1, 2, 0], packed.dataSync());
+  const mm = mc.metrics();
+  // label 0: truth {0,1}, pred {0,1} -> 1; label 1: truth {0,2}, pred {2,3} -> 1/3.
+  assert.ok(Math.abs(mm.iou[0]! - 1) < 1e-12 && Math.abs(mm.iou[1]! - 1 / 3) < 1e-12, JSON.stringify(mm.iou));
+  const bits = makeLoss('bce', undefined, 'multilabel')(ml, tf.tensor3d([3, 1, 2, 0], [1, 2, 2], 'int32')).dataSync()[0]!;
+  // (logit, bit) per pixel and label: pixel 0 (1,1)(-1,1), pixel 1 (1,1)(-1,0), pixel 2 (-1,0)(1,1), pixel 3 (-1,0)(1,0).
+  const want = [[1, 1], [-1, 1], [1, 1], [-1, 0], [-1, 0], [1, 1], [-1, 0], [1, 0]].reduce((s, [x, y]) => s - (y ? Math.log(sig(x!)) : Math.log(1 - sig(x!))), 0) / 8;
+  assert.ok(Math.abs(bits - want) < 1e-5, `${bits} vs ${want}`);
+  tf.dispose([logits, labels, ids, ml, packed]);
+});
+
+test('binary fine-tuning: a Keras 3 sigmoid U-Net, finetune --train decoder+head raises foreground IoU; sweep and report show binary metrics', { timeout: 600_000 }, async (t) => {
+  await useNative();
+  await h5wasm.ready;
+  const dir = tempDir(t, 'unet-binary-');
+  const data = await binaryDigitSet(join(dir, 'data'));
+  const layers = depth1UNet();
+  const file = join(dir, 'unet.keras');
+  writeKeras3Archive(file, join(dir, 'tmp.h5'), layers, randomWeights(layers, 11));
+  const model = join(dir, 'model');
+  const imported = await importModel({ file, out: model, inputSize: [32, 32] });
+  assert.equal(imported.headMode, 'binary');
+
+  const evaluate = (m: string) => {
+    const r = cli(['evaluate', '--model', m, '--data', data, '--split', 'val', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { head_mode: string; miou: number; miou_fg: number; per_class: { name: string; iou: number | null }[] };
+  };
+  const before = evaluate(model);
+  assert.equal(before.head_mode, 'binary');
+  assert.deepEqual(before.per_class.map((c) => c.name), ['background', 'class1']);
+
+  const run = join(dir, 'run');
+  const ft = cli(['finetune', '--model', model, '--data', data, '--train', 'decoder+head', '--epochs', '6', '--batch', '4', '--lr', '0.01', '--out', run, '--json']);
+  assert.equal(ft.code, 0, ft.stderr);
+  const setup = (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { setup: { headMode: string } }).setup;
+  assert.equal(setup.headMode, 'binary');
+  const after = evaluate(run);
+  assert.equal(after.head_mode, 'binary');
+  assert.deepEqual(after.per_class.map((c) => c.name), ['background', 'digit'], 'the fine-tuned model takes the data set\'s class names');
+  assert.ok(after.miou_fg > before.miou_fg + 0.1, `foreground IoU ${before.miou_fg.toFixed(4)} -> ${after.miou_fg.toFixed(4)}`);
+  assert.ok(after.miou_fg > 0.4, `foreground IoU after fine-tuning: ${after.miou_fg}`);
+  const unetJson = JSON.parse(readFileSync(join(run, 'model', 'unet.json'), 'utf8')) as { headMode: string };
+  assert.equal(unetJson.headMode, 'binary');
+
+  const sweepOut = join(dir, 'sweep');
+  const sw = cli(['sweep', '--model', model, '--data', data, '--policies', 'decoder,head', '--seeds', '1', '--epochs', '1', '--batch', '4', '--lr', '0.01', '--out', sweepOut]);
+  assert.equal(sw.code, 0, sw.stderr);
+  assert.match(sw.stdout, /mIoU bg\+fg/);
+  assert.match(sw.stdout, /fg IoU/);
+  const summary = JSON.parse(readFileSync(join(sweepOut, 'sweep.json'), 'utf8')) as { head_mode: string; policies: { val_iou_fg_mean: number | null }[] };
+  assert.equal(summary.head_mode, 'binary');
+  assert.ok(summary.policies.every((p) => typeof p.val_iou_fg_mean === 'number'));
+  const rep = cli(['report', sweepOut, '--json']);
+  assert.equal(rep.code, 0, rep.stderr);
+  const html = readFileSync((JSON.parse(rep.stdout) as { file: string }).file, 'utf8');
+  assert.match(html, /val foreground IoU/);
+});

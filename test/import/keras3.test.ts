@@ -56,19 +56,22 @@ const layers = depth1UNet();
 const weights = randomWeights(layers);
 const input = { shape: [2, 16, 16, 1], data: Float32Array.from({ length: 2 * 16 * 16 }, (_, i) => Math.sin(i * 0.37) * 0.8 + 0.2) };
 
-for (const kind of ['h5', 'keras', 'keras-named'] as const) {
-  test(`a Keras 3 depth-1 U-Net (.${kind === 'h5' ? 'h5' : 'keras'}${kind === 'keras-named' ? ', vars groups with owner names' : ''}) imports with every weight mapped and the NumPy forward to 1e-5`, async (t) => {
-    const file = join(dir, `unet-${kind}.${kind === 'h5' ? 'h5' : 'keras'}`);
-    if (kind === 'h5') writeKeras3H5(file, layers, weights);
+for (const kind of ['h5', 'keras', 'keras-named', 'keras2-h5'] as const) {
+  const h5 = kind === 'h5' || kind === 'keras2-h5';
+  const what = kind === 'keras2-h5' ? 'A tf.keras 2 depth-1 U-Net (.h5, weights named kernel:0)' : `A Keras 3 depth-1 U-Net (.${h5 ? 'h5' : 'keras'}${kind === 'keras-named' ? ', vars groups with owner names' : ''})`;
+  test(`${what} imports with every weight mapped and the NumPy forward to 1e-5`, async (t) => {
+    const file = join(dir, `unet-${kind}.${h5 ? 'h5' : 'keras'}`);
+    if (h5) writeKeras3H5(file, layers, weights, { keras2: kind === 'keras2-h5' });
     else writeKeras3Archive(file, join(dir, `tmp-${kind}.h5`), layers, weights, { withOwnerNames: kind === 'keras-named' });
     const out = join(dir, `model-${kind}`);
     const r = await importModel({ file, out });
     assert.equal(r.mapping, 'keras-config');
-    assert.equal(r.format, kind === 'h5' ? 'keras-h5' : 'keras-archive');
+    assert.equal(r.format, h5 ? 'keras-h5' : 'keras-archive');
     assert.equal(r.headMode, 'binary');
     assert.equal(r.missed.length, 0);
     assert.equal(r.mapped.length, weights.size, 'every weight mapped');
     assert.deepEqual(new Set(r.mapped.map((m) => m.target)), new Set(weights.keys()));
+    if (kind === 'keras2-h5') assert.ok(r.mapped.every((m) => m.source === m.target), 'conv2d/kernel:0 is read as conv2d/kernel');
     assert.deepEqual(r.options, { arch: 'adopted', depth: 1, filters: 4, classes: 1, input: [16, 16, 1] });
 
     const folder = await loadModelFolder(out);

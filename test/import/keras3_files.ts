@@ -99,11 +99,38 @@ export function depth1UNet(opts: { head?: 'sigmoid' | 'softmax'; classes?: numbe
 
 const tensorRef = (name: string, shape: unknown) => ({ class_name: '__keras_tensor__', config: { shape, dtype: 'float32', keras_history: [name, 0, 0] } });
 
-/** Keras 3 inbound_nodes: merge layers take a list of tensors as their one argument. */
-function nodes(l: KerasLayerSpec): unknown[] {
+/** Keras 3 inbound_nodes: merge layers take a list of tensors as their one argument; Keras 2: [[[layer, 0, 0, {}], ...]]. */
+function nodes(l: KerasLayerSpec, keras2 = false): unknown[] {
   if (l.inbound.length === 0) return [];
+  if (keras2) return [l.inbound.map((n) => [n, 0, 0, {}])];
   const refs = l.inbound.map((n) => tensorRef(n, null));
   return [{ args: l.inbound.length > 1 ? [refs] : refs, kwargs: l.cls === 'BatchNormalization' || l.cls === 'Dropout' ? { training: false } : {} }];
+}
+
+/** Keras 2's config of a layer: batch_input_shape for inputs, plain dtype strings, alpha for LeakyReLU. */
+function keras2Config(l: KerasLayerSpec): Json {
+  const c: Json = { ...l.config, dtype: 'float32' };
+  if (l.cls === 'InputLayer') {
+    c.batch_input_shape = c.batch_shape;
+    delete c.batch_shape;
+  }
+  delete c.negative_slope;
+  delete c.threshold;
+  return c;
+}
+
+/** tf.keras 2's model.get_config() of the same model. */
+export function keras2FunctionalConfig(layers: KerasLayerSpec[]): Json {
+  const last = layers[layers.length - 1]!.name;
+  return {
+    class_name: 'Functional',
+    config: {
+      name: 'model',
+      layers: layers.map((l) => ({ class_name: l.cls, config: keras2Config(l), name: l.name, inbound_nodes: nodes(l, true) })),
+      input_layers: [['input_layer', 0, 0]],
+      output_layers: [[last, 0, 0]],
+    },
+  };
 }
 
 /** model.get_config() of the functional model; `keras3Objects` adds module/registered_name/build_config (config.json). */
@@ -144,31 +171,35 @@ export function randomWeights(layers: KerasLayerSpec[], seed = 7): Map<string, {
 
 const fixed = (xs: string[]) => `S${Math.max(1, ...xs.map((x) => Buffer.byteLength(x)))}`;
 
-/** model.save('m.h5') in Keras 3. */
-export function writeKeras3H5(path: string, layers: KerasLayerSpec[], weights: Map<string, { shape: number[]; data: Float32Array }>): void {
+/**
+ * model.save('m.h5') in Keras 3; with `keras2`, as tf.keras 2 writes it: Keras 2 config, weight names
+ * with the `:0` suffix (`conv2d/kernel:0`, dataset model_weights/conv2d/conv2d/kernel:0).
+ */
+export function writeKeras3H5(path: string, layers: KerasLayerSpec[], weights: Map<string, { shape: number[]; data: Float32Array }>, opts: { keras2?: boolean } = {}): void {
+  const suffix = opts.keras2 ? ':0' : '';
   const f = new h5wasm.File(path, 'w');
-  f.create_attribute('keras_version', '3.6.0');
+  f.create_attribute('keras_version', opts.keras2 ? '2.15.0' : '3.6.0');
   f.create_attribute('backend', 'tensorflow');
-  f.create_attribute('model_config', JSON.stringify(functionalConfig(layers, false)));
+  f.create_attribute('model_config', JSON.stringify(opts.keras2 ? keras2FunctionalConfig(layers) : functionalConfig(layers, false)));
   const mw = f.create_group('model_weights');
   const names = layers.map((l) => l.name);
   mw.create_attribute('layer_names', names, null, fixed(names));
   mw.create_attribute('backend', 'tensorflow');
-  mw.create_attribute('keras_version', '3.6.0');
+  mw.create_attribute('keras_version', opts.keras2 ? '2.15.0' : '3.6.0');
   // Groups in sorted order, as legacy_h5_format does.
   for (const l of [...layers].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const g = mw.create_group(l.name);
-    const paths = l.vars.map((v) => `${l.name}/${v.name}`);
+    const paths = l.vars.map((v) => `${l.name}/${v.name}${suffix}`);
     g.create_attribute('weight_names', paths, [paths.length], fixed(paths));
     if (l.vars.length) {
       const inner = g.create_group(l.name);
       for (const v of l.vars) {
         const w = weights.get(`${l.name}/${v.name}`)!;
-        inner.create_dataset({ name: v.name, data: w.data, shape: w.shape });
+        inner.create_dataset({ name: `${v.name}${suffix}`, data: w.data, shape: w.shape });
       }
     }
   }
-  mw.create_group('top_level_model_weights').create_attribute('weight_names', [], [0], 'S1');
+  if (!opts.keras2) mw.create_group('top_level_model_weights').create_attribute('weight_names', [], [0], 'S1');
   f.close();
 }
 

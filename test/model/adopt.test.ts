@@ -58,6 +58,7 @@ test('adoption agrees with the builder for every arch and up-sampling', () => {
     { arch: 'classic' as const, depth: 3, upsample: 'bilinear' as const, dropout: 0.2 },
     { arch: 'bn' as const, depth: 4 },
     { arch: 'bn' as const, depth: 3, upsample: 'bilinear' as const },
+    { arch: 'bn' as const, depth: 2, upsample: 'milesial-bilinear' as const },
   ]) {
     const u = buildUNet({ ...opts, filters: 2, classes: 3, input: [32, 32, 3], seed: 1 });
     const inferred = inferLayerMap(u.model);

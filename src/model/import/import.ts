@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../util/errors.js';
 import { saveModelFolder, type ModelArchitecture, type Provenance, type WeightsRecord } from '../folder.js';
 import { HEAD_MODES, type HeadMode } from '../head_mode.js';
+import { inferLayerMap } from '../infer.js';
 import { DEFAULTS, resolveOptions, type Arch, type UNetOptions, type Upsample } from '../options.js';
 import { buildUNet } from '../unet.js';
 import { isFunctionalGraph } from './keras_config.js';
@@ -254,7 +255,9 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
       ...opts.provenance,
     };
     const headMode: HeadMode = opts.headMode ?? (options.classes === 1 ? 'binary' : 'multiclass');
-    const record = await saveModelFolder(opts.out, { ...unet, headMode }, { provenance });
+    // The blocks are inferred from the graph, as for Keras models and adopted folders: one inference for every import.
+    const { layerMap } = inferLayerMap(unet.model, opts.file);
+    const record = await saveModelFolder(opts.out, { ...unet, layerMap, headMode }, { provenance });
     return { format: source.format, mapping: mapping.name, options, headMode, mapped, skipped, missed, notes: source.notes, weights: record };
   } finally {
     unet.model.dispose();

@@ -6,15 +6,16 @@ import { join } from 'node:path';
 import { useBestBackend } from '../../engine/index.js';
 import { importModel } from '../../model/import/import.js';
 import { ARCHS, parseInputSize } from '../../model/options.js';
+import { HEAD_MODES, parseHeadMode } from '../../model/head_mode.js';
 import { UsageError } from '../../util/errors.js';
 import { choiceOption, type Command } from '../command.js';
 
 export const modelImportCommand: Command = {
   name: 'model import',
   summary:
-    'import pretrained weights (PyTorch state dict .pth/.pt, .safetensors, Keras 2 .h5) into a model folder, ' +
+    'import pretrained weights (PyTorch state dict .pth/.pt, .safetensors, Keras 2/3 .h5, Keras 3 .keras) into a model folder, ' +
     'reading them as data only (no pickle code or Lambda layer is ever run); reports every tensor mapped, skipped or missed',
-  usage: 'FILE --out DIR [--arch A] [--mapping milesial|keras-course|MAP.json] [--input HxW]',
+  usage: 'FILE --out DIR [--arch A] [--mapping milesial|keras-course|MAP.json] [--input HxW] [--head-mode M]',
   options: {
     out: { type: 'string', valueName: 'DIR', description: 'the model folder to write' },
     arch: { type: 'string', description: `our architecture: ${ARCHS.join(', ')} (default: bn for PyTorch files, course for Keras files)` },
@@ -27,10 +28,12 @@ export const modelImportCommand: Command = {
     'allow-lambda': { type: 'boolean', description: 'import a Keras model with Lambda layers anyway (their code is not run; rebuild what they did yourself)' },
     'allow-missing': { type: 'boolean', description: 'save even if some of our weights have no source tensor (they keep a fresh initialisation)' },
     force: { type: 'boolean', description: 'replace a model already in --out' },
+    'head-mode': { type: 'string', valueName: 'M', description: `${HEAD_MODES.join(', ')} (default: from the output activation: softmax multiclass, sigmoid binary or multilabel)` },
   },
   examples: [
     'unet-transfer model import unet_carvana.pth --arch bn --input 320x480 --out models/carvana',
     'unet-transfer model import course_unet.h5 --out models/course',
+    'unet-transfer model import unet_model.keras --out models/mine',
     'unet-transfer model import other.safetensors --mapping my-map.json --arch classic --out models/other',
   ],
   async run(args, io) {
@@ -54,6 +57,7 @@ export const modelImportCommand: Command = {
       inputSize,
       allowLambda: args.values['allow-lambda'] === true,
       allowMissing: args.values['allow-missing'] === true,
+      headMode: args.values['head-mode'] === undefined ? undefined : parseHeadMode(args.values['head-mode'], 'head-mode'),
       provenance: { createdBy: 'unet-transfer model import' },
     });
     if (io.json) {

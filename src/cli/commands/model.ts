@@ -1,5 +1,6 @@
 // `model create`, `model summary`, `model adopt`: make a U-Net folder, look inside one (validating its
 // weights), and give a plain TF.js U-Net its layer map.
+import { HEAD_MODES, parseHeadMode } from '../../model/head_mode.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -140,6 +141,7 @@ export const modelAdoptCommand: Command = {
   options: {
     classes: { type: 'string', valueName: 'FILE', description: 'classes.json naming the output channels (default: class0..classN-1)' },
     force: { type: 'boolean', description: 'replace an existing unet.json' },
+    'head-mode': { type: 'string', valueName: 'M', description: `${HEAD_MODES.join(', ')} (default: binary for one output channel, else multiclass)` },
   },
   examples: ['unet-transfer model adopt downloads/keras-unet', 'unet-transfer model adopt downloads/keras-unet --classes data/classes.json'],
   async run(args, io) {
@@ -147,7 +149,8 @@ export const modelAdoptCommand: Command = {
     const file = args.values.classes;
     const classes = typeof file === 'string' ? parseClasses(readJsonFile(file, 16 * 1024 * 1024), file) : undefined;
     await useBestBackend('native', io.err);
-    const folder = await adoptModelFolder(dir, { classes, force: args.values.force === true, provenance: { adoptedBy: `unet-transfer ${toolVersion()} model adopt`, adoptedAt: new Date().toISOString() } });
+    const headMode = args.values['head-mode'] === undefined ? undefined : parseHeadMode(args.values['head-mode'], 'head-mode');
+    const folder = await adoptModelFolder(dir, { classes, headMode, force: args.values.force === true, provenance: { adoptedBy: `unet-transfer ${toolVersion()} model adopt`, adoptedAt: new Date().toISOString() } });
     folder.model.dispose();
     const summary = summarize(folder);
     if (io.json) io.out(JSON.stringify(summary));

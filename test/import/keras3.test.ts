@@ -56,9 +56,13 @@ const layers = depth1UNet();
 const weights = randomWeights(layers);
 const input = { shape: [2, 16, 16, 1], data: Float32Array.from({ length: 2 * 16 * 16 }, (_, i) => Math.sin(i * 0.37) * 0.8 + 0.2) };
 
-for (const kind of ['h5', 'keras', 'keras-named', 'keras2-h5'] as const) {
+for (const kind of ['h5', 'keras', 'keras-named', 'keras2-h5', 'keras-bilinear'] as const) {
   const h5 = kind === 'h5' || kind === 'keras2-h5';
-  const what = kind === 'keras2-h5' ? 'A tf.keras 2 depth-1 U-Net (.h5, weights named kernel:0)' : `A Keras 3 depth-1 U-Net (.${h5 ? 'h5' : 'keras'}${kind === 'keras-named' ? ', vars groups with owner names' : ''})`;
+  const what =
+    kind === 'keras2-h5'
+      ? 'A tf.keras 2 depth-1 U-Net (.h5, weights named kernel:0)'
+      : `A Keras 3 depth-1 U-Net (.${h5 ? 'h5' : 'keras'}${kind === 'keras-named' ? ', vars groups with owner names' : kind === 'keras-bilinear' ? ', bilinear UpSampling2D' : ''})`;
+  const layers = depth1UNet({ bilinear: kind === 'keras-bilinear' });
   test(`${what} imports with every weight mapped and the NumPy forward to 1e-5`, async (t) => {
     const file = join(dir, `unet-${kind}.${h5 ? 'h5' : 'keras'}`);
     if (h5) writeKeras3H5(file, layers, weights, { keras2: kind === 'keras2-h5' });

@@ -61,7 +61,7 @@ function conv(name: string, cin: number, filters: number, k: number, activation:
  * UpSampling2D + 2x2 conv, concatenation with the encoder, two 3x3 convs, a 1x1 conv with sigmoid.
  * `extra` adds layers before the head (for the refusal tests).
  */
-export function depth1UNet(opts: { head?: 'sigmoid' | 'softmax'; classes?: number; noSkip?: boolean; extra?: KerasLayerSpec } = {}): KerasLayerSpec[] {
+export function depth1UNet(opts: { head?: 'sigmoid' | 'softmax'; classes?: number; noSkip?: boolean; extra?: KerasLayerSpec; bilinear?: boolean } = {}): KerasLayerSpec[] {
   const f = 4;
   const layers: KerasLayerSpec[] = [
     { name: 'input_layer', cls: 'InputLayer', inbound: [], config: { batch_shape: [null, 16, 16, 1], dtype: 'float32', sparse: false, name: 'input_layer' }, vars: [] },
@@ -77,7 +77,7 @@ export function depth1UNet(opts: { head?: 'sigmoid' | 'softmax'; classes?: numbe
     { name: 're_lu', cls: 'ReLU', inbound: ['batch_normalization'], config: { name: 're_lu', trainable: true, dtype, max_value: null, negative_slope: 0.0, threshold: 0.0 }, vars: [] },
     conv('conv2d_3', 2 * f, 2 * f, 3, 'relu', 're_lu'),
     { name: 'dropout', cls: 'Dropout', inbound: ['conv2d_3'], config: { name: 'dropout', trainable: true, dtype, rate: 0.3, seed: null, noise_shape: null }, vars: [] },
-    { name: 'up_sampling2d', cls: 'UpSampling2D', inbound: ['dropout'], config: { name: 'up_sampling2d', trainable: true, dtype, data_format: 'channels_last', size: [2, 2], interpolation: 'nearest' }, vars: [] },
+    { name: 'up_sampling2d', cls: 'UpSampling2D', inbound: ['dropout'], config: { name: 'up_sampling2d', trainable: true, dtype, data_format: 'channels_last', size: [2, 2], interpolation: opts.bilinear ? 'bilinear' : 'nearest' }, vars: [] },
     conv('conv2d_4', 2 * f, f, 2, 'relu', 'up_sampling2d'),
   ];
   let last = 'conv2d_4';

@@ -31,6 +31,21 @@ def conv2d(x, kernel, bias, padding):
     return out + bias
 
 
+def bilinear_half_pixel(x, size):
+    # TensorFlow 2's resize (what Keras's UpSampling2D uses): output i samples (i + 0.5) / s - 0.5.
+    def axis_weights(n, s):
+        src = (np.arange(n * s) + 0.5) / s - 0.5
+        f = np.floor(src)
+        lo = np.clip(f, 0, n - 1).astype(int)
+        hi = np.clip(f + 1, 0, n - 1).astype(int)
+        return lo, hi, src - f
+    _, h, w, _ = x.shape
+    lo, hi, t = axis_weights(h, size[0])
+    x = x[:, lo] * (1 - t)[None, :, None, None] + x[:, hi] * t[None, :, None, None]
+    lo, hi, t = axis_weights(w, size[1])
+    return x[:, :, lo] * (1 - t)[None, None, :, None] + x[:, :, hi] * t[None, None, :, None]
+
+
 def activation(x, name):
     if name == 'relu':
         return np.maximum(x, 0)
@@ -68,6 +83,8 @@ def main():
             a = ins[0]
             n, h, w, c = a.shape
             y = a[:, :h // 2 * 2, :w // 2 * 2, :].reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+        elif cls == 'UpSampling2D' and cfg['interpolation'] == 'bilinear':
+            y = bilinear_half_pixel(ins[0], cfg['size'])
         elif cls == 'UpSampling2D':
             y = ins[0].repeat(cfg['size'][0], axis=1).repeat(cfg['size'][1], axis=2)
         elif cls == 'Concatenate':

@@ -19,19 +19,24 @@ import { depth1UNet, randomWeights, writeKeras3Archive } from '../import/keras3_
 import { cli } from '../sweep/fixtures.js';
 import { tempDir, useNative } from './helpers.js';
 
-/** Digit scenes made binary: every digit pixel 255, background 0; classes.json names background and digit. */
-async function binaryDigitSet(dir: string): Promise<string> {
-  // Large, thick digits, so that the foreground is about a tenth of the pixels.
-  await generateDigitScenes(dir, { ...DEFAULT_DIGIT_SCENES, size: 32, count: 24, valCount: 8, digits: [0, 2], perImage: [2, 3], scale: [0.5, 0.7], threshold: 64, seed: 0 });
+/** Rewrites every mask of a digit-scene set as a grey PNG of `value(class id)`. */
+async function rewriteMasks(dir: string, value: (id: number) => number): Promise<void> {
   for (const split of ['train', 'val']) {
     const masks = join(dir, split, 'masks');
     for (const f of readdirSync(masks)) {
       const { raster } = await readPicture(join(masks, f));
       const data = new Uint8Array(raster.width * raster.height);
-      for (let i = 0; i < data.length; i++) data[i] = raster.data[i * raster.channels]! > 0 ? 255 : 0;
+      for (let i = 0; i < data.length; i++) data[i] = value(raster.data[i * raster.channels]!);
       writeFileSync(join(masks, f), encodePng({ width: raster.width, height: raster.height, channels: 1, data }));
     }
   }
+}
+
+/** Digit scenes made binary: every digit pixel 255, background 0; classes.json names background and digit. */
+async function binaryDigitSet(dir: string): Promise<string> {
+  // Large, thick digits, so that the foreground is about a tenth of the pixels.
+  await generateDigitScenes(dir, { ...DEFAULT_DIGIT_SCENES, size: 32, count: 24, valCount: 8, digits: [0, 2], perImage: [2, 3], scale: [0.5, 0.7], threshold: 64, seed: 0 });
+  await rewriteMasks(dir, (id) => (id > 0 ? 255 : 0));
   writeFileSync(join(dir, 'classes.json'), JSON.stringify({ classes: [{ id: 0, name: 'background', color: [0, 0, 0] }, { id: 1, name: 'digit', color: [255, 255, 255] }] }));
   return dir;
 }
@@ -117,4 +122,32 @@ test('binary fine-tuning: a Keras 3 sigmoid U-Net, finetune --train decoder+head
   assert.equal(rep.code, 0, rep.stderr);
   const html = readFileSync((JSON.parse(rep.stdout) as { file: string }).file, 'utf8');
   assert.match(html, /val foreground IoU/);
+});
+
+test('multilabel end to end: bit-packed masks, pretrain --head-mode multilabel, evaluate per label, bad bits refused', { timeout: 300_000 }, async (t) => {
+  await useNative();
+  const dir = tempDir(t, 'unet-multilabel-');
+  const data = join(dir, 'data');
+  await generateDigitScenes(data, { ...DEFAULT_DIGIT_SCENES, size: 32, count: 16, valCount: 8, digits: [0, 1], perImage: [2, 3], scale: [0.5, 0.7], threshold: 64, seed: 1 });
+  // Label 0 "ink": any digit; label 1 "one": digit 1 (class 2). A pixel of a 1 has both bits: value 3.
+  await rewriteMasks(data, (id) => (id > 0 ? 1 : 0) | (id === 2 ? 2 : 0));
+  writeFileSync(join(data, 'classes.json'), JSON.stringify({ classes: [{ id: 0, name: 'ink', color: [255, 255, 255] }, { id: 1, name: 'one', color: [255, 0, 0] }] }));
+  const model = join(dir, 'model');
+  const pre = cli(['pretrain', '--data', data, '--head-mode', 'multilabel', '--arch', 'classic', '--depth', '2', '--filters', '8', '--epochs', '10', '--lr', '0.02', '--batch', '4', '--out', model, '--json']);
+  assert.equal(pre.code, 0, pre.stderr);
+  const unetJson = JSON.parse(readFileSync(join(model, 'unet.json'), 'utf8')) as { headMode: string; architecture: { classes: number } };
+  assert.deepEqual([unetJson.headMode, unetJson.architecture.classes], ['multilabel', 2]);
+  const ev = cli(['evaluate', '--model', model, '--data', data, '--split', 'val', '--json']);
+  assert.equal(ev.code, 0, ev.stderr);
+  const r = JSON.parse(ev.stdout) as { head_mode: string; miou: number; per_class: { name: string; iou: number | null }[] };
+  assert.equal(r.head_mode, 'multilabel');
+  assert.deepEqual(r.per_class.map((c) => c.name), ['ink', 'one']);
+  assert.ok(r.per_class[0]!.iou! > 0.3, `ink IoU ${r.per_class[0]!.iou}`);
+  // A value beyond the labels' bits is refused, naming the file.
+  const bad = join(data, 'val', 'masks', readdirSync(join(data, 'val', 'masks'))[0]!);
+  writeFileSync(bad, encodePng({ width: 32, height: 32, channels: 1, data: new Uint8Array(32 * 32).fill(4) }));
+  const refused = cli(['evaluate', '--model', model, '--data', data, '--split', 'val']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /value 4 at pixel \(0, 0\) sets a bit beyond the 2 labels/);
+  assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
 });

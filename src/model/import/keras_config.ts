@@ -16,7 +16,7 @@ type Json = Record<string, unknown>;
 /** One layer of the graph, with its converted TF.js config. */
 export interface KerasLayer {
   name: string;
-  /** The TF.js class (SpatialDropout2D becomes Dropout). */
+  /** The TF.js class (SpatialDropout2D becomes Dropout, a bilinear UpSampling2D our ResizeBilinear2x). */
   className: string;
   /** The class as Keras names it (what Keras 3 names the layer's weights group after). */
   kerasClass: string;
@@ -205,6 +205,7 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
     let out = inCh;
     let hw: [number, number] = inHW;
     let config: Json;
+    let resizeLayer = false;
     const convGeometry = (k: [number, number]) => {
       const strides = pair(c.strides ?? 1, `${what} strides`);
       const dilation = pair(c.dilation_rate ?? 1, `${what} dilation_rate`);
@@ -306,6 +307,12 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
         const interpolation = c.interpolation ?? 'nearest';
         if (interpolation !== 'nearest' && interpolation !== 'bilinear') throw new UserError(`${what}: interpolation ${JSON.stringify(interpolation)}; TF.js has nearest and bilinear`);
         config = { name, size, interpolation, data_format: 'channels_last' };
+        if (interpolation === 'bilinear') {
+          // Keras resizes with half-pixel centres, TF.js's UpSampling2D without: our resize layer does Keras's.
+          if (size[0] !== 2 || size[1] !== 2) throw new UserError(`${what}: bilinear up-sampling by ${size.join('x')}; only 2x2 is supported`);
+          resizeLayer = true;
+          config = { name, align_corners: false, half_pixel_centers: true };
+        }
         hw = [inHW[0] * size[0], inHW[1] * size[1]];
         break;
       }
@@ -349,7 +356,7 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
     if (hw.some((d) => d < 1)) throw new UserError(`${what}: its output would be ${hw.join('x')}`);
     if (out > 1 << 16) throw new UserError(`${what}: ${out} channels; refused`);
     config.trainable = true;
-    layers.push({ name, className: cls === 'SpatialDropout2D' ? 'Dropout' : cls, kerasClass: cls, inbound, config });
+    layers.push({ name, className: resizeLayer ? 'ResizeBilinear2x' : cls === 'SpatialDropout2D' ? 'Dropout' : cls, kerasClass: cls, inbound, config });
     channels.set(name, out);
     spatial.set(name, hw);
     weights.set(name, w);

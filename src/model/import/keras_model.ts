@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import { UserError } from '../../util/errors.js';
+import '../layers/resize-bilinear-2x.js'; // a bilinear UpSampling2D converts to our resize layer
 import { headModeFromActivation, type HeadMode } from '../head_mode.js';
 import { inferLayerMap, type InferredMap } from '../infer.js';
 import { convertKerasConfig, tfjsTopology, type ExpectedWeight, type KerasGraph } from './keras_config.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { digitScenesInMemory } from '../src/bench/policy_epoch.js';
+import { digitScenesInMemory } from './policy_epoch.js';
 import { profiler, useBestBackend } from '../src/engine/index.js';
 import { buildUNet } from '../src/model/index.js';
 import { memoryBatchSource } from '../src/train/batch_source.js';

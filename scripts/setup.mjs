@@ -40,8 +40,8 @@ if (!haveDnnl) {
 }
 
 // 2b. `--peer` (npm run bench): Debian's PyTorch, the speed peer of `bench --peer`.
-const haveTorch = () => spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-if (process.argv.includes('--peer') && !haveTorch() && !(aptInstall('python3-torch', 'the PyTorch peer') && haveTorch())) {
+const haveTorch = () => spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+if (process.argv.includes('--peer') && !haveTorch() && !(aptInstall('python3-torch', 'the PyTorch peer') && aptInstall('python3-torchvision', 'the torchvision backbones of the encoder peers') && haveTorch())) {
   console.error('[setup] WARNING: PyTorch is missing for `bench --peer`; install it with: sudo apt-get install -y python3-torch');
 }
 

@@ -13,12 +13,16 @@ Run with Debian's PyTorch:  apt-get install -y python3-torch ; /usr/bin/python3 
 Prints one JSON line: parameters, median forward and train-step milliseconds (Adam, batch as given).
 
 unet-transfer's copy of ../shared/reference/torch_unet.py for `unet-transfer bench --peer`; the one change:
-it also prints the process's peak resident memory (peak_rss_mb).
+it also prints the process's peak resident memory (peak_rss_mb); the timing lives in step_timing.py,
+shared with encoder_unet.py.
 """
-import argparse, json, resource, statistics, time
+import argparse, json, os, sys
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from step_timing import peak_rss_mb, time_step_and_forward  # noqa: E402
 
 
 def double_conv(cin, cout, dropout=0.0):
@@ -68,36 +72,12 @@ def main():
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
     model = CourseUNet(a.filters, a.classes)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(a.batch, 3, a.height, a.width)
-    y = torch.randint(0, a.classes, (a.batch, a.height, a.width))
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    def timed(fn, n):
-        out = []
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - t) * 1000)
-        return statistics.median(out)
-
-    model.train()
-    for _ in range(a.warmup):
-        step()
-    step_ms = timed(step, a.steps)
-    model.eval()
-    with torch.no_grad():
-        fwd_ms = timed(lambda: model(x), a.steps)
+    step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup)
     print(json.dumps({"peer": "pytorch", "version": torch.__version__, "threads": a.threads,
                       "parameters": sum(p.numel() for p in model.parameters()),
                       "filters": a.filters, "batch": a.batch, "height": a.height, "width": a.width,
                       "classes": a.classes, "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 if __name__ == "__main__":

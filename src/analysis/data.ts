@@ -27,6 +27,8 @@ export interface LoadOptions {
   /** The model's output channels: the class count the masks are read against (a binary head: 1 channel, 2 classes). */
   classes: number;
   headMode?: HeadMode;
+  /** The model's input normalisation (sampleNormalizationOf its options); default [0, 1]. */
+  normalize?: { mean: number[]; std: number[] };
   /** Samples to use (default and maximum: all of the split); a seeded subset when fewer. */
   samples?: number;
   seed?: number;
@@ -49,7 +51,7 @@ export async function loadAnalysisData(dir: string, o: LoadOptions): Promise<Ana
   // A seeded subset, kept in file order so that output does not depend on the draw's order.
   const pick = epochOrder(pool.length, o.seed ?? 0, 0).slice(0, n).sort((a, b) => a - b);
   const maskEncoding = headMode === 'binary' ? 'binary' : headMode === 'multilabel' ? 'bits' : 'ids';
-  const batch = await loadInMemory(ds, pick.map((i) => pool[i]!), { height, width, channels, numClasses: classes, maskEncoding });
+  const batch = await loadInMemory(ds, pick.map((i) => pool[i]!), { height, width, channels, numClasses: classes, maskEncoding, ...(o.normalize ? { normalize: o.normalize } : {}) });
   return { root: dir, images: batch.images, masks: batch.masks, stems: batch.stems, split: val.length > 0 ? 'val' : 'all', headMode };
 }
 

@@ -10,3 +10,6 @@ export { blockCka, blockCka as cka, ckaFromGrams, centerGram, gramOf, linearCka,
 export { disposeData, evaluateOn, loadAnalysisData, type AnalysisData, type LoadOptions } from './data.js';
 export { resetSensitivity, type BlockReset, type ResetOptions, type ResetReport } from './reset.js';
 export { probe, type BlockRgn, type LayerRgn, type ProbeOptions, type ProbeReport } from './probe.js';
+export { compareModels, DEFAULT_SAMPLES, type CompareOptions, type Comparison, type SourceComparison, type TargetComparison } from './compare.js';
+export { driftCsv, MEASURES, type FunctionalBlock } from './drift_csv.js';
+export { probeTarget, type ProbeTargetOptions, type ProbeTargetReport } from './probe_target.js';

@@ -87,3 +87,14 @@ export function choiceOption<T extends string>(args: ParsedArgs, name: string, c
   }
   return raw as T;
 }
+
+/** A numeric option within [lo, hi] ((lo, hi] with loOpen), or undefined when not given. */
+export function numOption(args: ParsedArgs, name: string, lo: number, hi: number, loOpen = false): number | undefined {
+  const raw = args.values[name];
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || v > hi || (loOpen ? v <= lo : v < lo)) {
+    throw new UsageError(`--${name} must be a number ${loOpen ? '>' : '>='} ${lo}${hi < Infinity ? ` and <= ${hi}` : ''}, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+}

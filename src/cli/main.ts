@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../engine/addon.js';
 import { UserError } from '../util/errors.js';
 import { helpText, parseCommandArgs, type Command, type CommandIO } from './command.js';
+import { cliMessage, describeUserError } from './errors.js';
 import { COMMANDS } from './commands/index.js';
 
 function version(): string {
@@ -63,15 +64,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     const io: CommandIO = {
       out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => process.stderr.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${cliMessage(line)}\n`),
       json: args.values.json === true,
       quiet: args.values.quiet === true,
     };
     return await cmd.run(args, io);
   } catch (e) {
     if (e instanceof UserError && !debug) {
-      console.error(`unet-transfer ${cmd.name}: ${e.message}`);
-      return e.exitCode;
+      const { line, code } = describeUserError(cmd.name, e);
+      console.error(line);
+      return code;
     }
     if (e instanceof UserError) {
       console.error(e.stack);
@@ -88,6 +90,15 @@ process.once('SIGINT', () => {
   process.stderr.write('\nunet-transfer: interrupted. Finished epochs and trials are checkpointed; rerun with --resume (finetune, pretrain) or the same command (sweep, demo) to continue.\n');
   process.exit(130);
 });
+
+// A closed pipe (`unet-transfer ... | head`) ends the program quietly with exit code 0, as `git log | head`
+// does: the reader has what it wanted.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
 
 const code = await main(process.argv.slice(2));
 process.exitCode = code;

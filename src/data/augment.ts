@@ -3,7 +3,7 @@
 // Spec text, as a CLI takes it: "flip,crop:0.8,brightness:0.1,contrast:0.2" (`flip` = horizontal,
 // `vflip` = vertical too; crop:S keeps a random box of S..1 of each side; brightness:B adds U(-B,B) of the
 // full range; contrast:C scales around the mean by U(1-C,1+C)).
-import { UsageError } from '../util/errors.js';
+import { OptionError } from '../util/errors.js';
 import type { Box } from './resize.js';
 import type { Rng } from './random.js';
 
@@ -18,16 +18,17 @@ export interface AugmentSpec {
 
 export const NO_AUGMENT: AugmentSpec = { flipH: false, flipV: false, cropMin: 1, brightness: 0, contrast: 0 };
 
-export function parseAugment(text: string, option = '--augment'): AugmentSpec {
+/** Parses the spec text; errors name `options.<option>`. */
+export function parseAugment(text: string, option = 'augment'): AugmentSpec {
   const spec = { ...NO_AUGMENT };
   if (text.trim() === '' || text === 'none') return spec;
   for (const part of text.split(',')) {
     const [name, arg, ...rest] = part.trim().split(':');
     const num = (lo: number, hi: number, dflt: number): number => {
-      if (rest.length) throw new UsageError(`${option}: "${part}" takes at most one value`);
+      if (rest.length) throw new OptionError(option, `: "${part}" takes at most one value`);
       if (arg === undefined) return dflt;
       const v = Number(arg);
-      if (!Number.isFinite(v) || v < lo || v > hi) throw new UsageError(`${option}: "${part}" needs a number from ${lo} to ${hi}`);
+      if (!Number.isFinite(v) || v < lo || v > hi) throw new OptionError(option, `: "${part}" needs a number from ${lo} to ${hi}`);
       return v;
     };
     switch (name) {
@@ -50,7 +51,7 @@ export function parseAugment(text: string, option = '--augment'): AugmentSpec {
         spec.contrast = num(0, 1, 0.2);
         break;
       default:
-        throw new UsageError(`${option}: unknown augmentation "${name}" (expected flip, vflip, crop:S, brightness:B, contrast:C, or none)`);
+        throw new OptionError(option, `: unknown augmentation "${name}" (expected flip, vflip, crop:S, brightness:B, contrast:C, or none)`);
     }
   }
   return spec;

@@ -9,13 +9,9 @@
 // seed gives byte-identical files, and input shifts draw from their own stream, so a shifted set has
 // exactly the same masks as the unshifted one. `--digits 5-9` puts new objects in the same class slots
 // 1..5 (an output-level shift), which classes.json records under "shift".
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-
 import { UserError } from '../util/errors.js';
 import { defaultColor, type ClassInfo } from './classes.js';
-import { fsyncDir } from '../util/atomic.js';
+import { writeFolderAtomically } from './folder-writer.js';
 import { indicesByDigit, readMnist, type MnistSet, type MnistSplit } from './mnist.js';
 import { encodePng } from './png.js';
 import { Rng } from './random.js';
@@ -74,16 +70,16 @@ export function validateDigitOptions(o: DigitSceneOptions): void {
   const bad = (m: string): never => {
     throw new UserError(m);
   };
-  if (!Number.isInteger(o.size) || o.size < 16 || o.size > 2048) bad(`--size must be an integer from 16 to 2048, got ${o.size}`);
-  if (!Number.isInteger(o.count) || o.count < 1) bad(`--count must be a positive integer, got ${o.count}`);
-  if (!Number.isInteger(o.valCount) || o.valCount < 0) bad(`--val-count must be an integer >= 0, got ${o.valCount}`);
+  if (!Number.isInteger(o.size) || o.size < 16 || o.size > 2048) bad(`options.size must be an integer from 16 to 2048, got ${o.size}`);
+  if (!Number.isInteger(o.count) || o.count < 1) bad(`options.count must be a positive integer, got ${o.count}`);
+  if (!Number.isInteger(o.valCount) || o.valCount < 0) bad(`options.valCount must be an integer >= 0, got ${o.valCount}`);
   const [lo, hi] = o.digits;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi <= 9 && lo <= hi)) bad(`--digits must be a range within 0-9 like 0-4, got ${lo}-${hi}`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi <= 9 && lo <= hi)) bad(`options.digits must be a range within 0-9 like 0-4, got ${lo}-${hi}`);
   const [pl, ph] = o.perImage;
-  if (!(Number.isInteger(pl) && Number.isInteger(ph) && pl >= 1 && ph <= 20 && pl <= ph)) bad(`--per-image must be a range like 1-3 within 1-20, got ${pl}-${ph}`);
+  if (!(Number.isInteger(pl) && Number.isInteger(ph) && pl >= 1 && ph <= 20 && pl <= ph)) bad(`options.perImage must be a range like 1-3 within 1-20, got ${pl}-${ph}`);
   const [sl, sh] = o.scale;
-  if (!(sl > 0 && sh <= 1 && sl <= sh) || Math.round(o.size * sl) < 8) bad(`--scale must be a range of fractions like 0.3-0.5 within (0, 1], with digits at least 8 px (got ${sl}-${sh} of ${o.size} px)`);
-  if (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 255) bad(`--threshold must be an integer from 1 to 255, got ${o.threshold}`);
+  if (!(sl > 0 && sh <= 1 && sl <= sh) || Math.round(o.size * sl) < 8) bad(`options.scale must be a range of fractions like 0.3-0.5 within (0, 1], with digits at least 8 px (got ${sl}-${sh} of ${o.size} px)`);
+  if (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 255) bad(`options.threshold must be an integer from 1 to 255, got ${o.threshold}`);
 }
 
 /** Renders scene `index` of `split` (pure: depends only on options, split and index). */
@@ -187,23 +183,6 @@ export function digitSceneClasses(o: DigitSceneOptions): { classes: ClassInfo[];
   };
 }
 
-/** fsyncs files with a few in flight at once (many small fsyncs in a row are slow; in parallel the
- * file system batches them). */
-async function syncAll(files: string[], inFlight = 32): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const h = await open(files[next++]!, 'r+');
-      try {
-        await h.sync();
-      } finally {
-        await h.close();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(inFlight, files.length) }, worker));
-}
-
 export interface DigitSceneSummary {
   out: string;
   train: number;
@@ -225,63 +204,28 @@ export async function generateDigitScenes(
 ): Promise<DigitSceneSummary> {
   validateDigitOptions(o);
   const t0 = Date.now();
-  const target = resolve(out);
-  if (existsSync(target)) {
-    const st = statSync(target);
-    if (!st.isDirectory()) throw new UserError(`${out}: exists and is not a folder`);
-    if (readdirSync(target).length > 0 && !opts.force) throw new UserError(`${out}: folder exists and is not empty (use --force to replace it)`);
-  }
-  mkdirSync(dirname(target), { recursive: true });
-  const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
   const total = o.count + o.valCount;
   let done = 0;
-  try {
-    mkdirSync(staging);
-    const { classes, meta } = digitSceneClasses(o);
+  const { classes, meta } = digitSceneClasses(o);
+  const target = await writeFolderAtomically(out, opts.force === true, (folder) => {
     const lines: string[] = [];
-    const written: string[] = [];
-    const put = (file: string, data: Uint8Array | string): void => {
-      writeFileSync(file, data, { mode: 0o644 });
-      written.push(file);
-    };
-    for (const [folder, split, n] of [['train', 'train', o.count], ['val', 'test', o.valCount]] as const) {
+    for (const [name, split, n] of [['train', 'train', o.count], ['val', 'test', o.valCount]] as const) {
       if (n === 0) continue;
       const mnist = readMnist(split);
       const pools = indicesByDigit(mnist);
-      mkdirSync(join(staging, folder, 'images'), { recursive: true });
-      mkdirSync(join(staging, folder, 'masks'), { recursive: true });
       const width = Math.max(5, String(n - 1).length);
       for (let i = 0; i < n; i++) {
         const scene = renderScene(mnist, pools, split, i, o);
         const stem = String(i).padStart(width, '0');
-        put(join(staging, folder, 'images', `${stem}.png`), encodePng({ width: o.size, height: o.size, channels: 1, data: scene.image }, { fast: true }));
-        put(join(staging, folder, 'masks', `${stem}.png`), encodePng({ width: o.size, height: o.size, channels: 1, data: scene.mask }, { fast: true }));
-        lines.push(JSON.stringify({ split: folder, stem, mnistSplit: split, digits: scene.placed }));
+        folder.put(`${name}/images/${stem}.png`, encodePng({ width: o.size, height: o.size, channels: 1, data: scene.image }, { fast: true }));
+        folder.put(`${name}/masks/${stem}.png`, encodePng({ width: o.size, height: o.size, channels: 1, data: scene.mask }, { fast: true }));
+        lines.push(JSON.stringify({ split: name, stem, mnistSplit: split, digits: scene.placed }));
         done++;
         if (opts.onProgress && (done % 250 === 0 || done === total)) opts.onProgress(done, total);
       }
     }
-    put(join(staging, 'classes.json'), `${JSON.stringify({ ...meta, classes }, null, 2)}\n`);
-    put(join(staging, 'scenes.jsonl'), `${lines.join('\n')}\n`);
-    // Everything reaches the disk before the folder appears under its name.
-    await syncAll(written);
-    for (const f of ['train', 'val']) {
-      // A split with no scenes (e.g. --val-count 0) has no folders to sync.
-      for (const dir of [join(staging, f, 'images'), join(staging, f, 'masks'), join(staging, f)]) if (existsSync(dir)) fsyncDir(dir);
-    }
-    fsyncDir(staging);
-    if (existsSync(target)) {
-      const old = `${staging}.old`;
-      renameSync(target, old);
-      renameSync(staging, target);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(staging, target);
-    }
-    fsyncDir(dirname(target));
-    return { out: target, train: o.count, val: o.valCount, classes, shift: (meta as { shift: unknown }).shift, seconds: (Date.now() - t0) / 1000 };
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
-  }
+    folder.put('classes.json', `${JSON.stringify({ ...meta, classes }, null, 2)}\n`);
+    folder.put('scenes.jsonl', `${lines.join('\n')}\n`);
+  });
+  return { out: target, train: o.count, val: o.valCount, classes, shift: (meta as { shift: unknown }).shift, seconds: (Date.now() - t0) / 1000 };
 }

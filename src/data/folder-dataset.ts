@@ -170,7 +170,7 @@ export function describeBad(b: BadFile): string {
 export function reportBad(ds: Pick<FolderDataset, 'skipBad' | 'skipped' | 'root'>, bad: BadFile[]): void {
   if (bad.length === 0) return;
   if (!ds.skipBad) {
-    const more = bad.length > 1 ? ` (and ${bad.length - 1} more problem${bad.length > 2 ? 's' : ''}; \`unet-transfer data inspect ${ds.root}\` lists them, --skip-bad skips them)` : ' (--skip-bad skips bad samples)';
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more problem${bad.length > 2 ? 's' : ''}; \`unet-transfer data inspect ${ds.root}\` lists them, options.skipBad skips them)` : ' (options.skipBad skips bad samples)';
     throw new UserError(`${describeBad(bad[0]!)}${more}`);
   }
   for (const b of bad) if (!ds.skipped.some((s) => s.file === b.file)) ds.skipped.push(b);

@@ -1,4 +1,5 @@
-// The data layer: folder data sets of images and masks, built-in MNIST digit scenes with domain shifts.
+// The data layer: folder data sets of images and masks, built-in MNIST digit scenes with domain shifts,
+// built-in world scenes (town streets, rooms) in several looks.
 export { parseAugment, NO_AUGMENT, type AugmentSpec } from './augment.js';
 export { batchesPerEpoch, loadInMemory, streamBatches, streamSamples, type Batch, type StreamOptions } from './batches.js';
 export { classStats, ClassCounter, type ClassStat, type ClassStats } from './class-stats.js';
@@ -16,3 +17,4 @@ export { toChannels, type Raster } from './raster.js';
 export { loadSample, type Sample, type SampleOptions } from './sample.js';
 export { applyShifts, formatShifts, parseShifts, type ShiftStep } from './shifts.js';
 export { seededSplit, splitDataset, type Split } from './split.js';
+export * from './world/index.js';

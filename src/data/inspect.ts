@@ -73,7 +73,7 @@ export async function inspectDataset(dir: string, opts: InspectOptions): Promise
     try {
       writeFileAtomic(opts.sheet, encodePng(renderContactSheet(sheetItems, ds.classes)));
     } catch (e) {
-      throw new UserError(`${opts.sheet}: cannot write the contact sheet (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another place with --sheet FILE, or --sheet none`);
+      throw new UserError(`${opts.sheet}: cannot write the contact sheet (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another place with options.sheet FILE, or options.sheet none`);
     }
     sheet = opts.sheet;
   }

@@ -181,7 +181,7 @@ export async function renderDemoFolder(dir: string, file?: string): Promise<stri
     throw new UserError(`${jsonFile}: cannot read the demo's record (${(err as Error).message})`);
   }
   if (d.format !== DEMO_FORMAT || !Array.isArray(d.shifts) || !Array.isArray(d.summary)) throw new UserError(`${jsonFile}: not a demo record (expected format ${DEMO_FORMAT})`);
-  if (d.state !== 'done') throw new UserError(`${dir}: the demo has not finished; rerun unet-transfer demo with --out ${dir} to finish it`);
+  if (d.state !== 'done') throw new UserError(`${dir}: the demo has not finished; rerun unet-transfer demo with options.out ${dir} to finish it`);
   const shifts = d.shifts.map((s) => {
     if (typeof s.key !== 'string' || !/^[a-z0-9-]+$/.test(s.key)) throw new UserError(`${jsonFile}: a shift has a malformed key`);
     const sweep = join(dir, s.key);

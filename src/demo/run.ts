@@ -10,16 +10,15 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { parseCommandArgs, type Command, type CommandIO } from '../cli/command.js';
-import { diffCommand } from '../cli/commands/analysis.js';
-import { adviseCommand, planFromArgs, sweepCommand } from '../cli/commands/sweep.js';
+import { compareModels } from '../analysis/compare.js';
+import { advise, planSweep } from '../sweep/api.js';
 import { DEFAULT_DIGIT_SCENES, generateDigitScenes } from '../data/digit-scenes.js';
 import { parseShifts } from '../data/shifts.js';
 import { packageRoot } from '../engine/addon.js';
 import { useBestBackend } from '../engine/index.js';
 import { loadModelFolder } from '../model/index.js';
 import { gatherReport } from '../report/gather.js';
-import { writeReport } from '../report/page.js';
+import { writeReportPage } from '../report/page.js';
 import { parseBudget, verdictOf, type Verdict } from '../sweep/advise.js';
 import { collectSweep, writeSweepSummary, type SweepSummary } from '../sweep/collect.js';
 import { runMissing } from '../sweep/driver.js';
@@ -105,24 +104,15 @@ function prepareOut(dir: string, key: string, force: boolean): boolean {
     } catch {
       old = null;
     }
-    if (!old || old.format !== DEMO_FORMAT) throw new UserError(`--out ${dir}: the folder is not empty and holds no demo (no demo.json); choose another --out`);
+    if (!old || old.format !== DEMO_FORMAT) throw new UserError(`options.out ${dir}: the folder is not empty and holds no demo (no demo.json); choose another options.out`);
     if (old.key === key) return true;
-    if (!force) throw new UserError(`--out ${dir}: holds a demo with other settings (--quick or not, or another model); pass --force to start over there, or choose another --out`);
+    if (!force) throw new UserError(`options.out ${dir}: holds a demo with other settings (options.quick or not, or another model); pass options.force to start over there, or choose another options.out`);
     // Only a folder the demo made (it has demo.json) is ever cleared.
     for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(file, `${JSON.stringify({ format: DEMO_FORMAT, key, state: 'running' }, null, 1)}\n`);
   return false;
-}
-
-/** Runs one command object in this process with JSON output captured; a non-zero exit is an error. */
-async function runJson(cmd: Command, argv: string[], detail: (l: string) => void): Promise<Record<string, unknown>> {
-  const out: string[] = [];
-  const io: CommandIO = { out: (l) => out.push(l), err: detail, json: true, quiet: true };
-  const code = await cmd.run(parseCommandArgs(cmd, [...argv, '--json']), io);
-  if (code !== 0) throw new UserError(`the demo's ${cmd.name} step ended with exit code ${code}`);
-  return JSON.parse(out[out.length - 1] ?? '{}') as Record<string, unknown>;
 }
 
 /** A digit-scene data set, unless a finished one is there (generateDigitScenes renames it into place at the end). */
@@ -180,14 +170,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // 1. The advisor, before any training: where does the target pull (gradient probe), within the budget?
     log(`${stamp()}  ${tag} advisor: gradient probe on ${p.probeSamples} target images, budget ${p.budget}`);
     const advice = await timed('advise', () =>
-      runJson(adviseCommand, ['--model', model, '--data', data, '--budget', p.budget, '--samples', String(p.probeSamples), '--batch', String(p.batch), '--out', sweepDir], detail),
+      advise({ model, data, budget: p.budget, samples: p.probeSamples, batch: p.batch, out: sweepDir, log: detail }),
     );
     const spec = String(advice.spec);
 
     // 2. The sweep: every policy with the same budget, plus the advisor's pick.
-    const sweepArgs = parseCommandArgs(sweepCommand, ['--model', model, '--data', data, '--policies', p.policies.join(','), '--seeds', String(p.seeds), '--epochs', String(p.epochs), '--batch', String(p.batch), '--lr', String(p.lr), '--out', sweepDir]);
-    const quietIo: CommandIO = { out: () => {}, err: detail, json: true, quiet: true };
-    const { plan } = await planFromArgs(sweepArgs, quietIo, [spec]);
+    const { plan } = await planSweep({ model, data, policies: p.policies, seeds: p.seeds, epochs: p.epochs, batch: p.batch, lr: p.lr, out: sweepDir, log: detail }, [spec]);
     const todo = missingTrials(sweepDir, plan);
     log(`${stamp()}  ${tag} sweep: ${plan.trials.length} fine-tunes (${plan.policies.join(', ')}; ${p.seeds} seed(s), ${p.epochs} epoch(s))${todo.length < plan.trials.length ? `, ${plan.trials.length - todo.length} already done` : ''}`);
     const failed: { index: number; message: string }[] = [];
@@ -232,7 +220,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       } else {
         log(`${stamp()}  ${tag} analysis of the full fine-tune: weight drift, CKA, reset/transplant on ${p.analysisSamples} images, source-task cost`);
         diff = await timed('analysis', () =>
-          runJson(diffCommand, [model, fullRun, '--data', data, '--source-data', sourceDir, '--samples', String(p.analysisSamples), '--batch', String(p.batch)], detail),
+          compareModels({ before: model, after: fullRun, data, sourceData: sourceDir, samples: p.analysisSamples, batch: p.batch, log: detail }) as unknown as Promise<Record<string, unknown>>,
         );
         writeFileAtomic(diffFile, `${JSON.stringify(diff)}\n`);
       }
@@ -241,8 +229,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // 4. The reports of the sweep (featuring the advisor's pick) and of the full fine-tune.
     log(`${stamp()}  ${tag} reports`);
     await timed('reports', async () => {
-      writeReport(join(sweepDir, 'report.html'), await gatherReport(sweepDir));
-      if (fullRun) writeReport(join(fullRun, 'report.html'), await gatherReport(fullRun));
+      writeReportPage(join(sweepDir, 'report.html'), await gatherReport(sweepDir));
+      if (fullRun) writeReportPage(join(fullRun, 'report.html'), await gatherReport(fullRun));
     });
 
     const target = (diff?.target ?? null) as { before_miou?: number; after_miou?: number; blocks?: { block: string; cka: number | null; reset_sensitivity: number | null; transplant_gain: number | null }[] } | null;

@@ -1,5 +1,8 @@
-// The engine: importing it registers the `native` backend (see backend.ts) and the fused Conv2D layer path.
+// The engine: importing it registers the `native` backend (see backend.ts), the fused Conv2D and training-mode
+// BatchNormalization layer paths, and the one-kernel ReLU6 / ClipByValue gradients on `native`.
 import './fused_conv_layer.js';
+import './fused_batchnorm_layer.js';
+import './ops/activation_grads.js';
 
 export { NATIVE, NativeBackend, nativeKernelNames, nativeProblem, useBestBackend } from './backend.js';
 export { addon, INSTALL_HINT } from './addon.js';

@@ -2,11 +2,9 @@
 // classes.json (`[{"id":0,"name":"background","color":[0,0,0]}, ...]`, ../shared/DESIGN.md).
 import { UserError } from '../util/errors.js';
 
-export interface ClassInfo {
-  id: number;
-  name: string;
-  color: [number, number, number];
-}
+import type { ClassInfo } from '../data/classes.js';
+
+export type { ClassInfo } from '../data/classes.js';
 
 /** The Pascal VOC colour map: distinct, stable colours for ids 0..255 (0 is black). */
 export function classColor(id: number): [number, number, number] {

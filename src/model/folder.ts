@@ -25,12 +25,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import { commitTempFile, fsyncDir, isTempFileName, writeJsonAtomic, writeTempFile } from '../util/atomic.js';
+import { checkChoice } from '../util/check_options.js';
 import { UserError } from '../util/errors.js';
 import { defaultClasses, parseClasses, type ClassInfo } from './classes.js';
 import { inferLayerMap } from './infer.js';
 import { LayerMap, type LayerMapJSON } from './layer-map.js';
 import './layers/resize-bilinear-2x.js'; // registers our custom layer class, so that folders holding it load
-import { headClasses, parseHeadMode, type HeadMode } from './head_mode.js';
+import { checkHeadModeFits, HEAD_MODES, headClasses, type HeadMode } from './head_mode.js';
 import { readJsonFile, readModelJson, readWeightBytes, type ModelJsonFile } from './manifest.js';
 import { ARCHS, resolveOptions, type UNetOptions } from './options.js';
 
@@ -160,6 +161,7 @@ export async function saveModelFolder(
   step('weights-committed');
 
   const headMode = unet.headMode ?? 'multiclass';
+  checkHeadModeFits(headMode, unet.options.classes);
   const classCount = headClasses(headMode, unet.options.classes);
   const classes = opts.classes ?? defaultClasses(classCount);
   parseClasses(classes, 'classes', classCount);
@@ -226,7 +228,8 @@ function checkUnetJson(v: unknown, file: string): UnetJson {
   }
   if (!isObject(v.provenance)) throw new UserError(`${file}: "provenance" must be an object`);
   if (!isObject(v.layerMap)) throw new UserError(`${file}: "layerMap" must be an object`);
-  if (v.headMode !== undefined) parseHeadMode(v.headMode, `${file}: headMode`);
+  if (v.headMode !== undefined && !(HEAD_MODES as readonly unknown[]).includes(v.headMode)) throw new UserError(`${file}: "headMode" must be one of ${HEAD_MODES.join(', ')}, got ${JSON.stringify(v.headMode)}`);
+  if (v.headMode === 'binary' && a.classes !== 1) throw new UserError(`${file}: "headMode" binary needs one output channel, architecture.classes is ${String(a.classes)}`);
   return v as unknown as UnetJson;
 }
 
@@ -326,9 +329,10 @@ export interface AdoptOptions {
  * model.json (which is left as it is), bound to the current weights by their sha256.
  */
 export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Promise<ModelFolder> {
+  checkChoice(opts, 'headMode', HEAD_MODES);
   const unetJsonPath = join(dir, 'unet.json');
   const m = readModelJson(dir);
-  if (!opts.force && existsSync(unetJsonPath)) throw new UserError(`${unetJsonPath}: already exists; pass --force to infer the blocks again and replace it`);
+  if (!opts.force && existsSync(unetJsonPath)) throw new UserError(`${unetJsonPath}: already exists; pass options.force to infer the blocks again and replace it`);
   if (m.json.userDefinedMetadata?.[METADATA_KEY] !== undefined) {
     throw new UserError(`${join(dir, 'model.json')}: was saved by unet-transfer and carries its own layer map; there is nothing to adopt (see: unet-transfer model summary ${dir})`);
   }
@@ -340,6 +344,7 @@ export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Pr
     const inferred = inferLayerMap(model, modelJsonPath);
     const architecture: AdoptedArchitecture = { arch: 'adopted', depth: inferred.depth, filters: inferred.filters, classes: inferred.classes, input: inferred.input };
     const headMode = opts.headMode ?? (inferred.classes === 1 ? 'binary' : 'multiclass');
+    checkHeadModeFits(headMode, inferred.classes);
     const classCount = headClasses(headMode, inferred.classes);
     const classes = opts.classes ?? defaultClasses(classCount);
     parseClasses(classes, 'classes', classCount);

@@ -4,19 +4,13 @@
 //   multilabel  K channels, sigmoid each: any set of K labels per pixel (masks bit-packed, bit k = label k)
 // Models output logits in every mode; the mode says which function turns them into probabilities. It is
 // inferred from the last activation of an imported model and recorded in unet.json (`headMode`).
-import { UserError } from '../util/errors.js';
+import { OptionError, UserError } from '../util/errors.js';
 
 export const HEAD_MODES = ['multiclass', 'binary', 'multilabel'] as const;
 export type HeadMode = (typeof HEAD_MODES)[number];
 
 /** Most labels a bit-packed multilabel mask holds (an 8-bit grey PNG: bits 0..7). */
 export const MAX_MULTILABEL_LABELS = 8;
-
-/** Checks a mode given by a caller; `what` names the option. */
-export function parseHeadMode(v: unknown, what = 'headMode'): HeadMode {
-  if (typeof v !== 'string' || !(HEAD_MODES as readonly string[]).includes(v)) throw new UserError(`option '${what}': expected ${HEAD_MODES.join('|')}, got ${JSON.stringify(v)}`);
-  return v as HeadMode;
-}
 
 /** The output channels of a head in `mode` for `classes` classes (binary: background + foreground -> 1 channel). */
 export function headChannels(mode: HeadMode, classes: number): number {
@@ -31,6 +25,11 @@ export function headChannels(mode: HeadMode, classes: number): number {
 /** The classes a model in `mode` with `channels` outputs predicts (the length of its class list). */
 export function headClasses(mode: HeadMode, channels: number): number {
   return mode === 'binary' ? 2 : channels;
+}
+
+/** Refuses a mode that does not fit a model with `channels` outputs (binary: exactly one); `option` names the field. */
+export function checkHeadModeFits(mode: HeadMode, channels: number, option = 'headMode'): void {
+  if (mode === 'binary' && channels !== 1) throw new OptionError(option, `binary needs one output channel, the model has ${channels}`, { exitCode: 1 });
 }
 
 /** The mode an output activation implies: softmax -> multiclass, sigmoid -> binary (1 channel) or multilabel. */

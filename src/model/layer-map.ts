@@ -9,7 +9,7 @@ export const REGIONS = ['encoder', 'bottleneck', 'decoder', 'head'] as const;
 export type Region = (typeof REGIONS)[number];
 
 /** What a layer does, from its class (never from its name). */
-export type LayerKind = 'conv' | 'transpose' | 'upsample' | 'pool' | 'concat' | 'dropout' | 'bn' | 'activation' | 'other';
+export type LayerKind = 'conv' | 'transpose' | 'upsample' | 'pool' | 'concat' | 'add' | 'pad' | 'dropout' | 'bn' | 'activation' | 'other';
 
 export interface LayerInfo {
   name: string;
@@ -24,6 +24,16 @@ export interface LayerInfo {
   parameters: number;
   /** Weights a fresh model would train (BatchNormalization's moving statistics excluded). */
   trainableParameters: number;
+  /** The layer's name in the architecture it follows (`block_13_expand_relu`, `layer3.1.conv2`), if it has one. */
+  sourceName?: string;
+  /** True when its weights came pretrained (ImageNet backbone), not from this tool's initialisation. */
+  pretrained?: boolean;
+}
+
+/** What a builder or an import knows about a layer beyond its block. */
+export interface LayerOrigin {
+  sourceName?: string;
+  pretrained?: boolean;
 }
 
 export interface BlockInfo {
@@ -41,7 +51,7 @@ export interface LayerMapJSON {
   depth: number;
   input: string;
   blocks: { name: string; region: Region; level: number; parameters: number; layers: string[] }[];
-  layers: { name: string; block: string; kind: LayerKind; parameters: number }[];
+  layers: { name: string; block: string; kind: LayerKind; parameters: number; source_name?: string; pretrained?: boolean }[];
 }
 
 /** The blocks of a U-Net of this depth in U order: enc1..encD, bottleneck, decD..dec1, head. */
@@ -76,6 +86,10 @@ export function layerKind(className: string): LayerKind {
       return 'pool';
     case 'Concatenate':
       return 'concat';
+    case 'Add':
+      return 'add';
+    case 'ZeroPadding2D':
+      return 'pad';
     case 'Dropout':
     case 'SpatialDropout2D':
     case 'GaussianDropout':
@@ -153,7 +167,7 @@ export class LayerMap {
    * Builds the map from a model and the block of each of its layers. Every layer but the input must
    * be assigned, to a block that a U-Net of this depth has; `what` names the source in errors.
    */
-  static fromAssignments(model: tfl.LayersModel, depth: number, blockOf: ReadonlyMap<string, string>, what = 'the layer map'): LayerMap {
+  static fromAssignments(model: tfl.LayersModel, depth: number, blockOf: ReadonlyMap<string, string>, what = 'the layer map', origins: ReadonlyMap<string, LayerOrigin> = new Map()): LayerMap {
     if (model.inputs.length !== 1) throw new UserError(`${what}: a U-Net has one input, this model has ${model.inputs.length}`);
     let input = '';
     const layers: LayerInfo[] = [];
@@ -169,7 +183,19 @@ export class LayerMap {
       const place = blockPlace(block, depth);
       if (!place) throw new UserError(`${what}: layer ${layer.name} is in "${block}", which is not a block of a depth-${depth} U-Net (${blockOrder(depth).join(', ')})`);
       const { all, trainable } = countParams(layer);
-      layers.push({ name: layer.name, block, region: place.region, level: place.level, kind: layerKind(layer.getClassName()), className: layer.getClassName(), parameters: all, trainableParameters: trainable });
+      const origin = origins.get(layer.name);
+      layers.push({
+        name: layer.name,
+        block,
+        region: place.region,
+        level: place.level,
+        kind: layerKind(layer.getClassName()),
+        className: layer.getClassName(),
+        parameters: all,
+        trainableParameters: trainable,
+        ...(origin?.sourceName !== undefined ? { sourceName: origin.sourceName } : {}),
+        ...(origin?.pretrained ? { pretrained: true } : {}),
+      });
     }
     for (const name of blockOf.keys()) {
       if (!known.has(name)) throw new UserError(`${what}: names layer ${name}, which the model does not have`);
@@ -184,12 +210,16 @@ export class LayerMap {
       throw new UserError(`${file}: "layerMap" must be an object with an integer "depth" and a "layers" list`);
     }
     const blockOf = new Map<string, string>();
+    const origins = new Map<string, LayerOrigin>();
     for (const l of j.layers) {
       if (!l || typeof l.name !== 'string' || typeof l.block !== 'string') throw new UserError(`${file}: every entry of layerMap.layers needs a string "name" and "block"`);
       if (blockOf.has(l.name)) throw new UserError(`${file}: layer ${l.name} appears twice in layerMap.layers`);
+      if (l.source_name !== undefined && typeof l.source_name !== 'string') throw new UserError(`${file}: layerMap.layers entry ${l.name}: "source_name" must be a string`);
+      if (l.pretrained !== undefined && typeof l.pretrained !== 'boolean') throw new UserError(`${file}: layerMap.layers entry ${l.name}: "pretrained" must be true or false`);
       blockOf.set(l.name, l.block);
+      origins.set(l.name, { sourceName: l.source_name, pretrained: l.pretrained });
     }
-    return LayerMap.fromAssignments(model, j.depth!, blockOf, file);
+    return LayerMap.fromAssignments(model, j.depth!, blockOf, file, origins);
   }
 
   toJSON(): LayerMapJSON {
@@ -197,8 +227,29 @@ export class LayerMap {
       depth: this.depth,
       input: this.input,
       blocks: this.blocks.map((b) => ({ name: b.name, region: b.region, level: b.level, parameters: b.parameters, layers: [...b.layers] })),
-      layers: this.layers.map((l) => ({ name: l.name, block: l.block, kind: l.kind, parameters: l.parameters })),
+      layers: this.layers.map((l) => ({
+        name: l.name,
+        block: l.block,
+        kind: l.kind,
+        parameters: l.parameters,
+        ...(l.sourceName !== undefined ? { source_name: l.sourceName } : {}),
+        ...(l.pretrained ? { pretrained: true } : {}),
+      })),
     };
+  }
+
+  /** The same map with `names` marked as pretrained (the others keep their mark); unknown names are an error. */
+  withPretrained(model: tfl.LayersModel, names: Iterable<string>): LayerMap {
+    const marked = new Set(names);
+    for (const n of marked) if (!this.byLayer.has(n)) throw new Error(`withPretrained: no layer ${n}`);
+    const blockOf = new Map(this.layers.map((l) => [l.name, l.block]));
+    const origins = new Map(this.layers.map((l) => [l.name, { sourceName: l.sourceName, pretrained: l.pretrained === true || marked.has(l.name) }]));
+    return LayerMap.fromAssignments(model, this.depth, blockOf, 'the layer map', origins);
+  }
+
+  /** Layers whose weights came pretrained, in model order. */
+  pretrainedLayers(): string[] {
+    return this.layers.filter((l) => l.pretrained === true).map((l) => l.name);
   }
 
   /** The layer's entry, or undefined for the input layer and unknown names. */

@@ -2,6 +2,7 @@
 // text (encoder going down on the left, decoder coming up on the right, skips as arrows across).
 import type { ModelFolder } from './folder.js';
 import type { Region } from './layer-map.js';
+import { isEncoderArch } from './options.js';
 
 export interface ModelSummary {
   dir: string;
@@ -17,9 +18,15 @@ export interface ModelSummary {
   warnings: string[];
 }
 
+/** Encoder U-Nets' stages start at stride 2 (enc1 is half the input), plain U-Nets' at full resolution. */
+function stageShift(arch: string): number {
+  return isEncoderArch(arch) ? 1 : 0;
+}
+
 export function summarize(f: ModelFolder): ModelSummary {
   const [h, w] = f.options.input;
-  const res = (level: number) => `${h / 2 ** (level - 1)}x${w / 2 ** (level - 1)}`;
+  const shift = stageShift(f.options.arch);
+  const res = (level: number) => `${h / 2 ** (level - 1 + shift)}x${w / 2 ** (level - 1 + shift)}`;
   return {
     dir: f.dir,
     architecture: f.options,
@@ -46,7 +53,8 @@ export function drawU(s: ModelSummary): string[] {
     return b ? `${name} ${fmt(b.parameters)}` : `${name} -`;
   };
   const [h, w] = s.architecture.input;
-  const resolutions = Array.from({ length: depth + 1 }, (_, i) => `${h / 2 ** i}x${w / 2 ** i}`);
+  const shift = stageShift(s.architecture.arch);
+  const resolutions = Array.from({ length: depth + 1 }, (_, i) => `${h / 2 ** (i + shift)}x${w / 2 ** (i + shift)}`);
   const resWidth = Math.max(...resolutions.map((r) => r.length));
   const indent = (level: number) => 2 * (level - 1);
   const leftEnd = (level: number) => indent(level) + cell(`enc${level}`).length;

@@ -2,9 +2,11 @@
 // variant of milesial/Pytorch-UNet), with the layer names and the layer map of ../shared/DESIGN.md. The output is logits (no softmax), NHWC [N, H, W, classes].
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import { buildEncoderUNet } from './encoder-unet.js';
+import { hashString } from './graph-builder.js';
 import { LayerMap } from './layer-map.js';
 import { ResizeBilinear2x } from './layers/resize-bilinear-2x.js';
-import { resolveOptions, type UNetOptions, type UNetOptionsInput } from './options.js';
+import { isEncoderArch, resolveOptions, type UNetOptions, type UNetOptionsInput } from './options.js';
 
 type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -15,19 +17,10 @@ export interface UNet {
   layerMap: LayerMap;
 }
 
-/** FNV-1a of a string: gives every layer its own initialiser seed, derived from the model seed and its name. */
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /** Builds one U-Net; the same options (seed included) give bitwise the same weights. */
 export function buildUNet(input: UNetOptionsInput = {}): UNet {
   const o = resolveOptions(input);
+  if (isEncoderArch(o.arch)) return { ...buildEncoderUNet({ ...o, arch: o.arch }), options: o };
   const blockOf = new Map<string, string>();
   const layerSeed = (name: string) => hashString(`${o.seed}:${name}`);
   // ReLU convs use he_normal as in the course; linear ones (up-sampling, logits) Keras' default glorot_uniform.

@@ -153,7 +153,7 @@ export async function gatherReport(dir: string): Promise<ReportData> {
     out.kind = 'diff';
     const file = existsSync(join(dir, 'diff.json')) ? join(dir, 'diff.json') : join(dir, 'drift.json');
     const d = readJsonIf(file) as DiffJson & { after?: string };
-    if (!d || !Array.isArray(d.blocks) || !Array.isArray(d.layers)) throw new UserError(`${file}: not a drift report (expected "layers" and "blocks", as unet-transfer diff --json writes)`);
+    if (!d || !Array.isArray(d.blocks) || !Array.isArray(d.layers)) throw new UserError(`${file}: not a drift report (expected "layers" and "blocks", as compareModels writes it)`);
     out.title = `Diff: ${d.after ?? file}`;
     measuresFromDiff(d, out);
     if (typeof d.after === 'string') out.blocks = blocksFrom(d.after);
@@ -167,7 +167,7 @@ export async function gatherReport(dir: string): Promise<ReportData> {
       out.blocks = [...seen.values()].map((b) => (b.level === 99 ? { ...b, level: depth + 1 } : b));
     }
   } else {
-    throw new UserError(`${dir}: not a run (run.json), sweep (plan.json) or diff folder (diff.json from unet-transfer diff --json)`);
+    throw new UserError(`${dir}: not a run (run.json), sweep (plan.json) or diff folder (diff.json, as compareModels writes it)`);
   }
   return out;
 }

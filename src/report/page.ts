@@ -1,5 +1,6 @@
 // The report page: one self-contained HTML file (charts' runtime inlined, pictures as data URIs, no
 // network), written atomically. Every name and path goes through escapeHtml or jsonForScript.
+import { colorOf } from '../data/classes.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { classIouSpec, curvesSpec, layerBarsSpec, paretoSpec, type ParetoRow } from './charts.js';
 import type { ReportData } from './gather.js';
@@ -113,7 +114,7 @@ export function renderReport(r: ReportData): string {
     sections.push(
       `<h2>Sample predictions</h2>${g.note ? `<p class="note">${e(g.note)}</p>` : ''}<div class="grid"><span class="hd">sample</span><span class="hd">image</span><span class="hd">truth</span><span class="hd">pretrained</span><span class="hd">fine-tuned</span>${g.rows
         .map((s) => `<span>${e(s.stem)}</span>${cell(s.image, 'image')}${cell(s.truth, 'truth')}${cell(s.pretrained, 'pretrained')}${cell(s.finetuned, 'fine-tuned')}`)
-        .join('')}</div><p>${g.classes.map((c) => `<span style="display:inline-block;width:10px;height:10px;background:rgb(${c.color.map(Number).join(',')})"></span> ${e(c.name)}`).join(' &nbsp; ')}</p>`,
+        .join('')}</div><p>${g.classes.map((c) => `<span style="display:inline-block;width:10px;height:10px;background:rgb(${colorOf(c).map(Number).join(',')})"></span> ${e(c.name)}`).join(' &nbsp; ')}</p>`,
     );
   }
   const notes = r.notes.map((n) => `<p class="note">${e(n)}</p>`).join('');
@@ -129,6 +130,6 @@ ${notes}${sections.join('\n')}
 `;
 }
 
-export function writeReport(file: string, r: ReportData): void {
+export function writeReportPage(file: string, r: ReportData): void {
   writeFileAtomic(file, renderReport(r));
 }

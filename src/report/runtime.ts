@@ -3,8 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { packageRoot } from '../engine/addon.js';
-
+import { packageDir } from '../util/package_dir.js';
 import { UserError } from '../util/errors.js';
 import { inlineScript } from './html.js';
 
@@ -21,8 +20,8 @@ export function chartRuntime(): string {
   if (cached !== null) return cached;
   const parts: string[] = [];
   for (const [pkg, file] of FILES) {
-    const root = join(packageRoot(), 'node_modules', pkg);
-    if (!existsSync(join(root, file))) throw new UserError(`the report needs the npm package ${pkg} (${join(root, file)} is missing; its runtime is inlined in report.html); run npm install`);
+    const root = packageDir(pkg);
+    if (!root || !existsSync(join(root, file))) throw new UserError(`the report needs the npm package ${pkg} (${root ? join(root, file) : `node_modules/${pkg}`} is missing; its runtime is inlined in report.html); run npm install`);
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     parts.push(`/* ${pkg} ${version} (BSD-3-Clause) */\n${inlineScript(readFileSync(join(root, file), 'utf8'))}`);
   }

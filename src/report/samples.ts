@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { loadAnalysisData, disposeData } from '../analysis/index.js';
 import { encodePng } from '../data/index.js';
-import { loadModelFolder, type ClassInfo, type ModelFolder } from '../model/index.js';
-import { predictedIds } from '../train/head_predict.js';
+import { loadModelFolder, sampleNormalizationOf, type ClassInfo, type ModelFolder } from '../model/index.js';
+import { predictedIds, shownClass } from '../train/head_predict.js';
 
 export interface SampleRow {
   stem: string;
@@ -43,9 +43,8 @@ function imagePng(x: Float32Array, h: number, w: number, c: number): string {
 function maskPng(ids: ArrayLike<number>, h: number, w: number, classes: ClassInfo[], multilabel = false): string {
   const data = new Uint8Array(h * w * 3);
   for (let p = 0; p < h * w; p++) {
-    const v = ids[p]!;
     // Multilabel pixels hold label bits: shown in the colour of their lowest label (black for none).
-    const id = multilabel ? (v === 0 ? -1 : 31 - Math.clz32(v & -v)) : v;
+    const id = shownClass(ids[p]!, multilabel);
     const c = id < 0 ? [0, 0, 0] : (classes[id]?.color ?? [255, 0, 255]);
     data.set(c, p * 3);
   }
@@ -68,7 +67,7 @@ export async function sampleGrid(pretrainedDir: string, finetunedDir: string, da
   try {
     after = await loadModelFolder(finetunedDir);
     const [h, w, c] = after.options.input;
-    data = await loadAnalysisData(dataDir, { input: after.options.input, classes: after.options.classes, headMode: after.headMode, samples: count, seed: 0 });
+    data = await loadAnalysisData(dataDir, { input: after.options.input, classes: after.options.classes, headMode: after.headMode, normalize: sampleNormalizationOf(after.options), samples: count, seed: 0 });
     const images = data.images;
     const truth = data.masks.dataSync() as Int32Array;
     const pre = before.options.input.join('x') === after.options.input.join('x') ? predict(before, images) : null;

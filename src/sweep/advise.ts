@@ -20,7 +20,7 @@ export interface Budget {
 export function parseBudget(text: string): Budget {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*(params|time)\s*$/.exec(text);
   const v = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
-  if (!m || !(v > 0 && v <= 1)) throw new UsageError(`--budget must be a share of full fine-tuning like 25%params or 0.5time (a fraction in (0, 1] of trainable parameters or step time), got ${JSON.stringify(text)}`);
+  if (!m || !(v > 0 && v <= 1)) throw new UsageError(`options.budget must be a share of full fine-tuning like 25%params or 0.5time (a fraction in (0, 1] of trainable parameters or step time), got ${JSON.stringify(text)}`);
   return { kind: m[3] as Budget['kind'], limit: v, text: text.trim() };
 }
 
@@ -130,7 +130,7 @@ export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budg
     lines.push(withIt ? `${e.block} (${pct(e.score)}) would also fit, but a set without it scores higher for the money.` : `${e.block} (${pct(e.score)}) is left out: adding it would exceed the budget.`);
   }
   if (budget.kind === 'time') lines.push('Step time is estimated from convolution FLOPs; a block near the input is expensive because the gradient must flow back to it through everything after it. --verify measures the real time.');
-  lines.push('This is a heuristic from evidence at (or near) the pretrained weights, not a guarantee; --verify runs the sweep and says how it did.');
+  lines.push('This is a heuristic from evidence at (or near) the pretrained weights, not a guarantee; options.verify runs the sweep and says how it did.');
   return lines;
 }
 

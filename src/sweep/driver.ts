@@ -1,10 +1,9 @@
 // Running the missing trials of a sweep locally, N at a time, each as its own process
-// (`unet-transfer sweep run --trial i`), so that each trial's peak memory and time are its own and one
+// (worker.ts), so that each trial's peak memory and time are its own and one
 // trial's crash does not take the others down. A trial another live worker holds is waited for, not rerun.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import { packageRoot } from '../engine/addon.js';
 import { readPlan } from './plan.js';
 import { missingTrials, readTrialResult } from './run.js';
 
@@ -29,8 +28,7 @@ export function watchParent(): void {
 
 function runChild(dir: string, index: number, log: (l: string) => void): Promise<{ code: number; status: string; lastErr: string }> {
   return new Promise((resolvePromise) => {
-    const bin = join(packageRoot(), 'bin', 'unet-transfer.js');
-    const child = spawn(process.execPath, [bin, 'sweep', 'run', '--out', dir, '--trial', String(index), '--json'], {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./worker.js', import.meta.url)), dir, String(index)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, [PARENT_ENV]: String(process.pid) },
     });

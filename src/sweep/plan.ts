@@ -67,10 +67,10 @@ export const trialsDir = (dir: string) => join(dir, 'trials');
 /** `full,decoder , head` -> unique, non-empty policy names (order kept). */
 export function parsePolicies(text: string): string[] {
   const list = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (list.length === 0) throw new UserError('--policies: name at least one policy, e.g. full,decoder,head');
+  if (list.length === 0) throw new UserError('options.policies: name at least one policy, e.g. full,decoder,head');
   const seen = new Set<string>();
   for (const p of list) {
-    if (seen.has(p)) throw new UserError(`--policies: ${p} is listed twice`);
+    if (seen.has(p)) throw new UserError(`options.policies: ${p} is listed twice`);
     seen.add(p);
   }
   return list;
@@ -119,7 +119,7 @@ function settingsKey(s: SweepSettings): string {
 
 export function readPlan(dir: string): SweepPlan {
   const file = planPath(dir);
-  if (!existsSync(file)) throw new UserError(`${dir}: not a sweep folder (no plan.json); make one with: unet-transfer sweep plan --model M --data DIR --policies ... --out ${dir}`);
+  if (!existsSync(file)) throw new UserError(`${dir}: not a sweep folder (no plan.json); plan one there first (planSweep, or the sweep plan command, with options.out ${dir})`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -160,7 +160,7 @@ export function writePlan(dir: string, plan: SweepPlan, replace = false): { plan
       return { plan: extended, reused: true };
     }
     if (!replace) {
-      throw new UserError(`${planPath(dir)}: holds a sweep with other settings (model, data, policies, seeds, epochs, batch, lr or val differ); use another --out, or --force to replace the plan and its trials`);
+      throw new UserError(`${planPath(dir)}: holds a sweep with other settings (model, data, policies, seeds, epochs, batch, lr or val differ); use another options.out, or options.force to replace the plan and its trials`);
     }
     // Trial folders are named by index: results of the old plan must not pass for the new one's.
     rmSync(trialsDir(dir), { recursive: true, force: true });

@@ -7,11 +7,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
-import { parseCommandArgs, type CommandIO } from '../cli/command.js';
-import { finetuneCommand } from '../cli/commands/train.js';
 import type { HeadMode } from '../model/head_mode.js';
+import { finetune } from '../train/api.js';
 import { readMetrics, readRunJson } from '../train/run_folder.js';
-import type { TrainResult } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { readPlan, trialsDir, type SweepPlan, type Trial } from './plan.js';
@@ -67,7 +65,7 @@ export function readTrialResult(dir: string, t: Trial): TrialResult | null {
 
 export function trialOf(plan: SweepPlan, index: number, dir: string): Trial {
   const t = plan.trials[index];
-  if (!t) throw new UserError(`--trial ${index}: ${dir}/plan.json has trials 0..${plan.trials.length - 1}`);
+  if (!t) throw new UserError(`options.trial ${index}: ${dir}/plan.json has trials 0..${plan.trials.length - 1}`);
   return t;
 }
 
@@ -132,15 +130,11 @@ export async function runTrial(dir: string, index: number, o: { log?: (line: str
     if (again) return { status: 'done-before', result: again };
     mkdirSync(paths.folder, { recursive: true });
     const resumable = existsSync(join(paths.run, 'run.json')) && existsSync(join(paths.run, 'checkpoints', 'last.json'));
-    const argv = resumable
-      ? ['--out', paths.run, '--resume', '--json']
-      : ['--model', plan.model, '--data', plan.data, '--train', t.policy, '--epochs', String(plan.epochs), '--batch', String(plan.batch), '--lr', String(plan.lr), '--seed', String(t.seed), '--val', String(plan.val), '--out', paths.run, '--force', '--json'];
     o.log?.(`trial ${t.index} (${t.policy}, seed ${t.seed})${resumable ? ': resuming its run' : ''}`);
-    const out: string[] = [];
-    const io: CommandIO = { out: (l) => out.push(l), err: (l) => o.log?.(`  ${l}`), json: true, quiet: true };
-    const code = await finetuneCommand.run(parseCommandArgs(finetuneCommand, argv), io);
-    if (code !== 0) throw new UserError(`trial ${t.index} (${t.policy}, seed ${t.seed}): the fine-tune ended with exit code ${code}`);
-    const r = JSON.parse(out[out.length - 1]!) as TrainResult & { backend: string };
+    const log = (l: string) => o.log?.(`  ${l}`);
+    const r = resumable
+      ? await finetune({ out: paths.run, resume: true, log })
+      : await finetune({ model: plan.model, data: plan.data, train: t.policy, epochs: plan.epochs, batch: plan.batch, lr: plan.lr, seed: t.seed, val: plan.val, out: paths.run, force: true, log });
     const lines = readMetrics(paths.run);
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     const perStep = lines.length > 0 && r.steps > 0 ? r.steps / lines.length : 0;

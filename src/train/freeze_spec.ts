@@ -6,7 +6,7 @@
 //   Named policies: full, scratch (all, from random init), shallow:K (the first K blocks from the input side),
 //   deep:K (the last K blocks before the output: head, dec1, ...); `encoder+bottleneck` etc. are plain unions.
 import { REGIONS, type Region } from '../model/layer-map.js';
-import { UserError } from '../util/errors.js';
+import { badInputOption } from '../util/errors.js';
 
 /** What a spec is resolved against: the model's blocks in U order (input side first) and its layers. */
 export interface SpecTarget {
@@ -45,7 +45,7 @@ function select(selector: string, t: SpecTarget, spec: string): string[] {
   const depthPolicy = /^(shallow|deep):(\d+)$/.exec(selector);
   if (depthPolicy) {
     const k = Number(depthPolicy[2]);
-    if (k < 1 || k > blockNames.length) throw new UserError(`--train ${spec}: ${depthPolicy[1]}:K needs K from 1 to ${blockNames.length} (the model's blocks: ${blockList(t)})`);
+    if (k < 1 || k > blockNames.length) throw badInputOption('train', `${spec}: ${depthPolicy[1]}:K needs K from 1 to ${blockNames.length} (the model's blocks: ${blockList(t)})`);
     const chosen = depthPolicy[1] === 'shallow' ? blockNames.slice(0, k) : blockNames.slice(-k);
     return layersOf(new Set(chosen));
   }
@@ -55,7 +55,7 @@ function select(selector: string, t: SpecTarget, spec: string): string[] {
     const chosen = new Set<string>();
     for (let i = lo; i <= hi; i++) {
       const name = `${range[1]}${i}`;
-      if (!blockNames.includes(name)) throw new UserError(`--train ${spec}: the model has no block ${name} (its blocks: ${blockList(t)})`);
+      if (!blockNames.includes(name)) throw badInputOption('train', `${spec}: the model has no block ${name} (its blocks: ${blockList(t)})`);
       chosen.add(name);
     }
     return layersOf(chosen);
@@ -63,17 +63,18 @@ function select(selector: string, t: SpecTarget, spec: string): string[] {
   if (/[*?]/.test(selector)) {
     const re = globToRegExp(selector);
     const matched = t.layers.filter((l) => re.test(l.name)).map((l) => l.name);
-    if (matched.length === 0) throw new UserError(`--train ${spec}: the glob ${selector} matches no layer`);
+    if (matched.length === 0) throw badInputOption('train', `${spec}: the glob ${selector} matches no layer`);
     return matched;
   }
-  throw new UserError(
-    `--train ${spec}: unknown selector "${selector}"; use all, a region (${REGIONS.join(', ')}), a block (${blockList(t)}), a block range like enc1-2, a layer glob like dec*_up, shallow:K or deep:K`,
+  throw badInputOption(
+    'train',
+    `${spec}: unknown selector "${selector}"; use all, a region (${REGIONS.join(', ')}), a block (${blockList(t)}), a block range like enc1-2, a layer glob like dec*_up, shallow:K or deep:K`,
   );
 }
 
 export function resolveTrainSpec(spec: string, t: SpecTarget): ResolvedSpec {
   const items = spec.split(/[,+]/).map((s) => s.trim()).filter((s) => s.length > 0);
-  if (items.length === 0) throw new UserError(`--train: empty spec; name what to train, e.g. all, decoder, enc1-2 (blocks: ${blockList(t)})`);
+  if (items.length === 0) throw badInputOption('train', `: empty spec; name what to train, e.g. all, decoder, enc1-2 (blocks: ${blockList(t)})`);
   const chosen = new Set<string>(items[0].startsWith('!') ? t.layers.map((l) => l.name) : []);
   for (const item of items) {
     if (item === 'none') continue;
@@ -85,7 +86,7 @@ export function resolveTrainSpec(spec: string, t: SpecTarget): ResolvedSpec {
   }
   const trainable = t.layers.map((l) => l.name).filter((n) => chosen.has(n));
   if (trainable.length === 0) {
-    throw new UserError(`--train ${spec} selects nothing to train; name at least one of the blocks: ${blockList(t)} (or a region: ${REGIONS.join(', ')})`);
+    throw badInputOption('train', `${spec} selects nothing to train; name at least one of the blocks: ${blockList(t)} (or a region: ${REGIONS.join(', ')})`);
   }
   const blocksWithTrainable = new Set(t.layers.filter((l) => chosen.has(l.name)).map((l) => l.block));
   return {

@@ -22,3 +22,8 @@ export function predictedIds(logits: tf.Tensor4D, headMode: HeadMode): tf.Tensor
 export function confusionFor(headMode: HeadMode, classes: number): ConfusionMatrix | MultilabelConfusion {
   return headMode === 'multilabel' ? new MultilabelConfusion(classes) : new ConfusionMatrix(classes);
 }
+
+/** The class a mask value is drawn in: itself, or for multilabel label bits the lowest label (-1: none). */
+export function shownClass(value: number, multilabel: boolean): number {
+  return multilabel ? (value === 0 ? -1 : 31 - Math.clz32(value & -value)) : value;
+}

@@ -7,7 +7,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 import type { LayerMap } from '../model/layer-map.js';
-import { UsageError } from '../util/errors.js';
+import { invalidOption, OptionError } from '../util/errors.js';
 import type { TrainableVariable } from './freeze.js';
 import { resolveTrainSpec } from './freeze_spec.js';
 import { setLearningRate } from './optimizers/index.js';
@@ -23,7 +23,7 @@ export function parseLrMult(text: string | undefined): LrMultRule[] {
     const m = /^\s*([^=\s]+)\s*=\s*([^\s]+)\s*$/.exec(part);
     const mult = m ? Number(m[2]) : NaN;
     if (!m || !Number.isFinite(mult) || mult < 0) {
-      throw new UsageError(`--lr-mult: "${part}" must look like SELECTOR=MULT with MULT >= 0, e.g. encoder=0.1,bottleneck=0.3`);
+      throw new OptionError('lrMult', `: "${part}" must look like SELECTOR=MULT with MULT >= 0, e.g. encoder=0.1,bottleneck=0.3`);
     }
     return { selector: m[1]!, mult };
   });
@@ -34,7 +34,7 @@ export function parseLrSpread(text: string): { lo: number; hi: number } {
   const m = /^\s*([^:\s]+)\s*:\s*([^:\s]+)\s*$/.exec(text);
   const lo = m ? Number(m[1]) : NaN;
   const hi = m ? Number(m[2]) : NaN;
-  if (!(lo > 0 && hi >= lo && Number.isFinite(hi))) throw new UsageError(`--lr-spread must be LO:HI with 0 < LO <= HI, e.g. 1e-5:1e-3; got ${JSON.stringify(text)}`);
+  if (!(lo > 0 && hi >= lo && Number.isFinite(hi))) throw invalidOption('lrSpread', 'LO:HI with 0 < LO <= HI, e.g. 1e-5:1e-3', text);
   return { lo, hi };
 }
 
@@ -49,7 +49,7 @@ export function layerMultipliers(layerMap: LayerMap, rules: LrMultRule[], spread
     try {
       layers = resolveTrainSpec(rule.selector, layerMap).trainable;
     } catch (e) {
-      throw new UsageError(`--lr-mult ${rule.selector}=${rule.mult}: ${(e as Error).message.replace(/^--train [^:]*: /, '')}`);
+      throw new OptionError('lrMult', `${rule.selector}=${rule.mult}: ${(e as Error).message.replace(/^options\.train [^:]*: /, '')}`);
     }
     for (const name of layers) out.set(name, rule.mult);
   }

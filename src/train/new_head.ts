@@ -11,7 +11,7 @@ import type { ModelArchitecture } from '../model/folder.js';
 import { headChannels, type HeadMode } from '../model/head_mode.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { LayerMap as LayerMapClass } from '../model/layer-map.js';
-import { UserError } from '../util/errors.js';
+import { badInputOption, UserError } from '../util/errors.js';
 
 /** The layer whose output channels are the classes: the model's output layer (head_logits in our U-Nets). */
 export function logitsLayerName(model: tfl.LayersModel): string {
@@ -24,8 +24,9 @@ export function logitsLayerName(model: tfl.LayersModel): string {
 export function requireTrainableHead(model: tfl.LayersModel, trainable: string[], fromClasses: number, toClasses: number, spec: string): void {
   const logits = logitsLayerName(model);
   if (!trainable.includes(logits)) {
-    throw new UserError(
-      `--train ${spec} freezes the head, but the model predicts ${fromClasses} classes and the data has ${toClasses}: its ${logits} layer is replaced by a new, untrained one, which must train (add head, e.g. --train ${spec}+head)`,
+    throw badInputOption(
+      'train',
+      `${spec} freezes the head, but the model predicts ${fromClasses} classes and the data has ${toClasses}: its ${logits} layer is replaced by a new, untrained one, which must train (add head, e.g. options.train ${spec}+head)`,
     );
   }
 }
@@ -64,8 +65,9 @@ export async function withNewHead(source: { model: tfl.LayersModel; options: Mod
     model = await rebuildWithOutputChannels(source.model, channels, seed);
     options = { ...source.options, classes: channels };
     const blockOf = new Map(source.layerMap.layers.map((l) => [l.name, l.block]));
+    const origins = new Map(source.layerMap.layers.map((l) => [l.name, { sourceName: l.sourceName }]));
     try {
-      layerMap = LayerMapClass.fromAssignments(model, source.layerMap.depth, blockOf, 'the new head');
+      layerMap = LayerMapClass.fromAssignments(model, source.layerMap.depth, blockOf, 'the new head', origins);
     } catch (e) {
       model.dispose();
       throw e;
@@ -80,9 +82,11 @@ export async function withNewHead(source: { model: tfl.LayersModel; options: Mod
       const old = source.model.getLayer(layer.name);
       layer.setWeights(old.getWeights());
     }
+    // The copied layers keep their "came pretrained" marks; the new logits layer is fresh.
+    const marked = source.layerMap.pretrainedLayers().filter((n) => n !== logits);
+    return { model, options, layerMap: layerMap.withPretrained(model, marked), headMode: mode };
   } catch (e) {
     model.dispose();
     throw e;
   }
-  return { model, options, layerMap, headMode: mode };
 }

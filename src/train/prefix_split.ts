@@ -39,7 +39,7 @@ export interface PrefixSplit {
 }
 
 /** Layer kinds that compute the same output from the same input whatever the training flag. */
-const DETERMINISTIC: ReadonlySet<LayerKind> = new Set(['conv', 'transpose', 'upsample', 'pool', 'concat', 'activation']);
+const DETERMINISTIC: ReadonlySet<LayerKind> = new Set(['conv', 'transpose', 'upsample', 'pool', 'concat', 'add', 'pad', 'activation']);
 /** Kinds that are deterministic only when forced into inference mode (a frozen block's BN and Dropout). */
 const DETERMINISTIC_IN_INFERENCE: ReadonlySet<LayerKind> = new Set(['dropout', 'bn']);
 

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { addon, packageRoot } from '../engine/addon.js';
 import { UserError } from '../util/errors.js';
+import { packageDir } from '../util/package_dir.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 
 export const RUN_JSON_FORMAT = 'unet-transfer/run';
@@ -42,7 +43,7 @@ export function versions(): Versions {
   return {
     unetTransfer: readPackageVersion(root),
     tfjsCore: tf.version_core,
-    tfjsLayers: readPackageVersion(join(root, 'node_modules', '@tensorflow', 'tfjs-layers')),
+    tfjsLayers: readPackageVersion(packageDir('@tensorflow/tfjs-layers') ?? join(root, 'node_modules', '@tensorflow', 'tfjs-layers')),
     node: process.version,
     backend: tf.getBackend(),
     threads: tf.getBackend() === 'native' ? (addon.loaded.conv?.threads ?? cpus().length) : 1,

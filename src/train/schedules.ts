@@ -1,6 +1,6 @@
 // Learning-rate schedules: the rate for a training step, from the step index alone (so a resumed run
 // continues on the same curve without any schedule state of its own).
-import { UsageError } from '../util/errors.js';
+import { invalidOption } from '../util/errors.js';
 
 export const SCHEDULES = ['constant', 'cosine', 'one-cycle'] as const;
 export type ScheduleName = (typeof SCHEDULES)[number];
@@ -35,6 +35,6 @@ const oneCycle: Schedule = {
 
 export function scheduleByName(name: string): Schedule {
   const s = { constant, cosine, 'one-cycle': oneCycle }[name];
-  if (!s) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}, got "${name}"`);
+  if (!s) throw invalidOption('schedule', `one of ${SCHEDULES.join(', ')}`, name);
   return s;
 }

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { batchesPerEpoch } from '../data/index.js';
@@ -14,7 +15,7 @@ import type { ClassInfo } from '../model/classes.js';
 import type { ModelArchitecture, Provenance } from '../model/folder.js';
 import type { HeadMode } from '../model/head_mode.js';
 import type { LayerMap } from '../model/layer-map.js';
-import { UsageError } from '../util/errors.js';
+import { OptionError, RunError } from '../util/errors.js';
 import { folderBatchSource } from './batch_source.js';
 import { checkpointDir, loadCheckpointModel, readPointer, restoreOptimizerState, writeCheckpoint, type CheckpointState, type EarlyStopState } from './checkpoint.js';
 import { DEFAULT_CACHE_MB, describeCache, planActivationCache, trainEpoch, type CacheDecision, type PrefixCache } from './epoch.js';
@@ -23,14 +24,15 @@ import { evaluateModel } from './evaluate.js';
 import { applyFreeze } from './freeze.js';
 import { resolveTrainSpec } from './freeze_spec.js';
 import type { LossFn } from './losses/index.js';
-import { buildLrGroups, disposeGroups, layerMultipliers, parseLrMult, parseLrSpread, type LrGroup } from './lr_groups.js';
+import { buildLrGroups, disposeGroups, layerMultipliers, parseLrMult, parseLrSpread, type LrGroup, type LrMultRule } from './lr_groups.js';
 import { makeOptimizer, type OptimizerName } from './optimizers/index.js';
 import { ProgressBar } from './progress.js';
 import { appendMetrics, readMetrics, readRunJson, runPaths, truncateMetrics, writeRunJson } from './run_folder.js';
 import { scheduleByName, type ScheduleName } from './schedules.js';
 import { dropoutLayers } from './step.js';
 import type { TrainingData } from './training_data.js';
-import { phaseEpochs, phaseIndexAt, type Phase } from './unfreeze.js';
+import { parseUnfreeze, phaseEpochs, phaseIndexAt, singlePhase, type Phase } from './unfreeze.js';
+import { parseAugment, type AugmentSpec } from '../data/augment.js';
 
 /** The metrics early stopping and best-model selection can watch, and which way is better. */
 export const MONITORS: Record<string, 'max' | 'min'> = {
@@ -47,7 +49,7 @@ export const MONITORS: Record<string, 'max' | 'min'> = {
 export function parseEarlyStop(text: string): { metric: string; patience: number } {
   const m = /^\s*([a-z_]+)\s*:\s*(\d+)\s*$/.exec(text);
   if (!m || !(m[1]! in MONITORS) || Number(m[2]) < 1) {
-    throw new UsageError(`--early-stop must be METRIC:PATIENCE with METRIC one of ${Object.keys(MONITORS).join(', ')} and PATIENCE >= 1, e.g. val_miou:3; got ${JSON.stringify(text)}`);
+    throw new OptionError('earlyStop', `must be a metric, one of ${Object.keys(MONITORS).join(', ')}, with a patience >= 1 (e.g. val_miou:3); got ${JSON.stringify(text)}`);
   }
   return { metric: m[1]!, patience: Number(m[2]) };
 }
@@ -76,12 +78,35 @@ export interface TrainConfig {
   headMode?: HeadMode | null;
 }
 
+/**
+ * TrainConfig's spec texts (as the user wrote them, as run.json keeps them) parsed once, by planTraining:
+ * what the loop works with.
+ */
+export interface TrainPlan {
+  phases: Phase[];
+  earlyStop: { metric: string; patience: number } | null;
+  lrRules: LrMultRule[];
+  lrSpread: { lo: number; hi: number } | null;
+  augment: AugmentSpec;
+}
+
+/** Parses a config's texts; errors name the option field (options.lrMult, options.unfreeze, ...). */
+export function planTraining(c: TrainConfig): TrainPlan {
+  return {
+    phases: c.unfreeze !== null ? parseUnfreeze(c.unfreeze, c.epochs) : singlePhase(c.train ?? 'all'),
+    earlyStop: c.earlyStop ? parseEarlyStop(c.earlyStop) : null,
+    lrRules: parseLrMult(c.lrMult ?? undefined),
+    lrSpread: c.lrSpread ? parseLrSpread(c.lrSpread) : null,
+    augment: parseAugment(c.augment),
+  };
+}
+
 export interface TrainerInput {
   runDir: string;
   /** Where the best model is written at the end (RUN/model, or the pretrained model's own folder). */
   finalModelDir: string;
   config: TrainConfig;
-  phases: Phase[];
+  plan: TrainPlan;
   unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode?: HeadMode };
   classes: ClassInfo[];
   data: TrainingData;
@@ -93,12 +118,36 @@ export interface TrainerInput {
   progress: boolean;
   /** Log a line every N steps (0: only epoch lines). */
   logEvery: number;
-  onEpochEnd?: (epoch: number, line: Record<string, unknown>) => void;
+  /** After each epoch, with its metrics line. */
+  onEpoch?: (e: EpochEvent) => void;
+  /** After each step. */
+  onStep?: (s: StepEvent) => void;
+  /** Stops after the step in progress (TrainingAborted); finished epochs stay checkpointed. */
+  signal?: AbortSignal;
   /**
    * The frozen-prefix activation cache (epoch.ts): on unless `enabled` is false; it never changes results.
    * Default: on, 2048 MiB in memory, the rest spilled to RUN/activation-cache/.
    */
   cache?: { enabled: boolean; limitMb?: number };
+}
+
+/** What `onEpoch` gets: the epoch (1-based) and its metrics line, as metrics.jsonl records it. */
+export interface EpochEvent {
+  epoch: number;
+  epochs: number;
+  metrics: Record<string, unknown>;
+}
+
+/** What `onStep` gets after each training step. */
+export interface StepEvent {
+  epoch: number;
+  /** The step within the epoch (1-based) and the steps per epoch. */
+  batch: number;
+  batches: number;
+  /** Steps of the whole run so far. */
+  step: number;
+  loss: number;
+  lr: number;
 }
 
 export interface TrainResult {
@@ -113,6 +162,19 @@ export interface TrainResult {
   final: Record<string, unknown> | null;
   bestMetrics: Record<string, unknown> | null;
   seconds: number;
+  /** The TF.js backend that ran it ('native', or 'cpu' without the native engine). */
+  backend: string;
+}
+
+/** A run stopped through its AbortSignal: finished epochs are checkpointed; `resume` continues it. */
+export class TrainingAborted extends RunError {
+  constructor(
+    readonly run: string,
+    readonly epochsDone: number,
+  ) {
+    super(`${run}: stopped after ${epochsDone} finished epoch(s) (aborted); resume continues it`);
+    this.name = 'TrainingAborted';
+  }
 }
 
 const round = (v: number, d = 6) => Math.round(v * 10 ** d) / 10 ** d;
@@ -122,18 +184,17 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
   mkdirSync(t.runDir, { recursive: true });
   const c = t.config;
   const { model, layerMap } = t.unet;
+  const { phases, lrRules: rules, lrSpread: spread } = t.plan;
   const hasVal = t.data.val.length > 0;
   const early: EarlyStopState = t.resume
     ? { ...t.resume.state.early }
     : (() => {
-        const es = c.earlyStop ? parseEarlyStop(c.earlyStop) : null;
+        const es = t.plan.earlyStop;
         const metric = es?.metric ?? (hasVal ? 'val_miou' : 'train_loss');
-        if (!hasVal && metric !== 'train_loss') throw new UsageError(`--early-stop ${c.earlyStop}: watches a validation metric, but there is no validation set (--val 0)`);
+        if (!hasVal && metric !== 'train_loss') throw new OptionError('earlyStop', `${c.earlyStop}: watches a validation metric, but there is no validation set (options.val 0)`);
         return { metric, mode: MONITORS[metric]!, patience: es?.patience ?? null, best: null, bestEpoch: null, bad: 0, stopped: false };
       })();
   const schedule = scheduleByName(c.schedule);
-  const spread = c.lrSpread ? parseLrSpread(c.lrSpread) : null;
-  const rules = parseLrMult(c.lrMult ?? undefined);
   const baseLr = spread ? spread.hi : c.lr;
   const stepsPerEpoch = batchesPerEpoch(t.data.train.length, c.batch);
   const dropouts = dropoutLayers(model);
@@ -153,8 +214,8 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
   bar.start();
   try {
     for (; epoch < c.epochs && !early.stopped; epoch++) {
-      const pi = phaseIndexAt(t.phases, epoch);
-      const phase = t.phases[pi]!;
+      const pi = phaseIndexAt(phases, epoch);
+      const phase = phases[pi]!;
       if (pi !== phaseIdx) {
         disposeGroups(groups);
         groups = [];
@@ -163,7 +224,7 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
         const ratio = phase.spreadRatio ?? (spread ? spread.hi / spread.lo : 1);
         const opt = () => makeOptimizer(c.optimizer, baseLr, { weightDecay: c.weightDecay, momentum: c.momentum });
         groups = buildLrGroups(frozen.variables, layerMultipliers(layerMap, rules, ratio), opt);
-        if (groups.length === 0) throw new UsageError(`phase ${phase.spec}: every trainable layer has learning-rate multiplier 0; nothing would train`);
+        if (groups.length === 0) throw new OptionError('lrMult', `phase ${phase.spec}: every trainable layer has learning-rate multiplier 0; nothing would train`);
         trainableBlocks = resolved.blocks;
         // The checkpoint's optimizer state belongs to its phase; a new phase starts fresh optimizers.
         if (t.resume && phaseIdx === -1 && t.resume.state.phase === pi) await restoreOptimizerState(t.resume.dir, t.resume.state, groups);
@@ -173,9 +234,9 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
         cache = planned.cache;
         t.log(describeCache(planned.decision));
         recordCacheDecision(t.runDir, pi, epoch, planned.decision);
-        if (t.phases.length > 1) t.log(`epoch ${epoch + 1}: training ${resolved.blocks.join(', ')} (${phase.spec}; ${frozen.variables.length} weight tensors, ${groups.length} rate group${groups.length > 1 ? 's' : ''})`);
+        if (phases.length > 1) t.log(`epoch ${epoch + 1}: training ${resolved.blocks.join(', ')} (${phase.spec}; ${frozen.variables.length} weight tensors, ${groups.length} rate group${groups.length > 1 ? 's' : ''})`);
       }
-      const [pStart, pEnd] = phaseEpochs(t.phases, pi, c.epochs);
+      const [pStart, pEnd] = phaseEpochs(phases, pi, c.epochs);
       const phaseSteps = (pEnd - pStart) * stepsPerEpoch;
       const epochStart = performance.now();
       let lossSum = 0;
@@ -196,7 +257,9 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
           stepsHere++;
           lossSum += loss * n;
           seen += n;
-          if (!Number.isFinite(loss)) throw new UsageError(`epoch ${epoch + 1}, batch ${b}: the loss is ${loss}; lower --lr (now ${c.lr})`);
+          if (!Number.isFinite(loss)) throw new RunError(`epoch ${epoch + 1}, batch ${b}: the loss is ${loss}; lower options.lr (now ${c.lr})`);
+          t.onStep?.({ epoch: epoch + 1, batch: b, batches: stepsPerEpoch, step, loss, lr });
+          if (t.signal?.aborted) throw new TrainingAborted(t.runDir, epoch);
           bar.update({ epoch: epoch + 1, epochs: c.epochs, batch: b, batches: stepsPerEpoch, loss: lossSum / seen, metric: early.best !== null ? `best ${early.metric} ${early.best.toFixed(4)}` : undefined, doneHere: stepsHere, remaining: (c.epochs - epoch) * stepsPerEpoch - b });
           if (t.logEvery > 0 && b % t.logEvery === 0) {
             bar.clear();
@@ -252,7 +315,8 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
         state: { epoch: epoch + 1, step, phase: pi, early: { ...early }, metrics: line, rng: { seed: c.seed, derivation: 'order (seed, epoch); augmentation (seed, epoch, stem); dropout (seed, epoch, step, layer index)' }, optimizerName: c.optimizer },
         bestEpoch: early.bestEpoch,
       });
-      t.onEpochEnd?.(epoch + 1, line);
+      t.onEpoch?.({ epoch: epoch + 1, epochs: c.epochs, metrics: line });
+      if (t.signal?.aborted && epoch + 1 < c.epochs) throw new TrainingAborted(t.runDir, epoch + 1);
     }
   } finally {
     disposeGroups(groups);
@@ -283,7 +347,7 @@ function epochText(line: Record<string, unknown>, epochs: number, early: EarlySt
 /** Writes the best checkpoint's model to the final folder and sums up the run. */
 async function finish(t: TrainerInput, early: EarlyStopState, step: number, started: number): Promise<TrainResult> {
   const best = readPointer(t.runDir, 'best') ?? readPointer(t.runDir, 'last');
-  if (!best) throw new UsageError(`${t.runDir}: the run has no checkpoint to take the model from`);
+  if (!best) throw new RunError(`${t.runDir}: the run has no checkpoint to take the model from`);
   const folder = await loadCheckpointModel(checkpointDir(t.runDir, best));
   try {
     await saveModelFolder(t.finalModelDir, folder, {
@@ -306,5 +370,6 @@ async function finish(t: TrainerInput, early: EarlyStopState, step: number, star
     final: lines[lines.length - 1] ?? null,
     bestMetrics: lines.find((l) => l.epoch === best.epoch) ?? null,
     seconds: round((performance.now() - started) / 1000, 3),
+    backend: tf.getBackend(),
   };
 }

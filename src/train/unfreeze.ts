@@ -9,7 +9,7 @@
 // to the rate (head), i.e. slice(base_lr/2/100, base_lr/2).
 // Each phase starts fresh optimizers and its own run of the schedule (fastai runs one fit_one_cycle per
 // stage; Keras users recompile after unfreezing), so Adam's bias correction is right for new weights.
-import { UsageError } from '../util/errors.js';
+import { OptionError } from '../util/errors.js';
 
 export interface Phase {
   /** The first epoch (0-based) of the phase. */
@@ -32,7 +32,7 @@ export function singlePhase(spec: string): Phase[] {
 export function parseUnfreeze(text: string, epochs: number): Phase[] {
   const t = text.trim();
   if (t === FINE_TUNE) {
-    if (epochs < 2) throw new UsageError(`--unfreeze fine_tune trains the head for 1 epoch and then everything: it needs --epochs 2 or more, got ${epochs}`);
+    if (epochs < 2) throw new OptionError('unfreeze', `fine_tune trains the head for 1 epoch and then everything: it needs options.epochs 2 or more, got ${epochs}`);
     return [
       { startEpoch: 0, spec: 'head', lrScale: 1 },
       { startEpoch: 1, spec: 'all', lrScale: 0.5, spreadRatio: 100 },
@@ -42,12 +42,12 @@ export function parseUnfreeze(text: string, epochs: number): Phase[] {
   const selectors: string[] = [];
   for (const part of t.split(',')) {
     const m = /^\s*([^@\s]+)\s*@\s*(\d+)\s*$/.exec(part);
-    if (!m) throw new UsageError(`--unfreeze: "${part}" must look like SELECTOR@EPOCH (e.g. head@0,decoder@2,all@4), or use the recipe ${FINE_TUNE}`);
+    if (!m) throw new OptionError('unfreeze', `: "${part}" must look like SELECTOR@EPOCH (e.g. head@0,decoder@2,all@4), or use the recipe ${FINE_TUNE}`);
     const epoch = Number(m[2]);
     const last = phases[phases.length - 1];
-    if (!last && epoch !== 0) throw new UsageError(`--unfreeze: the first stage must start at epoch 0 (e.g. head@0), got ${part.trim()}`);
-    if (last && epoch <= last.startEpoch) throw new UsageError(`--unfreeze: stage epochs must increase; ${part.trim()} does not come after @${last.startEpoch}`);
-    if (epoch >= epochs) throw new UsageError(`--unfreeze: stage ${part.trim()} starts at epoch ${epoch}, but the run has --epochs ${epochs} (epochs 0..${epochs - 1})`);
+    if (!last && epoch !== 0) throw new OptionError('unfreeze', `: the first stage must start at epoch 0 (e.g. head@0), got ${part.trim()}`);
+    if (last && epoch <= last.startEpoch) throw new OptionError('unfreeze', `: stage epochs must increase; ${part.trim()} does not come after @${last.startEpoch}`);
+    if (epoch >= epochs) throw new OptionError('unfreeze', `: stage ${part.trim()} starts at epoch ${epoch}, but the run has options.epochs ${epochs} (epochs 0..${epochs - 1})`);
     selectors.push(...m[1]!.split('+'));
     phases.push({ startEpoch: epoch, spec: selectors.join('+'), lrScale: 1 });
   }

@@ -61,7 +61,14 @@ test('Ctrl-C (SIGINT) stops with exit code 130 and says how to continue, without
     const child = spawn(process.execPath, ['bin/unet-transfer.js', 'data', 'digits', '--out', join(dir, 'd'), '--count', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Interrupt once it is working (its first progress line), not while Node is still loading modules.
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, 20_000);
+      child.stderr.once('data', () => {
+        clearTimeout(timer);
+        setTimeout(r, 300);
+      });
+    });
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     assert.equal(code, 130, stderr);

@@ -87,7 +87,7 @@ const CASES: Case[] = [
     name: 'an image over the pixel limit',
     breakIt: (d) => (writeFileSync(join(d, 'images', 's00.png'), encodePng(pattern(40, 30, 3))), writeFileSync(join(d, 'masks', 's00.png'), encodePng(blockMask(40, 30))), join(d, 'images', 's00.png')),
     when: 'open',
-    message: /40x30 \(1,200 pixels\) is over the limit of 1,000 pixels \(raise it with --max-megapixels\)/,
+    message: /40x30 \(1,200 pixels\) is over the limit of 1,000 pixels \(raise it with (--max-megapixels|options\.maxPixels)\)/,
     options: ['--max-megapixels', '0.001'],
     maxPixels: 1000,
   },
@@ -162,7 +162,7 @@ test('bad input: several problems -> the first is named and the count of the res
     rmSync(join(dir, 'masks', 's01.png'));
     rmSync(join(dir, 'masks', 's03.png'));
     writeFileSync(join(dir, 'masks', 's04.jpg'), 'x');
-    assert.throws(() => openFolderDataset(dir), /images\/s01\.png: has no mask .* \(and 2 more problems; `unet-transfer data inspect .*` lists them, --skip-bad skips them\)/);
+    assert.throws(() => openFolderDataset(dir), /images\/s01\.png: has no mask .* \(and 2 more problems; `unet-transfer data inspect .*` lists them, options\.skipBad skips them\)/);
     const ds = openFolderDataset(dir, { skipBad: true });
     assert.deepEqual(ds.pairs.map((p) => p.stem), ['s00', 's02', 's04']); // s04 keeps its PNG mask
     assert.equal(ds.skipped.length, 3);

@@ -15,7 +15,7 @@ import { openFolderDataset } from '../../src/data/folder-dataset.js';
 import { encodePng } from '../../src/data/png.js';
 import { epochOrder } from '../../src/data/random.js';
 import { seededSplit, splitDataset } from '../../src/data/split.js';
-import { UsageError } from '../../src/util/errors.js';
+import { OptionError } from '../../src/util/errors.js';
 import { blockMask, cleanup, tempDir, writeFolderDataset } from './fixtures.js';
 
 async function epochStems(dir: string, seed: number, epoch: number): Promise<string[]> {
@@ -121,7 +121,7 @@ test('augmentation moves picture and mask together (flips, crops); brightness/co
       tf.dispose([b.images, b.masks]);
     }
     tf.dispose([plain.images, plain.masks]);
-    assert.throws(() => parseAugment('flip,spin'), (e: Error) => e instanceof UsageError && /--augment: unknown augmentation "spin"/.test(e.message));
+    assert.throws(() => parseAugment('flip,spin'), (e: Error) => e instanceof OptionError && /options\.augment: unknown augmentation "spin"/.test(e.message));
     assert.throws(() => parseAugment('crop:2'), /crop:2" needs a number from 0.1 to 1/);
   } finally {
     cleanup(dir);

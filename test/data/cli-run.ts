@@ -17,17 +17,19 @@ export async function cliInProcess(...argv: string[]): Promise<{ code: number; s
   const { COMMANDS } = await import('../../src/cli/commands/index.js');
   const { parseCommandArgs } = await import('../../src/cli/command.js');
   const { UserError } = await import('../../src/util/errors.js');
+  const { cliMessage, describeUserError } = await import('../../src/cli/errors.js');
   const cmd = COMMANDS.find((c) => c.name === argv.slice(0, 2).join(' '));
   if (!cmd) throw new Error(`no command ${argv.slice(0, 2).join(' ')}`);
   const out: string[] = [];
   const err: string[] = [];
   try {
     const args = parseCommandArgs(cmd, argv.slice(2));
-    const code = await cmd.run(args, { out: (l) => out.push(l), err: (l) => err.push(l), json: args.values.json === true, quiet: args.values.quiet === true });
+    const code = await cmd.run(args, { out: (l) => out.push(l), err: (l) => err.push(cliMessage(l)), json: args.values.json === true, quiet: args.values.quiet === true });
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
-    err.push(`unet-transfer ${cmd.name}: ${e.message}`);
-    return { code: e.exitCode, stdout: out.join('\n'), stderr: err.join('\n') };
+    const { line, code } = describeUserError(cmd.name, e);
+    err.push(line);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   }
 }

@@ -187,7 +187,7 @@ test('data digits CLI: writes the set, refuses a non-empty folder without --forc
       assert.equal(bad.code, 2, `${flag} ${value}: ${bad.stderr}`);
       assert.match(bad.stderr, msg);
     }
-    await assert.rejects(generateDigitScenes(join(dir, 'y'), { ...SMALL, scale: [0.1, 0.2] }), (e: Error) => e instanceof UserError && /--scale/.test(e.message));
+    await assert.rejects(generateDigitScenes(join(dir, 'y'), { ...SMALL, scale: [0.1, 0.2] }), (e: Error) => e instanceof UserError && /options\.scale/.test(e.message));
   } finally {
     cleanup(dir);
   }

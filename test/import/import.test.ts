@@ -103,7 +103,7 @@ test('a milesial/Pytorch-UNet checkpoint with bilinear up-sampling imports as up
 });
 
 test('the milesial mapping refuses another arch, and a too-small --input names the fix', async () => {
-  await rejectsWith(importModel({ file: join(FIXTURES, 'milesial_f2_transpose.pth'), out: join(dir, 'x'), arch: 'course' }), /fit --arch bn/);
+  await rejectsWith(importModel({ file: join(FIXTURES, 'milesial_f2_transpose.pth'), out: join(dir, 'x'), arch: 'course' }), /fit options\.arch bn/);
   await rejectsWith(importModel({ file: join(FIXTURES, 'milesial_f2_transpose.pth'), out: join(dir, 'x'), inputSize: [20, 20] }), /multiples of 2\^4/);
 });
 
@@ -176,7 +176,7 @@ test('an .h5 with a Lambda layer is refused by name unless allowed; its code is 
   const h5 = join(dir, 'lambda.h5');
   writeCourseH5(h5, src, { lambda: true });
   src.model.dispose();
-  await rejectsWith(readKerasH5(h5), /Lambda layer \(normalise\).*never run.*--allow-lambda/);
+  await rejectsWith(readKerasH5(h5), /Lambda layer \(normalise\).*never run.*options\.allowLambda/);
   const w = await readKerasH5(h5, { allowLambda: true });
   assert.match(w.notes.join('\n'), /normalise not imported/);
   const r = await importModel({ file: h5, out: join(dir, 'lambda'), inputSize: [16, 16], allowLambda: true });

@@ -15,6 +15,7 @@ import h5wasm from 'h5wasm/node';
 import { loadModelFolder } from '../../src/model/folder.js';
 import { importModel } from '../../src/model/import/import.js';
 import { UserError } from '../../src/util/errors.js';
+import { cli } from '../data/cli-run.js';
 import { depth1UNet, randomWeights, writeKeras3Archive, writeKeras3H5, type KerasLayerSpec } from './keras3_files.js';
 
 const REFERENCE = join(process.cwd(), 'test', 'import', 'keras_reference.py');
@@ -28,8 +29,11 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The first Python on PATH (or the system's) that has NumPy, for the reference forward pass. */
+const PYTHON = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) ?? null;
+
 function numpyAvailable(): boolean {
-  return spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+  return PYTHON !== null;
 }
 
 /** The NumPy forward of the Keras layers on `input`. */
@@ -39,7 +43,7 @@ function numpyForward(layers: KerasLayerSpec[], weights: Map<string, { shape: nu
     weights: Object.fromEntries([...weights].map(([k, v]) => [k, { shape: v.shape, data: Array.from(v.data) }])),
     input: { shape: input.shape, data: Array.from(input.data) },
   };
-  const r = spawnSync('/usr/bin/python3', [REFERENCE], { input: JSON.stringify(spec), maxBuffer: 64 << 20 });
+  const r = spawnSync(PYTHON!, [REFERENCE], { input: JSON.stringify(spec), maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, r.stderr?.toString());
   return Float32Array.from((JSON.parse(r.stdout.toString()) as { data: number[] }).data);
 }
@@ -97,7 +101,7 @@ for (const kind of ['h5', 'keras', 'keras-named', 'keras2-h5', 'keras-bilinear']
         assert.deepEqual(got.read().dataSync(), w.data, name);
       }
       if (!numpyAvailable()) {
-        t.skip('/usr/bin/python3 with numpy is not available for the reference forward pass');
+        t.skip('no python3 with numpy (on PATH or /usr/bin) for the reference forward pass');
         return;
       }
       const expected = numpyForward(layers, weights, input);
@@ -143,6 +147,11 @@ test('Lambda, a class TF.js lacks and a network without skips are refused by nam
     const keras = join(dir, `${name}.keras`);
     writeKeras3Archive(keras, join(dir, `tmp-${name}.h5`), l, w);
     await rejectsWith(importModel({ file: keras, out: join(dir, `${name}-keras`), allowLambda: true }), pattern);
+    // The command line: exit 1, the message on one line, no stack trace.
+    const r = cli('model', 'import', keras, '--out', join(dir, `${name}-cli`));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, name === 'lambda' ? /Lambda layer \(scale_by_two\).*never run.*--allow-lambda/ : pattern);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
 });
 

@@ -41,7 +41,7 @@ test('model adopt recovers the block map of a course U-Net saved without unet.js
   assert.deepEqual(loaded.layerMap.toJSON(), adopted.layerMap.toJSON());
   assert.ok(weightBytes(loaded.model).equals(weightBytes(plain)));
   assert.deepEqual(loaded.warnings, []);
-  await assert.rejects(adoptModelFolder(dir), /already exists; pass --force/);
+  await assert.rejects(adoptModelFolder(dir), /already exists; pass options\.force/);
   // unet.json is bound to these weights: a different weights.bin of the same size is refused.
   const bytes = readFileSync(join(dir, 'weights.bin'));
   bytes[0] ^= 1;

@@ -75,9 +75,9 @@ test('milesial-bilinear layers: an align-corners resize named decL_up, no up-con
 });
 
 test('milesial-bilinear is a bn option only; other archs get a UserError naming the fix', () => {
-  assert.throws(() => buildUNet({ arch: 'classic', upsample: 'milesial-bilinear' }), (e: Error) => e instanceof UserError && /use it with --arch bn, not --arch classic/.test(e.message));
-  assert.throws(() => buildUNet({ arch: 'course', upsample: 'milesial-bilinear' }), (e: Error) => e instanceof UserError && /use it with --arch bn, not --arch course/.test(e.message));
-  assert.throws(() => buildUNet({ arch: 'bn', upsample: 'nearest' as never }), /upsample must be one of transpose, bilinear, milesial-bilinear/);
+  assert.throws(() => buildUNet({ arch: 'classic', upsample: 'milesial-bilinear' }), (e: Error) => e instanceof UserError && /use it with options\.arch bn, not options\.arch classic/.test(e.message));
+  assert.throws(() => buildUNet({ arch: 'course', upsample: 'milesial-bilinear' }), (e: Error) => e instanceof UserError && /use it with options\.arch bn, not options\.arch course/.test(e.message));
+  assert.throws(() => buildUNet({ arch: 'bn', upsample: 'bicubic' as never }), /upsample must be one of transpose, bilinear, milesial-bilinear, nearest/);
 });
 
 test('ResizeBilinear2x: align corners as PyTorch (corners coincide), otherwise as UpSampling2D; gradients flow; no tensors leak', () => {

@@ -28,8 +28,8 @@ test('Pareto front keeps exactly the non-dominated points; bestWithin respects t
 test('budgets, policies and trial folder names are parsed strictly', () => {
   assert.deepEqual(parseBudget('25%params'), { kind: 'params', limit: 0.25, text: '25%params' });
   assert.deepEqual(parseBudget('0.5time'), { kind: 'time', limit: 0.5, text: '0.5time' });
-  assert.throws(() => parseBudget('150%params'), /--budget/);
-  assert.throws(() => parseBudget('lots'), /--budget/);
+  assert.throws(() => parseBudget('150%params'), /options\.budget must be/);
+  assert.throws(() => parseBudget('lots'), /options\.budget must be/);
   assert.throws(() => parsePolicies('full,,full'), /twice/);
   assert.equal(policySlug('shallow:2'), 'shallow-2');
   assert.equal(policySlug('../../etc'), '..-..-etc');

@@ -22,7 +22,7 @@ test('bench --train head: cached, later epoch timed apart, FLOPs share a few per
 
   const off = JSON.parse(cli('bench', '--train', 'head', '--no-cache', ...SMALL).stdout) as Record<string, unknown>;
   assert.equal(off.cache, false);
-  assert.match(off.cache_reason as string, /--no-cache/);
+  assert.match(off.cache_reason as string, /options\.cache/);
   assert.ok((off.flops_share as number) > (r.flops_share as number), 'without the cache the prefix forward counts');
 
   const enc = JSON.parse(cli('bench', '--train', 'encoder', ...SMALL).stdout) as Record<string, unknown>;
@@ -55,7 +55,7 @@ test('finetune records in run.json whether the activation cache was used, and --
   assert.equal(off.code, 0, off.stderr);
   const setup = (run: string) => (JSON.parse(readFileSync(join(dir, run, 'run.json'), 'utf8')) as { setup: { activationCache: { used: boolean; reason: string }[] } }).setup.activationCache;
   assert.equal(setup('on')[0]!.used, true);
-  assert.deepEqual(setup('off')[0], { phase: 0, from_epoch: 1, used: false, reason: 'switched off (--no-cache)' });
+  assert.deepEqual(setup('off')[0], { phase: 0, from_epoch: 1, used: false, reason: 'switched off (options.cache)' });
   const sha = (run: string) => (JSON.parse(readFileSync(join(dir, run, 'model', 'unet.json'), 'utf8')) as { weights: { sha256: string } }).weights.sha256;
   assert.equal(sha('on'), sha('off'));
 });

@@ -1,7 +1,8 @@
 // Binary segmentation end to end: digit-vs-background scenes (masks 0/255), a Keras 3 U-Net with a
-// one-channel sigmoid head imported from a .keras file, `finetune --train decoder+head` raising the
-// foreground IoU that `evaluate` measures, and a sweep and its report showing the binary metrics. Also the
-// sigmoid losses and the binary / multilabel metrics against hand-computed values.
+// one-channel sigmoid head imported from a .keras file, fine-tuning decoder+head raising the foreground IoU
+// that evaluate measures and predict writing 0/1 masks (all through the public API, src/index.ts), and the
+// CLI's sweep and report showing the binary metrics. Also the sigmoid losses and the binary / multilabel
+// metrics against hand-computed values.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import h5wasm from 'h5wasm/node';
 
 import { DEFAULT_DIGIT_SCENES, encodePng, generateDigitScenes } from '../../src/data/index.js';
 import { readPicture } from '../../src/data/decode.js';
-import { importModel } from '../../src/model/import/import.js';
+import { evaluate, finetune, HEAD_MODES, importModel, loadUNet, OptionError, predictToFolder } from '../../src/index.js';
 import { confusionFor, predictedIds } from '../../src/train/head_predict.js';
 import { makeLoss } from '../../src/train/losses/index.js';
 import { depth1UNet, randomWeights, writeKeras3Archive } from '../import/keras3_files.js';
@@ -85,30 +86,40 @@ test('binary fine-tuning: a Keras 3 sigmoid U-Net, finetune --train decoder+head
   const file = join(dir, 'unet.keras');
   writeKeras3Archive(file, join(dir, 'tmp.h5'), layers, randomWeights(layers, 11));
   const model = join(dir, 'model');
-  const imported = await importModel({ file, out: model, inputSize: [32, 32] });
+  const imported = await importModel(file, { out: model, inputSize: [32, 32] });
   assert.equal(imported.headMode, 'binary');
+  const folder = await loadUNet(model);
+  assert.equal(folder.headMode, 'binary');
+  folder.model.dispose();
+  assert.deepEqual(HEAD_MODES, ['multiclass', 'binary', 'multilabel']);
 
-  const evaluate = (m: string) => {
-    const r = cli(['evaluate', '--model', m, '--data', data, '--split', 'val', '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as { head_mode: string; miou: number; miou_fg: number; per_class: { name: string; iou: number | null }[] };
-  };
-  const before = evaluate(model);
+  const before = await evaluate({ model, data, split: 'val' });
   assert.equal(before.head_mode, 'binary');
   assert.deepEqual(before.per_class.map((c) => c.name), ['background', 'class1']);
 
   const run = join(dir, 'run');
-  const ft = cli(['finetune', '--model', model, '--data', data, '--train', 'decoder+head', '--epochs', '6', '--batch', '4', '--lr', '0.01', '--out', run, '--json']);
-  assert.equal(ft.code, 0, ft.stderr);
+  await assert.rejects(finetune({ model, data, train: 'decoder+head', headMode: 'sigmoid' as never, out: run }), (e: unknown) => e instanceof OptionError && /^options\.headMode must be one of multiclass, binary, multilabel/.test(e.message));
+  await finetune({ model, data, train: 'decoder+head', epochs: 6, batch: 4, lr: 0.01, out: run });
   const setup = (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { setup: { headMode: string } }).setup;
   assert.equal(setup.headMode, 'binary');
-  const after = evaluate(run);
+  const after = await evaluate({ model: run, data, split: 'val' });
   assert.equal(after.head_mode, 'binary');
   assert.deepEqual(after.per_class.map((c) => c.name), ['background', 'digit'], 'the fine-tuned model takes the data set\'s class names');
   assert.ok(after.miou_fg > before.miou_fg + 0.1, `foreground IoU ${before.miou_fg.toFixed(4)} -> ${after.miou_fg.toFixed(4)}`);
   assert.ok(after.miou_fg > 0.4, `foreground IoU after fine-tuning: ${after.miou_fg}`);
   const unetJson = JSON.parse(readFileSync(join(run, 'model', 'unet.json'), 'utf8')) as { headMode: string };
   assert.equal(unetJson.headMode, 'binary');
+  const shown = cli(['evaluate', '--model', run, '--data', data, '--split', 'val']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /binary head\): foreground IoU \d\.\d{4}, mIoU over background and foreground/);
+
+  // predict: 0/1 masks (sigmoid above 0.5), the digits found.
+  const images = join(data, 'val', 'images');
+  const predicted = await predictToFolder({ model: run, inputs: [images], out: join(dir, 'masks') });
+  assert.equal(predicted.masks.length, readdirSync(images).length);
+  const values = new Set<number>();
+  for (const m of predicted.masks) for (const v of (await readPicture(m.mask)).raster.data) values.add(v);
+  assert.deepEqual([...values].sort(), [0, 1]);
 
   const sweepOut = join(dir, 'sweep');
   const sw = cli(['sweep', '--model', model, '--data', data, '--policies', 'decoder,head', '--seeds', '1', '--epochs', '1', '--batch', '4', '--lr', '0.01', '--out', sweepOut]);

@@ -39,7 +39,7 @@ test('--train decoder+head: bitwise the same weights and losses with the cache (
   const off = await run(t, 'decoder+head', { enabled: false });
   const on = await run(t, 'decoder+head', { enabled: true });
   const spill = await run(t, 'decoder+head', { enabled: true, limitMb: 0.05 });
-  assert.match(off.log.join('\n'), /activation cache: off \(switched off \(--no-cache\)\)/);
+  assert.match(off.log.join('\n'), /activation cache: off \(switched off \(options\.cache\)\)/);
   assert.match(on.log.join('\n'), /activation cache: on, frozen prefix enc1, enc2, bottleneck/);
   assert.match(spill.log.join('\n'), /MiB on disk/);
   assertSameWeights(off.weights, on.weights, 'cache in memory');
@@ -71,7 +71,7 @@ test('the cache is off, with the reason, when the first layer trains or augmenta
 test('tf.memory().numTensors is stable across cached epochs', { timeout: 120_000 }, async (t) => {
   const unet = tinyUNet();
   const counts: number[] = [];
-  await trainTiny(unet, await dataOnce(), tempDir(t), { train: 'decoder+head', epochs: 4, batch: 3 }, { cache: { enabled: true }, onEpochEnd: () => counts.push(tf.memory().numTensors) });
+  await trainTiny(unet, await dataOnce(), tempDir(t), { train: 'decoder+head', epochs: 4, batch: 3 }, { cache: { enabled: true }, onEpoch: () => counts.push(tf.memory().numTensors) });
   assert.equal(counts[3], counts[1], `tensors per epoch: ${counts.join(', ')}`);
   assert.equal(counts[1], counts[0], `tensors per epoch: ${counts.join(', ')}`);
   unet.model.dispose();

@@ -66,7 +66,7 @@ test('frozen BatchNorm keeps its moving statistics; --train-bn trains them', asy
 test('tf.memory().numTensors is the same after epoch 1 and epoch 5', async (t) => {
   const unet = tinyUNet();
   const counts: number[] = [];
-  await trainTiny(unet, await dataOnce(t), tempDir(t), { train: 'all', epochs: 5, optimizer: 'sgd' }, { onEpochEnd: () => counts.push(tf.memory().numTensors) });
+  await trainTiny(unet, await dataOnce(t), tempDir(t), { train: 'all', epochs: 5, optimizer: 'sgd' }, { onEpoch: () => counts.push(tf.memory().numTensors) });
   assert.equal(counts.length, 5);
   assert.equal(counts[4], counts[0], `tensors per epoch: ${counts.join(', ')}`);
   unet.model.dispose();

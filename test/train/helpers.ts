@@ -8,12 +8,12 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { DEFAULT_DIGIT_SCENES, generateDigitScenes } from '../../src/data/index.js';
 import { useBestBackend } from '../../src/engine/index.js';
-import { buildUNet, type UNet, type UNetOptionsInput } from '../../src/model/index.js';
+import { buildUNet, sampleNormalizationOf, type UNet, type UNetOptionsInput } from '../../src/model/index.js';
 import { stableWeights } from '../../src/train/freeze.js';
 import { makeLoss } from '../../src/train/losses/index.js';
-import { runTraining, type TrainConfig, type TrainResult } from '../../src/train/trainer.js';
+import { planTraining, runTraining, type TrainConfig, type TrainResult } from '../../src/train/trainer.js';
 import { modelClassesFrom, openTrainingData } from '../../src/train/training_data.js';
-import { singlePhase, type Phase } from '../../src/train/unfreeze.js';
+import type { Phase } from '../../src/train/unfreeze.js';
 
 export async function useNative(): Promise<void> {
   // Not IS_TEST: TF.js's per-kernel leak check flags the native cross-entropy kernel (reported to the lead).
@@ -49,15 +49,16 @@ export async function trainTiny(
   data: string,
   runDir: string,
   c: Partial<TrainConfig> = {},
-  extra: { phases?: Phase[]; onEpochEnd?: (e: number) => void; cache?: { enabled: boolean; limitMb?: number }; log?: (line: string) => void } = {},
+  extra: { phases?: Phase[]; onEpoch?: (e: { epoch: number }) => void; cache?: { enabled: boolean; limitMb?: number }; log?: (line: string) => void } = {},
 ): Promise<TrainResult> {
   const config = { ...BASE_CONFIG, ...c };
-  const td = openTrainingData(data, { valFraction: config.val, seed: config.seed, input: unet.options.input, modelClasses: unet.options.classes, augment: config.augment });
+  const plan = planTraining(config);
+  const td = openTrainingData(data, { valFraction: config.val, seed: config.seed, input: unet.options.input, modelClasses: unet.options.classes, augment: plan.augment, normalize: sampleNormalizationOf(unet.options) });
   return runTraining({
     runDir,
     finalModelDir: join(runDir, 'model'),
     config,
-    phases: extra.phases ?? singlePhase(config.train ?? 'all'),
+    plan: { ...plan, phases: extra.phases ?? plan.phases },
     unet,
     classes: modelClassesFrom(td.ds.classes, td.classes),
     data: td,
@@ -66,7 +67,7 @@ export async function trainTiny(
     log: extra.log ?? (() => {}),
     progress: false,
     logEvery: 0,
-    onEpochEnd: extra.onEpochEnd,
+    onEpoch: extra.onEpoch,
     cache: extra.cache,
   });
 }

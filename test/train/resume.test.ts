@@ -71,5 +71,5 @@ test('resume refuses a changed option and a run that does not exist', async (t) 
   writeFileSync(join(run, 'run.json'), JSON.stringify({ format: 'unet-transfer/run', version: 1, config: { ...BASE_CONFIG, lr: 0.005, data: join(dir, 'd'), model: join(dir, 'm') } }));
   const r2 = spawnSync(process.execPath, [BIN, 'finetune', '--out', run, '--resume', '--lr', '0.1'], { encoding: 'utf8' });
   assert.equal(r2.status, 1);
-  assert.match(r2.stderr, /lr is 0\.005; you passed 0\.1/);
+  assert.match(r2.stderr, /--lr is 0\.005 in .*run\.json, the run that --resume continues; you passed 0\.1/);
 });

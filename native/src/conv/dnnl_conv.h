@@ -88,6 +88,20 @@ inline dnnl::convolution_forward::primitive_desc ForwardHint(const Geometry& g) 
   return dnnl::convolution_forward::primitive_desc(d, Engine());
 }
 
+// The activation codes of conv2dForward / depthwiseForward as a oneDNN post-op: 0 linear, 1 relu, 2 relu6,
+// 3 leakyrelu (alpha), 4 sigmoid, 5 elu.
+inline void AppendActivation(dnnl::post_ops& po, int64_t activation, float alpha) {
+  using dnnl::algorithm;
+  switch (activation) {
+    case 0: return;
+    case 1: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); return;
+    case 2: po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f); return;
+    case 3: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); return;
+    case 4: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); return;
+    case 5: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); return;
+  }
+}
+
 struct KeyHash {
   size_t operator()(const std::vector<int64_t>& k) const {
     size_t h = 1469598103934665603ull;

@@ -2,42 +2,11 @@
 // From JS: conv2dForward(x, w, bias: Float32Array | null, y, geometry: number[17], activation, alpha)
 // with activation 0 linear, 1 relu, 2 relu6, 3 leakyrelu (alpha), 4 sigmoid, 5 elu.
 // Bias and activation are fused into the primitive (bias and an eltwise post-op).
-#include "conv/dnnl_conv.h"
+#include "conv/forward_prim.h"
 
 namespace unet {
 namespace conv {
 namespace {
-
-struct Forward {
-  dnnl::convolution_forward prim;
-  memory x, y, bias;
-  Staged w;
-};
-
-void AppendActivation(dnnl::post_ops& po, int64_t activation, float alpha) {
-  using dnnl::algorithm;
-  switch (activation) {
-    case 0: return;
-    case 1: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); return;
-    case 2: po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f); return;
-    case 3: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); return;
-    case 4: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); return;
-    case 5: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); return;
-  }
-}
-
-Forward MakeForward(const Geometry& g, bool hasBias, int64_t activation, float alpha) {
-  memory::desc biasDesc = hasBias ? memory::desc({g.o}, dt::f32, tag::x) : memory::desc();
-  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.X(),
-                                    g.WAny(), biasDesc, g.Y(), g.Strides(), g.Dilations(), g.PadL(), g.PadR());
-  dnnl::post_ops po;
-  AppendActivation(po, activation, alpha);
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(po);
-  dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
-  return Forward{dnnl::convolution_forward(pd), memory(g.X(), Engine(), nullptr), memory(g.Y(), Engine(), nullptr),
-                 hasBias ? memory(biasDesc, Engine(), nullptr) : memory(), Staged(g.WUser(), pd.weights_desc(), true)};
-}
 
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   const char* kernel = "Conv2D";
@@ -50,25 +19,10 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   const int64_t activation = Int(info, 5);
   const float alpha = static_cast<float>(Num(info, 6));
   Check(activation >= 0 && activation <= 5, info.Env(), "conv2dForward: unknown activation");
-  static Cache<Forward> cache;
+  static Cache<ForwardPrim> cache;
   return Guarded(info, hasBias || activation ? "FusedConv2D" : kernel, [&] {
-    std::vector<int64_t> key = g.Key();
-    key.push_back(hasBias);
-    key.push_back(activation);
-    uint32_t alphaBits = 0;
-    if (activation == 3) std::memcpy(&alphaBits, &alpha, sizeof(alpha));
-    key.push_back(alphaBits);
-    Forward& f = cache.Get(key, [&] { return MakeForward(g, hasBias, activation, alpha); });
-    f.w.In(w);
-    f.x.set_data_handle(x);
-    f.y.set_data_handle(y);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, f.x}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y}};
-    if (hasBias) {
-      f.bias.set_data_handle(bias);
-      args.emplace(DNNL_ARG_BIAS, f.bias);
-    }
-    f.prim.execute(Stream(), args);
-    Stream().wait();
+    RunForwardPrim(cache, g.Key(), x, w, bias, y, activation, alpha,
+                   [&] { return MakeForwardPrim(g, g.WUser(), g.WAny(), hasBias, activation, alpha); });
   });
 }
 UNET_KERNEL("conv2dForward", Conv2dForward);

@@ -3,19 +3,21 @@ import { cpus } from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { runPytorchPeer } from '../../bench/peer.js';
-import { benchPolicyEpochs } from '../../bench/policy_epoch.js';
-import { benchTrainingStep } from '../../bench/train_step.js';
+import { runPytorchPeer } from '../../../bench/peer.js';
+import { benchPolicyEpochs } from '../../../bench/policy_epoch.js';
+import { benchModelFolder, benchTrainingStep, type StepBenchResult } from '../../../bench/train_step.js';
 import { addon, useBestBackend } from '../../engine/index.js';
+import { ENCODER_ARCHS } from '../../model/options.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
 import { UsageError } from '../../util/errors.js';
 import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'time a training step of the course U-Net (optionally against PyTorch), or a fine-tuning policy\'s epochs (--train)',
-  usage: '[--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
+  summary: 'time a training step of the course U-Net (optionally against PyTorch) or of a model folder (--model), or a fine-tuning policy\'s epochs (--train)',
+  usage: '[--model DIR] [--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
   options: {
+    model: { type: 'string', valueName: 'DIR', description: 'time a step of the model folder DIR instead of a course U-Net (its own input size and classes)' },
     filters: { type: 'string', default: '16', description: 'filters of the first block (F)' },
     batch: { type: 'string', default: '8', description: 'images per training step' },
     height: { type: 'string', default: '96', description: 'input height (a multiple of 16)' },
@@ -24,6 +26,7 @@ export const benchCommand: Command = {
     steps: { type: 'string', default: '5', description: 'timed steps (the median is reported)' },
     warmup: { type: 'string', default: '2', description: 'untimed steps first' },
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
+    arch: { type: 'string', valueName: 'A', description: `the U-Net to time: course (default), ${ENCODER_ARCHS.join(', ')} (their reference widths; --filters ignored)` },
     peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
     profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
     train: { type: 'string', valueName: 'SPEC', description: 'time whole epochs of fine-tuning SPEC (e.g. head, decoder+head, all) instead of one step' },
@@ -36,12 +39,14 @@ export const benchCommand: Command = {
     'unet-transfer bench',
     'unet-transfer bench --peer --json',
     'unet-transfer bench --filters 32 --profile',
+    'unet-transfer bench --model models/mine --profile',
     'unet-transfer bench --train decoder+head --images 1000 --height 64 --width 64 --json',
   ],
   async run(args, io) {
     if (args.values.train !== undefined) return runPolicyBench(args, io);
     for (const flag of ['images', 'epochs', 'no-cache', 'cache-mb']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} goes with --train SPEC (timing a fine-tuning policy's epochs)`);
     const o = {
+      arch: args.values.arch === undefined ? 'course' : choiceOption(args, 'arch', ['course', ...ENCODER_ARCHS] as const),
       filters: intOption(args, 'filters', 1, 512),
       batch: intOption(args, 'batch', 1, 1024),
       height: intOption(args, 'height', 16, 4096),
@@ -53,10 +58,15 @@ export const benchCommand: Command = {
     };
     const backend = await useBestBackend(choiceOption(args, 'backend', ['native', 'cpu'] as const), io.err);
     const threads = addon.loaded.conv?.threads ?? cpus().length;
-    if (!io.quiet && !io.json) io.err(`timing the course U-Net (F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
+    if (args.values.model !== undefined) {
+      if (args.values.peer) throw new UsageError('--peer times PyTorch on the course U-Net; it does not go with --model');
+      const dir = String(args.values.model);
+      if (!io.quiet && !io.json) io.err(`timing the model in ${dir} (batch ${o.batch}) on ${backend} with ${threads} threads...`);
+      return printStep(await benchModelFolder(dir, o), { backend, threads }, args, io);
+    }
+    if (!io.quiet && !io.json) io.err(`timing the ${o.arch === 'course' ? `course U-Net (F=${o.filters}, ` : `${o.arch} U-Net (`}batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
     const ours = benchTrainingStep(o);
-    const result: Record<string, unknown> = { backend, threads, ...ours, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
-    delete result.profile;
+    const result: Record<string, unknown> = {};
     if (args.values.peer) {
       if (!io.quiet && !io.json) io.err('timing the PyTorch peer...');
       const peer = runPytorchPeer({ ...o, threads });
@@ -70,32 +80,41 @@ export const benchCommand: Command = {
         forward_ratio: Math.round((ours.forward_ms / peer.forward_ms) * 1000) / 1000,
       });
     }
-    if (ours.profile) result.kernels = ours.profile.map((k) => ({ ...k, ms: Math.round(k.ms * 100) / 100 }));
-    if (io.json) {
-      io.out(JSON.stringify(result));
-      return 0;
-    }
-    io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}`);
-    io.out(`parameters       ${ours.parameters.toLocaleString('en-US')}`);
-    io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
-    io.out(`forward pass     ${ours.forward_ms} ms`);
-    io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
-    if (args.values.peer) {
-      io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
-      io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x`);
-    }
-    if (ours.profile) {
-      const total = ours.profile.reduce((s, k) => s + k.ms, 0);
-      io.out('');
-      io.out(`kernels of one training step (${total.toFixed(1)} ms in kernels):`);
-      io.out(`  ${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  where`);
-      for (const k of ours.profile) {
-        io.out(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(6)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`);
-      }
-    }
-    return 0;
+    return printStep(ours, { backend, threads, ...result }, args, io);
   },
 };
+
+/** Prints a step's timing (and the PyTorch peer's, in `extra`, when it ran). */
+function printStep(ours: StepBenchResult, extra: { backend: string; threads: number } & Record<string, unknown>, args: ParsedArgs, io: CommandIO): number {
+  const { backend, threads, ...peer } = extra;
+  const result: Record<string, unknown> = { backend, threads, ...ours, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), ...peer };
+  delete result.profile;
+  if (ours.profile) result.kernels = ours.profile.map((k) => ({ ...k, ms: Math.round(k.ms * 100) / 100 }));
+  if (io.json) {
+    io.out(JSON.stringify(result));
+    return 0;
+  }
+  io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}`);
+  io.out(`parameters       ${ours.parameters.toLocaleString('en-US')}`);
+  io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
+  io.out(`forward pass     ${ours.forward_ms} ms`);
+  io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
+  if (args.values.peer) {
+    io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
+    io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x`);
+  }
+  if (ours.profile) {
+    const total = ours.profile.reduce((s, k) => s + k.ms, 0);
+    io.out('');
+    const js = ours.profile.filter((k) => !k.native).reduce((s, k) => s + k.ms, 0);
+    io.out(`kernels of one training step (${total.toFixed(1)} ms in kernels, ${js.toFixed(1)} ms = ${((100 * js) / total).toFixed(1)}% of it in JavaScript):`);
+    io.out(`  ${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  where`);
+    for (const k of ours.profile) {
+      io.out(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(6)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`);
+    }
+  }
+  return 0;
+}
 
 /** `bench --train SPEC`: a policy's epoch times over in-memory digit scenes, and its share of the FLOPs of `all`. */
 async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> {

@@ -1,5 +1,6 @@
-// `data digits` (built-in MNIST digit scenes, optionally shifted) and `data inspect` (what a folder data set
-// holds, what is wrong with it, and a contact sheet to look at).
+// `data digits` (built-in MNIST digit scenes, optionally shifted), `data world` (built-in video-game
+// scenes: town streets and rooms, in several looks) and `data inspect` (what a folder data set holds, what
+// is wrong with it, and a contact sheet to look at).
 import { join } from 'node:path';
 
 import { UsageError, UserError } from '../../util/errors.js';
@@ -8,6 +9,7 @@ import { DEFAULT_DIGIT_SCENES, generateDigitScenes, type DigitSceneOptions } fro
 import { describeBad } from '../../data/folder-dataset.js';
 import { inspectDataset } from '../../data/inspect.js';
 import { parseShifts, SHIFT_NAMES } from '../../data/shifts.js';
+import { DEFAULT_WORLD_OPTIONS, STYLES, WORLDS, writeWorldScenes, type WorldName, type WorldStyle } from '../../data/world/index.js';
 
 /** "A-B" or "A" as a numeric range; integers only unless `float`. */
 export function rangeOption(raw: unknown, name: string, float = false): [number, number] {
@@ -77,6 +79,61 @@ export const dataDigitsCommand: Command = {
     io.out(`wrote ${summary.train} training and ${summary.val} validation scenes (${opts.size}x${opts.size}) to ${summary.out} in ${summary.seconds.toFixed(1)} s`);
     io.out(`classes: ${summary.classes.map((c) => `${c.id}=${c.name}`).join(', ')}`);
     io.out(`input shift: ${shift.input.length ? shift.input.join(', ') : 'none'}; output shift: ${shift.output ? shift.output.description : 'none'}`);
+    return 0;
+  },
+};
+
+/** --size HxW (e.g. 96x128) as [height, width]. */
+export function sizeOption(raw: unknown, name = 'size'): [number, number] {
+  const m = /^\s*(\d+)\s*x\s*(\d+)\s*$/i.exec(String(raw));
+  if (!m) throw new UsageError(`--${name} must be HEIGHTxWIDTH in pixels like 96x128, got ${JSON.stringify(raw)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export const dataWorldCommand: Command = {
+  name: 'data world',
+  summary: 'write a segmentation data set of rendered video-game scenes: town streets (CARLA classes) or rooms',
+  usage: '--world town|indoor --out DIR [--style day|night|fog|toon|retro] [--count N] [--size 96x128] [--seed S]',
+  options: {
+    world: { type: 'string', valueName: 'W', description: `${WORLDS.join(' or ')}: a street seen from a car (CARLA's 23 classes and colours) or rooms (15 classes)` },
+    style: { type: 'string', default: DEFAULT_WORLD_OPTIONS.style, valueName: 'S', description: `the look (${STYLES.join(', ')}); it changes the pictures, never the masks` },
+    count: { type: 'string', default: '1000', valueName: 'N', description: 'frames in all (training and validation)' },
+    size: { type: 'string', default: `${DEFAULT_WORLD_OPTIONS.size[0]}x${DEFAULT_WORLD_OPTIONS.size[1]}`, valueName: 'HxW', description: 'frame height x width in pixels' },
+    'val-fraction': { type: 'string', default: String(DEFAULT_WORLD_OPTIONS.valFraction), valueName: 'F', description: 'share of the frames written to val/ (0 for none)' },
+    seed: { type: 'string', default: '0', valueName: 'S', description: 'random seed: the same seed gives byte-identical files, in every style the same scenes' },
+    out: { type: 'string', valueName: 'DIR', description: 'folder to write (train/, val/, classes.json, scenes.jsonl)' },
+    force: { type: 'boolean', description: 'replace DIR if it exists and is not empty' },
+  },
+  examples: [
+    'unet-transfer data world --world town --count 1500 --out data/town',
+    'unet-transfer data world --world town --style night --count 500 --seed 1 --out data/town-night   # input-level shift',
+    'unet-transfer data world --world indoor --count 500 --seed 2 --out data/rooms                  # output-level shift',
+  ],
+  async run(args, io) {
+    if (args.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])} (the output folder goes in --out)`);
+    if (typeof args.values.out !== 'string' || args.values.out === '') throw new UsageError('--out DIR is required (the folder to write the data set to)');
+    if (typeof args.values.world !== 'string') throw new UsageError(`--world is required: ${WORLDS.join(' or ')}`);
+    const valFraction = Number(args.values['val-fraction']);
+    if (!Number.isFinite(valFraction)) throw new UsageError(`--val-fraction must be a number like 0.2, got ${JSON.stringify(args.values['val-fraction'])}`);
+    const summary = await writeWorldScenes(
+      {
+        world: args.values.world as WorldName,
+        style: String(args.values.style) as WorldStyle,
+        count: intOption(args, 'count', 1, 10_000_000),
+        size: sizeOption(args.values.size),
+        seed: intOption(args, 'seed', 0, 2 ** 32 - 1),
+        valFraction,
+        out: args.values.out,
+        force: args.values.force === true,
+      },
+      io.json || io.quiet ? undefined : (done, total) => io.err(`  ${done}/${total} frames`),
+    );
+    if (io.json) {
+      io.out(JSON.stringify(summary));
+      return 0;
+    }
+    io.out(`wrote ${summary.train} training and ${summary.val} validation ${summary.world} frames (${summary.style}) to ${summary.out} in ${summary.seconds.toFixed(1)} s`);
+    io.out(`classes: ${summary.classes.map((c) => `${c.id}=${c.name}`).join(', ')}`);
     return 0;
   },
 };

@@ -1,4 +1,4 @@
-// `model import`: bring a pretrained U-Net from PyTorch (.pth/.pt, .safetensors) or Keras (.h5) into a
+// `model import`: bring a pretrained U-Net from PyTorch (.pth/.pt, .safetensors) or Keras (2/3 .h5, 3 .keras) into a
 // model folder. The file is read as data only: no pickle code, no Lambda layer, nothing from it is run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { useBestBackend } from '../../engine/index.js';
 import { importModel } from '../../model/import/import.js';
 import { ARCHS, parseInputSize } from '../../model/options.js';
-import { HEAD_MODES, parseHeadMode } from '../../model/head_mode.js';
+import { HEAD_MODES, type HeadMode } from '../../model/head_mode.js';
 import { UsageError } from '../../util/errors.js';
-import { choiceOption, type Command } from '../command.js';
+import { choiceOption, intOption, type Command } from '../command.js';
 
 export const modelImportCommand: Command = {
   name: 'model import',
@@ -18,12 +18,13 @@ export const modelImportCommand: Command = {
   usage: 'FILE --out DIR [--arch A] [--mapping milesial|keras-course|MAP.json] [--input HxW] [--head-mode M]',
   options: {
     out: { type: 'string', valueName: 'DIR', description: 'the model folder to write' },
-    arch: { type: 'string', description: `our architecture: ${ARCHS.join(', ')} (default: bn for PyTorch files, course for Keras files)` },
+    arch: { type: 'string', description: `our architecture: ${ARCHS.join(', ')} (default: bn for PyTorch files; for Keras files course when the file is the course U-Net, else the model is converted as it is: adopted)` },
     mapping: {
       type: 'string',
       valueName: 'NAME|FILE',
       description: 'milesial (milesial/Pytorch-UNet), keras-course (the course Keras U-Net), or a JSON file {"source name": "layer/weight"} (default: chosen from the tensor names)',
     },
+    classes: { type: 'string', valueName: 'N', description: 'encoder archs (mobilenetv2, resnet18, resnet34): classes of the fresh head (default 23)' },
     input: { type: 'string', valueName: 'HxW', description: 'input height and width for the model (channels come from the weights; default 96x128)' },
     'allow-lambda': { type: 'boolean', description: 'import a Keras model with Lambda layers anyway (their code is not run; rebuild what they did yourself)' },
     'allow-missing': { type: 'boolean', description: 'save even if some of our weights have no source tensor (they keep a fresh initialisation)' },
@@ -34,6 +35,7 @@ export const modelImportCommand: Command = {
     'unet-transfer model import unet_carvana.pth --arch bn --input 320x480 --out models/carvana',
     'unet-transfer model import course_unet.h5 --out models/course',
     'unet-transfer model import unet_model.keras --out models/mine',
+    'unet-transfer model import resnet34-b627a593.pth --arch resnet34 --classes 23 --input 128x128 --out models/r34',
     'unet-transfer model import other.safetensors --mapping my-map.json --arch classic --out models/other',
   ],
   async run(args, io) {
@@ -57,7 +59,8 @@ export const modelImportCommand: Command = {
       inputSize,
       allowLambda: args.values['allow-lambda'] === true,
       allowMissing: args.values['allow-missing'] === true,
-      headMode: args.values['head-mode'] === undefined ? undefined : parseHeadMode(args.values['head-mode'], 'head-mode'),
+      headMode: args.values['head-mode'] === undefined ? undefined : (String(args.values['head-mode']) as HeadMode),
+      classes: args.values.classes === undefined ? undefined : intOption(args, 'classes', 1, 65536),
       provenance: { createdBy: 'unet-transfer model import' },
     });
     if (io.json) {

@@ -1,6 +1,5 @@
 // `model create`, `model summary`, `model adopt`: make a U-Net folder, look inside one (validating its
 // weights), and give a plain TF.js U-Net its layer map.
-import { HEAD_MODES, parseHeadMode } from '../../model/head_mode.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,10 +7,12 @@ import { packageRoot } from '../../engine/addon.js';
 import { useBestBackend } from '../../engine/index.js';
 import { adoptModelFolder, loadModelFolder, saveModelFolder } from '../../model/folder.js';
 import { defaultClasses, parseClasses, type ClassInfo } from '../../model/classes.js';
+import { HEAD_MODES, type HeadMode } from '../../model/head_mode.js';
 import { readJsonFile } from '../../model/manifest.js';
 import { ARCHS, DEFAULTS, MAX_DEPTH, MIN_DEPTH, parseInputSize, UPSAMPLES, type UNetOptionsInput } from '../../model/options.js';
 import { summarize, summaryText } from '../../model/summary.js';
 import { buildUNet } from '../../model/unet.js';
+import { buildPretrainedUNet, PRETRAINED } from '../../model/pretrained/imagenet.js';
 import { UsageError } from '../../util/errors.js';
 import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
@@ -46,23 +47,26 @@ function printWarnings(io: CommandIO, warnings: string[]): void {
 
 export const modelCreateCommand: Command = {
   name: 'model create',
-  summary: 'build a new U-Net (course, classic or bn) with fresh weights into a model folder',
-  usage: '--out DIR [--arch A] [--depth D] [--filters F] [--classes N|FILE] [--input HxWxC]',
+  summary: 'build a new U-Net (course, classic, bn, or on a mobilenetv2 / resnet18 / resnet34 encoder) into a model folder',
+  usage: '--out DIR [--arch A] [--depth D] [--filters F] [--classes N|FILE] [--input HxWxC] [--pretrained imagenet]',
   options: {
     out: { type: 'string', valueName: 'DIR', description: 'the model folder to write (model.json, weights, unet.json)' },
     arch: { type: 'string', default: DEFAULTS.arch, description: `architecture: ${ARCHS.join(', ')}` },
-    depth: { type: 'string', default: String(DEFAULTS.depth), valueName: 'D', description: `pooling steps, ${MIN_DEPTH}..${MAX_DEPTH}` },
-    filters: { type: 'string', default: String(DEFAULTS.filters), valueName: 'F', description: 'filters of the first block (doubling at each level)' },
+    depth: { type: 'string', valueName: 'D', description: `pooling steps, ${MIN_DEPTH}..${MAX_DEPTH} (default ${DEFAULTS.depth}; encoder archs: 4)` },
+    filters: { type: 'string', valueName: 'F', description: `filters of the first block, doubling at each level (default ${DEFAULTS.filters}); encoder archs: of the shallowest decoder block (mobilenetv2 64, resnet 16)` },
     classes: { type: 'string', valueName: 'N|FILE', description: `number of classes, or a classes.json ([{"id","name","color"}]) (default ${DEFAULTS.classes})` },
-    input: { type: 'string', default: DEFAULTS.input.join('x'), valueName: 'HxWxC', description: 'input size; height and width multiples of 2^depth' },
+    input: { type: 'string', valueName: 'HxWxC', description: `input size; height and width multiples of 2^depth (default ${DEFAULTS.input.join('x')}; encoder archs: multiples of 32, default 128x128x3)` },
     dropout: { type: 'string', valueName: 'RATE', description: 'dropout in the deepest encoder block and the bottleneck (default 0.3 for course, 0 otherwise)' },
-    upsample: { type: 'string', default: 'transpose', description: `decoder up-sampling: ${UPSAMPLES.join(', ')} (bilinear: classic and bn; milesial-bilinear: bn, as the bilinear milesial/Pytorch-UNet)` },
+    upsample: { type: 'string', description: `decoder up-sampling: ${UPSAMPLES.join(', ')} (bilinear: classic and bn; milesial-bilinear: bn, as the bilinear milesial/Pytorch-UNet)` },
     seed: { type: 'string', valueName: 'N', description: 'seed of the weight initialisation (default: random, recorded in unet.json)' },
+    pretrained: { type: 'string', valueName: 'imagenet', description: 'mobilenetv2: the encoder starts from ImageNet-derived weights shipped offline (npm nsfwjs@4.4.0, 8-bit; see README)' },
+    alpha: { type: 'string', valueName: 'A', description: 'encoder archs: width multiplier of the backbone (default 1)' },
     force: { type: 'boolean', description: 'replace a model already in --out' },
   },
   examples: [
     'unet-transfer model create --arch course --filters 32 --classes 23 --input 96x128x3 --out models/course',
     'unet-transfer model create --arch bn --depth 3 --upsample bilinear --classes data/classes.json --out models/bn3',
+    'unet-transfer model create --arch mobilenetv2 --pretrained imagenet --classes 3 --out models/mnv2',
   ],
   async run(args, io) {
     const out = args.values.out;
@@ -77,19 +81,21 @@ export const modelCreateCommand: Command = {
     if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout must be a rate in [0, 1), got ${JSON.stringify(dropoutRaw)}`);
     const options: UNetOptionsInput = {
       arch: choiceOption(args, 'arch', ARCHS),
-      depth: intOption(args, 'depth', MIN_DEPTH, MAX_DEPTH),
-      filters: intOption(args, 'filters', 1, 1024),
+      depth: args.values.depth === undefined ? undefined : intOption(args, 'depth', MIN_DEPTH, MAX_DEPTH),
+      filters: args.values.filters === undefined ? undefined : intOption(args, 'filters', 1, 1024),
       classes: classes.count,
-      input: parseInputSize(String(args.values.input)),
+      input: args.values.input === undefined ? undefined : parseInputSize(String(args.values.input)),
       dropout,
-      upsample: choiceOption(args, 'upsample', UPSAMPLES),
+      upsample: args.values.upsample === undefined ? undefined : choiceOption(args, 'upsample', UPSAMPLES),
       seed: args.values.seed === undefined ? undefined : intOption(args, 'seed', 0, 2 ** 32 - 1),
+      alpha: args.values.alpha === undefined ? undefined : Number(args.values.alpha),
     };
     await useBestBackend('native', io.err);
-    const unet = buildUNet(options);
+    const pretrained = args.values.pretrained === undefined ? null : buildPretrainedUNet(options, choiceOption(args, 'pretrained', PRETRAINED));
+    const unet = pretrained?.unet ?? buildUNet(options);
     try {
       const classList = classes.list ?? defaultClasses(classes.count);
-      const provenance = { createdBy: `unet-transfer ${toolVersion()} model create`, createdAt: new Date().toISOString(), trainedOn: null, parent: null };
+      const provenance = { createdBy: `unet-transfer ${toolVersion()} model create`, createdAt: new Date().toISOString(), trainedOn: null, parent: null, ...pretrained?.provenance };
       const weights = await saveModelFolder(out, unet, { classes: classList, provenance });
       const summary = summarize({ dir: out, ...unet, classes: classList, provenance, weights, headMode: 'multiclass', warnings: [] });
       if (io.json) io.out(JSON.stringify(summary));
@@ -149,7 +155,7 @@ export const modelAdoptCommand: Command = {
     const file = args.values.classes;
     const classes = typeof file === 'string' ? parseClasses(readJsonFile(file, 16 * 1024 * 1024), file) : undefined;
     await useBestBackend('native', io.err);
-    const headMode = args.values['head-mode'] === undefined ? undefined : parseHeadMode(args.values['head-mode'], 'head-mode');
+    const headMode = args.values['head-mode'] === undefined ? undefined : (String(args.values['head-mode']) as HeadMode);
     const folder = await adoptModelFolder(dir, { classes, headMode, force: args.values.force === true, provenance: { adoptedBy: `unet-transfer ${toolVersion()} model adopt`, adoptedAt: new Date().toISOString() } });
     folder.model.dispose();
     const summary = summarize(folder);

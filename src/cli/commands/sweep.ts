@@ -1,25 +1,17 @@
 // `sweep`, `sweep plan`, `sweep run`, `sweep collect`: which layers to fine-tune, measured. One fine-tune per
 // policy and seed with the same budget; trials are addressable by index so that any array-job runner
 // (Kubernetes Indexed Job, Slurm array, CI matrix) can spread them over machines.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { diffModels, disposeData, loadAnalysisData, probe } from '../../analysis/index.js';
-import { writeFileAtomic } from '../../util/atomic.js';
-import { candidates, explain, parseBudget, scoreBlocks, verdictOf } from '../../sweep/advise.js';
-import { finetuneCommand } from './train.js';
-
-import { useBestBackend } from '../../engine/index.js';
-import { loadModelFolder } from '../../model/index.js';
 import { NAMED_POLICIES } from '../../train/freeze_spec.js';
-import { isRunFolder } from '../../train/run_folder.js';
-import { UsageError, UserError } from '../../util/errors.js';
+import { UsageError } from '../../util/errors.js';
 import { collectSweep, sweepTable, writeSweepSummary, type SweepSummary } from '../../sweep/collect.js';
-import { runMissing, watchParent } from '../../sweep/driver.js';
-import { makePlan, parsePolicies, readPlan, writePlan, type SweepPlan } from '../../sweep/plan.js';
+import { advise, planSweep, runSweep, type SweepOptions } from '../../sweep/api.js';
+import { readPlan } from '../../sweep/plan.js';
 import { runTrial } from '../../sweep/run.js';
-import { intOption, parseCommandArgs, type Command, type CommandIO, type OptionSpec, type ParsedArgs } from '../command.js';
+import { watchParent } from '../../sweep/driver.js';
+import { intOption, numOption, type Command, type CommandIO, type OptionSpec, type ParsedArgs } from '../command.js';
+import { cliMessage } from '../errors.js';
 
 export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', valueName: 'DIR', description: 'the pretrained model folder (or a run folder: its model/)' },
@@ -34,7 +26,9 @@ export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   force: { type: 'boolean', description: 'replace a plan with other settings (and its trials)' },
 };
 
-const str = (args: ParsedArgs, k: string) => (typeof args.values[k] === 'string' ? (args.values[k] as string) : null);
+const str = (args: ParsedArgs, k: string) => (typeof args.values[k] === 'string' ? (args.values[k] as string) : undefined);
+
+const sweepOptionsFromArgs = (args: ParsedArgs, io: CommandIO): SweepOptions => ({ ...sweepFlags(args, io), out: outDir(args) });
 
 function outDir(args: ParsedArgs): string {
   const out = str(args, 'out') ?? (args.positionals.length === 1 ? args.positionals[0]! : null);
@@ -42,47 +36,27 @@ function outDir(args: ParsedArgs): string {
   return resolve(out);
 }
 
-function modelDirOf(dir: string): string {
-  return isRunFolder(dir) && existsSync(join(dir, 'model', 'model.json')) ? join(dir, 'model') : dir;
-}
-
-/** Plans the sweep described by the options into DIR (or keeps the identical plan there). */
-export async function planFromArgs(args: ParsedArgs, io: CommandIO, extraPolicies: string[] = []): Promise<{ plan: SweepPlan; reused: boolean; dir: string }> {
-  const dir = outDir(args);
+/** The sweep flags as the options of planSweep / runSweep / advise (only what was given; `out` may be missing for advise). */
+function sweepFlags(args: ParsedArgs, io: CommandIO): Omit<SweepOptions, 'out'> & { out?: string } {
   const model = str(args, 'model');
   const data = str(args, 'data');
   if (!model) throw new UsageError('--model DIR is required (the pretrained model folder)');
   if (!data) throw new UsageError('--data DIR is required (the target data set folder)');
-  if (!existsSync(data)) throw new UserError(`--data ${data}: no such folder`);
-  const policies = parsePolicies(str(args, 'policies') ?? NAMED_POLICIES.join(','));
-  for (const p of extraPolicies) if (!policies.includes(p)) policies.push(p);
-  const seeds = args.values.seeds === undefined ? 3 : intOption(args, 'seeds', 1, 1000);
-  const lrRaw = str(args, 'lr');
-  const lr = lrRaw === null ? 1e-3 : Number(lrRaw);
-  if (!(lr > 0 && lr <= 10)) throw new UsageError(`--lr must be a number > 0 and <= 10, got ${JSON.stringify(lrRaw)}`);
-  const valRaw = str(args, 'val');
-  const val = valRaw === null ? 0.2 : Number(valRaw);
-  if (!(val >= 0 && val <= 0.95)) throw new UsageError(`--val must be a number from 0 to 0.95, got ${JSON.stringify(valRaw)}`);
-  await useBestBackend('native', io.err);
-  const folder = await loadModelFolder(modelDirOf(resolve(model)));
-  try {
-    const plan = makePlan(
-      {
-        model: folder.dir,
-        data: resolve(data),
-        policies,
-        seeds: Array.from({ length: seeds }, (_, i) => i),
-        epochs: args.values.epochs === undefined ? 5 : intOption(args, 'epochs', 1, 100000),
-        batch: args.values.batch === undefined ? 8 : intOption(args, 'batch', 1, 4096),
-        lr,
-        val,
-      },
-      folder,
-    );
-    return { ...writePlan(dir, plan, args.values.force === true), dir };
-  } finally {
-    folder.model.dispose();
-  }
+  const policies = str(args, 'policies');
+  return {
+    model,
+    data,
+    out: str(args, 'out') === undefined ? undefined : outDir(args),
+    policies: policies === undefined ? undefined : policies.split(',').map((p) => p.trim()),
+    seeds: args.values.seeds === undefined ? undefined : intOption(args, 'seeds', 1, 1000),
+    epochs: args.values.epochs === undefined ? undefined : intOption(args, 'epochs', 1, 100000),
+    batch: args.values.batch === undefined ? undefined : intOption(args, 'batch', 1, 4096),
+    lr: numOption(args, 'lr', 0, 10, true),
+    val: numOption(args, 'val', 0, 0.95),
+    force: args.values.force === true,
+    parallel: args.values.parallel === undefined ? undefined : intOption(args, 'parallel', 1, 64),
+    log: io.quiet ? undefined : io.err,
+  };
 }
 
 function printSummary(io: CommandIO, s: SweepSummary, extra: Record<string, unknown> = {}): void {
@@ -97,7 +71,7 @@ export const sweepPlanCommand: Command = {
   options: PLAN_OPTIONS,
   examples: ['unet-transfer sweep plan --model models/digits --data data/speckle --policies full,decoder,head --seeds 3 --epochs 5 --out sweeps/speckle'],
   async run(args, io) {
-    const { plan, reused, dir } = await planFromArgs(args, io);
+    const { plan, reused, dir } = await planSweep(sweepOptionsFromArgs(args, io));
     if (io.json) {
       io.out(JSON.stringify({ dir, reused, trials: plan.trials, costs: plan.costs }));
     } else {
@@ -153,20 +127,6 @@ export const sweepCollectCommand: Command = {
   },
 };
 
-/** Plan (or reuse the plan), run what is missing, collect. Shared with `advise --verify`. */
-export async function sweepAll(args: ParsedArgs, io: CommandIO, extraPolicies: string[] = []): Promise<{ summary: SweepSummary; failed: { index: number; message: string }[]; ran: number[]; skipped: number[]; dir: string }> {
-  const parallel = args.values.parallel === undefined ? 1 : intOption(args, 'parallel', 1, 64);
-  const { plan, reused, dir } = await planFromArgs(args, io, extraPolicies);
-  const log = (l: string) => {
-    if (!io.quiet) io.err(l);
-  };
-  log(`${dir}: ${plan.trials.length} trials${reused ? ' (existing plan)' : ''}, ${parallel} at a time`);
-  const d = await runMissing(dir, parallel, log);
-  const summary = collectSweep(dir);
-  writeSweepSummary(dir, summary);
-  return { summary, dir, ...d };
-}
-
 export const sweepCommand: Command = {
   name: 'sweep',
   summary: 'fine-tune once per policy and seed with the same budget and compare (plan + run missing + collect; resumable)',
@@ -177,7 +137,7 @@ export const sweepCommand: Command = {
     'unet-transfer sweep --model models/digits --data data/speckle --policies full,decoder,head --seeds 1 --epochs 2 --out sweeps/quick --parallel 2',
   ],
   async run(args, io) {
-    const r = await sweepAll(args, io);
+    const r = await runSweep(sweepOptionsFromArgs(args, io));
     printSummary(io, r.summary, { ran: r.ran, skipped: r.skipped, failed: r.failed });
     if (!io.json && !io.quiet) io.out(`ran ${r.ran.length}, already done ${r.skipped.length}, failed ${r.failed.length}; written: ${join(r.dir, 'sweep.json')}`);
     for (const f of r.failed) io.err(`trial ${f.index} failed: ${f.message}`);
@@ -185,31 +145,6 @@ export const sweepCommand: Command = {
   },
 };
 
-
-// ---- advise ---------------------------------------------------------------------------------------------
-
-async function shortFullDrift(modelDir: string, data: string, epochs: number, args: ParsedArgs, io: CommandIO): Promise<Record<string, number | null>> {
-  const tmp = mkdtempSync(join(tmpdir(), 'unet-advise-'));
-  try {
-    const argv = ['--model', modelDir, '--data', data, '--train', 'all', '--epochs', String(epochs), '--out', join(tmp, 'run'), '--json', '--quiet'];
-    for (const k of ['batch', 'lr', 'val']) if (typeof args.values[k] === 'string') argv.push(`--${k}`, args.values[k] as string);
-    const code = await finetuneCommand.run(parseCommandArgs(finetuneCommand, argv), { out: () => {}, err: io.err, json: true, quiet: true });
-    if (code !== 0) throw new UserError(`the short full fine-tune for --drift-epochs ended with exit code ${code}`);
-    const before = await loadModelFolder(modelDir);
-    try {
-      const after = await loadModelFolder(join(tmp, 'run', 'model'));
-      try {
-        return Object.fromEntries(diffModels(before, after).blocks.map((b) => [b.name, b.rel]));
-      } finally {
-        after.model.dispose();
-      }
-    } finally {
-      before.model.dispose();
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
 
 export const adviseCommand: Command = {
   name: 'advise',
@@ -229,80 +164,24 @@ export const adviseCommand: Command = {
     'unet-transfer advise --model models/digits --data data/newdigits --budget 0.5time --verify --seeds 3 --epochs 5 --out sweeps/newdigits',
   ],
   async run(args, io) {
-    const model = str(args, 'model');
-    const data = str(args, 'data');
-    if (!model) throw new UsageError('--model DIR is required (the pretrained model folder)');
-    if (!data) throw new UsageError('--data DIR is required (the target data set folder)');
-    const budget = parseBudget(str(args, 'budget') ?? '25%params');
     const verify = args.values.verify === true;
     if (verify && !str(args, 'out')) throw new UsageError('--verify needs --out DIR (the sweep folder to write)');
-    const samples = args.values.samples === undefined ? 32 : intOption(args, 'samples', 1, 100000);
-    const driftEpochs = args.values['drift-epochs'] === undefined ? 0 : intOption(args, 'drift-epochs', 1, 1000);
-    const batch = args.values.batch === undefined ? 8 : intOption(args, 'batch', 1, 4096);
-    const say = (l: string) => {
-      if (!io.json && !io.quiet) io.err(l);
-    };
-    await useBestBackend('native', io.err);
-    const modelDir = modelDirOf(resolve(model));
-    const folder = await loadModelFolder(modelDir);
-    let advice: Record<string, unknown>;
-    let best: ReturnType<typeof candidates>[number];
-    try {
-      say(`probing ${modelDir} on ${samples} samples of ${data}`);
-      const d = await loadAnalysisData(resolve(data), { input: folder.options.input, classes: folder.options.classes, headMode: folder.headMode, samples, seed: 0 });
-      let rgn: Record<string, number | null>;
-      try {
-        rgn = Object.fromEntries(probe(folder, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));
-      } finally {
-        disposeData(d);
-      }
-      let drift: Record<string, number | null> | undefined;
-      if (driftEpochs > 0) {
-        say(`fine-tuning everything for ${driftEpochs} epoch(s) to measure drift`);
-        drift = await shortFullDrift(modelDir, resolve(data), driftEpochs, args, io);
-      }
-      const blocks = folder.layerMap.blocks.filter((b) => b.trainableParameters > 0).map((b) => b.name);
-      const evidence = scoreBlocks(blocks, rgn, drift);
-      const all = candidates(folder, evidence, budget, batch);
-      if (all.length === 0) throw new UserError(`--budget ${budget.text}: no block fits (the cheapest block costs more); raise the budget`);
-      best = all[0]!;
-      advice = {
-        format: 'unet-transfer/advice',
-        model: modelDir,
-        data: resolve(data),
-        spec: best.spec,
-        blocks: best.blocks,
-        budget,
-        score: best.score,
-        params_share: best.params_share,
-        flops_share: best.flops_share,
-        evidence,
-        alternatives: all.slice(1, 5).map((c) => ({ spec: c.spec, score: c.score, params_share: c.params_share, flops_share: c.flops_share })),
-        explanation: explain(best, evidence, budget, all, drift !== undefined),
-        verify: null as unknown,
-      };
-    } finally {
-      folder.model.dispose();
-    }
-    if (verify) {
-      const r = await sweepAll(args, { ...io, quiet: io.quiet || io.json }, [best.spec]);
-      advice.verify = { ...verdictOf(best.spec, r.summary.policies, budget), sweep: join(r.dir, 'sweep.json'), failed: r.failed };
-    }
-    const outArg = str(args, 'out');
-    let file: string | null = null;
-    if (outArg) {
-      mkdirSync(resolve(outArg), { recursive: true });
-      file = join(resolve(outArg), 'advice.json');
-      writeFileAtomic(file, `${JSON.stringify(advice, null, 1)}\n`);
-    }
+    const say = io.json || io.quiet ? undefined : io.err;
+    const advice = await advise({
+      ...sweepFlags(args, io),
+      log: say,
+      budget: str(args, 'budget'),
+      samples: args.values.samples === undefined ? undefined : intOption(args, 'samples', 1, 100000),
+      driftEpochs: args.values['drift-epochs'] === undefined ? undefined : intOption(args, 'drift-epochs', 1, 1000),
+      verify,
+    });
     if (io.json) {
-      io.out(JSON.stringify({ ...advice, file }));
+      io.out(JSON.stringify(advice));
     } else {
-      io.out(`recommendation within ${budget.text}: --train ${best.spec}`);
-      for (const l of advice.explanation as string[]) io.out(`  - ${l}`);
-      const v = advice.verify as { verdict: string } | null;
-      if (v) io.out(`verified against the sweep: ${v.verdict}`);
-      if (file && !io.quiet) io.out(`written: ${file}`);
+      io.out(`recommendation within ${advice.budget.text}: --train ${advice.spec}`);
+      for (const l of advice.explanation) io.out(`  - ${cliMessage(l)}`);
+      if (advice.verify) io.out(`verified against the sweep: ${advice.verify.verdict}`);
+      if (advice.file && !io.quiet) io.out(`written: ${advice.file}`);
     }
     return 0;
   },

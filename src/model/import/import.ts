@@ -11,11 +11,13 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { UserError } from '../../util/errors.js';
+import { checkChoice } from '../../util/check_options.js';
+import { OptionError, UserError } from '../../util/errors.js';
 import { saveModelFolder, type ModelArchitecture, type Provenance, type WeightsRecord } from '../folder.js';
-import { HEAD_MODES, type HeadMode } from '../head_mode.js';
+import { checkHeadModeFits, HEAD_MODES, type HeadMode } from '../head_mode.js';
 import { inferLayerMap } from '../infer.js';
-import { DEFAULTS, resolveOptions, type Arch, type UNetOptions, type Upsample } from '../options.js';
+import { DEFAULTS, isEncoderArch, resolveOptions, type Arch, type UNetOptions, type Upsample } from '../options.js';
+import { importEncoderModel } from './encoder_import.js';
 import { buildUNet } from '../unet.js';
 import { isFunctionalGraph } from './keras_config.js';
 import { readKerasH5 } from './keras_h5.js';
@@ -49,6 +51,8 @@ export interface ImportOptions {
   allowLambda?: boolean;
   /** Save even when some of our weights have no source (they keep the seeded initialisation). */
   allowMissing?: boolean;
+  /** Encoder archs: the classes of the fresh head (default 23). */
+  classes?: number;
   provenance?: Partial<Provenance>;
 }
 
@@ -106,7 +110,7 @@ function chooseMapping(w: SourceWeights, name: string | undefined): { mapping: M
   if (name === undefined && w.format === 'keras-archive') throw new UserError('the .keras archive could not be converted and no mapping applies');
   if (name === undefined) {
     const sample = [...w.tensors.keys()].slice(0, 4).join(', ');
-    throw new UserError(`the tensors (${sample}, ...) match no built-in mapping (milesial, keras-course); write a mapping file and pass --mapping FILE`);
+    throw new UserError(`the tensors (${sample}, ...) match no built-in mapping (milesial, keras-course); write a mapping file and pass options.mapping FILE`);
   }
   const user = readUserMapping(name, w);
   return { mapping: user.mapping, weights: user.layout ? { ...w, layout: user.layout } : w };
@@ -173,9 +177,8 @@ function convertsKeras(w: SourceWeights, opts: ImportOptions): boolean {
 async function importKeras(source: SourceWeights, opts: ImportOptions & { out: string }): Promise<ImportResult & { weights: WeightsRecord }> {
   const k = await buildKerasModel(source, opts.file, { inputSize: opts.inputSize, allowMissing: opts.allowMissing });
   try {
-    if (opts.headMode !== undefined && !(HEAD_MODES as readonly string[]).includes(opts.headMode)) throw new UserError(`option 'headMode': expected ${HEAD_MODES.join('|')}, got ${JSON.stringify(opts.headMode)}`);
     const headMode = opts.headMode ?? k.headMode;
-    if (headMode === 'binary' && k.inferred.classes !== 1) throw new UserError(`option 'headMode': binary needs one output channel, the model has ${k.inferred.classes}`);
+    checkHeadModeFits(headMode, k.inferred.classes);
     const { depth, filters, classes, input } = k.inferred;
     const options: ModelArchitecture = { arch: 'adopted', depth, filters, classes, input };
     const missed = k.missed;
@@ -194,12 +197,18 @@ async function importKeras(source: SourceWeights, opts: ImportOptions & { out: s
 }
 
 export async function importModel(opts: ImportOptions & { out: string }): Promise<ImportResult & { weights: WeightsRecord }> {
+  checkChoice(opts, 'headMode', HEAD_MODES);
   const source = await readSourceWeights(opts.file, { allowLambda: opts.allowLambda });
+  if (opts.arch && isEncoderArch(opts.arch)) {
+    if (opts.mapping !== undefined) throw new UserError(`option 'mapping': arch ${opts.arch} maps torchvision's own names; no mapping is needed`);
+    if (opts.headMode !== undefined && opts.headMode !== 'multiclass') throw new OptionError('headMode', `${opts.headMode}: arch ${opts.arch} imports an encoder and gets a fresh multiclass head; fine-tune it with the head mode you want (finetune's options.headMode)`);
+    return importEncoderModel(source, { ...opts, arch: opts.arch });
+  }
   if (convertsKeras(source, opts)) return importKeras(source, opts);
   const { mapping, weights } = chooseMapping(source, opts.mapping);
   const arch: Arch = opts.arch ?? (mapping.name === 'keras-course' ? 'course' : 'bn');
-  if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit --arch bn (conv, BatchNorm, ReLU), not --arch ${arch}`);
-  if (mapping.name === 'keras-course' && arch !== 'course') throw new UserError(`the course Keras U-Net fits --arch course, not --arch ${arch}`);
+  if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit options.arch bn (conv, BatchNorm, ReLU), not options.arch ${arch}`);
+  if (mapping.name === 'keras-course' && arch !== 'course') throw new UserError(`the course Keras U-Net fits options.arch course, not options.arch ${arch}`);
   const converted = convertAssignments(weights, mapping);
   const targets = new Map(converted.map((t) => [t.target, t]));
   const options = inferOptions(targets, arch, opts.inputSize);
@@ -238,7 +247,7 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
       throw new UserError(`the mapping ${mapping.name} targets weights our ${arch} U-Net does not have: ${unknown.slice(0, 6).join(', ')}${unknown.length > 6 ? ', ...' : ''}`);
     }
     if (missed.length && !opts.allowMissing) {
-      throw new UserError(`${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass --allow-missing to keep their fresh initialisation`);
+      throw new UserError(`${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass options.allowMissing to keep their fresh initialisation`);
     }
     const mappedSources = new Set(mapping.assignments.map((a) => a.source));
     const skippedNames = new Set(mapping.skipped.map((s) => s.name));
@@ -255,6 +264,7 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
       ...opts.provenance,
     };
     const headMode: HeadMode = opts.headMode ?? (options.classes === 1 ? 'binary' : 'multiclass');
+    checkHeadModeFits(headMode, options.classes);
     // The blocks are inferred from the graph, as for Keras models and adopted folders: one inference for every import.
     const { layerMap } = inferLayerMap(unet.model, opts.file);
     const record = await saveModelFolder(opts.out, { ...unet, layerMap, headMode }, { provenance });

@@ -222,7 +222,7 @@ function readOpenFile(h5: H5, file: InstanceType<H5['File']>, path: string, opti
     if (lambdas.length) {
       const list = lambdas.join(', ');
       if (!options.allowLambda) {
-        fail(`the model has Lambda layer${lambdas.length > 1 ? 's' : ''} (${list}): Python code stored in the file, which is never run here; pass --allow-lambda to import the other layers' weights anyway and rebuild what the Lambda did yourself`);
+        fail(`the model has Lambda layer${lambdas.length > 1 ? 's' : ''} (${list}): Python code stored in the file, which is never run here; pass options.allowLambda to import the other layers' weights anyway and rebuild what the Lambda did yourself`);
       }
       notes.push(`Lambda layer${lambdas.length > 1 ? 's' : ''} ${list} not imported: their Python code is never run`);
     }

@@ -5,7 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 import { sparseSoftmaxCrossEntropy } from '../../engine/ops/sparse_softmax_cross_entropy.js';
-import { UsageError } from '../../util/errors.js';
+import { invalidOption, OptionError } from '../../util/errors.js';
 
 /** logits [N,H,W,K] float32, labels [N,H,W] int32 -> the (weighted) mean cross-entropy. */
 export function crossEntropyLoss(logits: tf.Tensor4D, labels: tf.Tensor3D, classWeights?: number[]): tf.Scalar {
@@ -20,9 +20,9 @@ export function parseClassWeights(text: string | undefined, classes: number): Cl
   if (text === 'balanced') return { kind: 'balanced' };
   const parts = text.split(',').map((s) => Number(s.trim()));
   if (parts.some((w) => !Number.isFinite(w) || w < 0) || parts.every((w) => w === 0)) {
-    throw new UsageError(`--class-weights must be balanced, none or a list of ${classes} weights >= 0 (not all 0) like 0.5,1,1; got ${JSON.stringify(text)}`);
+    throw invalidOption('classWeights', `balanced, none or a list of ${classes} weights >= 0 (not all 0) like 0.5,1,1`, text);
   }
-  if (parts.length !== classes) throw new UsageError(`--class-weights lists ${parts.length} weights, the data has ${classes} classes (one weight per class id 0..${classes - 1})`);
+  if (parts.length !== classes) throw new OptionError('classWeights', `lists ${parts.length} weights, the data has ${classes} classes (one weight per class id 0..${classes - 1})`);
   return { kind: 'list', weights: parts };
 }
 

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { linearSoftmaxCrossEntropy } from '../../engine/ops/linear_softmax_cross_entropy.js';
 import type { HeadMode } from '../../model/head_mode.js';
-import { UsageError, UserError } from '../../util/errors.js';
+import { invalidOption, OptionError } from '../../util/errors.js';
 import { crossEntropyLoss } from './cross_entropy.js';
 import { diceLoss } from './dice.js';
 import { bceLoss, sigmoidDiceLoss } from './sigmoid.js';
@@ -22,7 +22,7 @@ export type LossFn = ((logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar) &
 };
 
 export function parseLossName(text: string): LossName {
-  if (!(LOSSES as readonly string[]).includes(text)) throw new UsageError(`--loss must be one of ${LOSSES.join(', ')}, got ${JSON.stringify(text)}`);
+  if (!(LOSSES as readonly string[]).includes(text)) throw invalidOption('loss', `one of ${LOSSES.join(', ')}`, text);
   return text as LossName;
 }
 
@@ -32,7 +32,7 @@ export function parseLossName(text: string): LossName {
  */
 export function makeLoss(name: LossName, classWeights?: number[], headMode: HeadMode = 'multiclass'): LossFn {
   if (headMode !== 'multiclass') {
-    if (classWeights) throw new UserError(`class weights apply to the softmax cross-entropy of a multiclass head; this head is ${headMode}`);
+    if (classWeights) throw new OptionError('classWeights', `apply to the softmax cross-entropy of a multiclass head; this head is ${headMode} (leave options.classWeights out)`);
     switch (name) {
       case 'ce':
       case 'bce':
@@ -46,7 +46,7 @@ export function makeLoss(name: LossName, classWeights?: number[], headMode: Head
   switch (name) {
     case 'bce':
     case 'bce+dice':
-      throw new UserError(`loss ${name} is for sigmoid heads (binary, multilabel); a multiclass head trains with ce, dice or ce+dice`);
+      throw new OptionError('loss', `${name} is for sigmoid heads (binary, multilabel); a multiclass head trains with ce, dice or ce+dice`);
     case 'ce':
       return Object.assign((logits: tf.Tensor4D, labels: tf.Tensor3D) => crossEntropyLoss(logits, labels, classWeights), {
         fromLinear: (features: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | null, labels: tf.Tensor3D, reluFeatures?: boolean) =>

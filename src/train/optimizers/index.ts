@@ -3,7 +3,7 @@
 // The learning rate is set before every step (schedules, per-group multipliers) with setLearningRate.
 import * as tf from '@tensorflow/tfjs-core';
 
-import { UsageError } from '../../util/errors.js';
+import { invalidOption } from '../../util/errors.js';
 import { FusedAdam } from './fused_adam.js';
 
 export const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
@@ -17,7 +17,7 @@ export interface OptimizerOptions {
 }
 
 export function parseOptimizerName(text: string): OptimizerName {
-  if (!(OPTIMIZERS as readonly string[]).includes(text)) throw new UsageError(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(text)}`);
+  if (!(OPTIMIZERS as readonly string[]).includes(text)) throw invalidOption('optimizer', `one of ${OPTIMIZERS.join(', ')}`, text);
   return text as OptimizerName;
 }
 

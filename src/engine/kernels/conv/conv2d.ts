@@ -6,8 +6,8 @@ import type { NativeFamily } from '../../addon.js';
 import { allFloat32, f32, nativeKernel, output, sizeOf, type Backend, type NativeArgs } from '../util.js';
 import { nativeConv, type ConvAttrs } from './geometry.js';
 
-/** The activations oneDNN applies as a post-op (codes of forward.cc); others go to the CPU kernel. */
-const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+/** The activations oneDNN applies as a post-op (codes of dnnl_conv.h's AppendActivation); others go to the CPU kernel. */
+export const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
 
 function forward({ inputs, attrs }: NativeArgs, native: NativeFamily, backend: Backend): tf.TensorInfo | null {
   const { x, filter, bias, preluActivationWeights } = inputs;

@@ -22,9 +22,10 @@ export interface NativeConv {
 
 /**
  * The convolution x[inShape] * filter[filterShape] in NHWC, or null when the native kernels do not
- * cover it (NCHW, an empty tensor, or a geometry oneDNN's padding cannot express).
+ * cover it (NCHW, an empty tensor, or a geometry oneDNN's padding cannot express). `depthwise`: the filter is
+ * [KH, KW, C, M] and the output has C * M channels (tf.depthwiseConv2d).
  */
-export function nativeConv(inShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs): NativeConv | null {
+export function nativeConv(inShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs, depthwise = false): NativeConv | null {
   if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') return null;
   const info = backend_util.computeConv2DInfo(
     inShape as Shape4,
@@ -33,7 +34,7 @@ export function nativeConv(inShape: readonly number[], filterShape: readonly num
     attrs.dilations ?? 1,
     attrs.pad,
     attrs.dimRoundingMode,
-    false,
+    depthwise,
     'channelsLast',
   );
   const { batchSize, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth, filterHeight, filterWidth } = info;

@@ -2,8 +2,10 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 
 import { activationKernels } from './activation.js';
+import { activationGradKernels } from './activation_grads.js';
 import { addNKernel } from './addn.js';
 import { batchNormKernel } from './batchnorm.js';
+import { batchNormTrainingKernels } from './batchnorm_training.js';
 import { binaryKernels } from './binary.js';
 import { castKernel } from './cast.js';
 import { compareKernels } from './compare.js';
@@ -21,4 +23,6 @@ export const mathKernels: (KernelConfig | null)[] = [
   ...activationKernels,
   addNKernel,
   batchNormKernel,
+  ...batchNormTrainingKernels,
+  ...activationGradKernels,
 ];

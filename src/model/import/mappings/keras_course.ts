@@ -28,10 +28,10 @@ export function kerasCourseMapping(w: SourceWeights): Mapping {
   if (depth < 2 || convs.length !== 4 * depth + 4) {
     throw new UserError(
       `not the course U-Net: expected D Conv2DTranspose layers and 4D+4 Conv2D layers (D = depth), found ${ups.length} and ${convs.length}` +
-        `${others.length ? `, plus layers with weights of other kinds (${others.slice(0, 5).join(', ')})` : ''}; use --mapping FILE for other U-Nets`,
+        `${others.length ? `, plus layers with weights of other kinds (${others.slice(0, 5).join(', ')})` : ''}; use options.mapping FILE for other U-Nets`,
     );
   }
-  if (others.length) throw new UserError(`not the course U-Net: layers with weights of other kinds (${others.slice(0, 5).join(', ')}); use --mapping FILE for other U-Nets`);
+  if (others.length) throw new UserError(`not the course U-Net: layers with weights of other kinds (${others.slice(0, 5).join(', ')}); use options.mapping FILE for other U-Nets`);
   const ours: string[] = [];
   for (let l = 1; l <= depth; l++) ours.push(`enc${l}_conv1`, `enc${l}_conv2`);
   ours.push('bottleneck_conv1', 'bottleneck_conv2');

@@ -5,19 +5,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DEFAULT_DIGIT_SCENES, renderScene } from '../data/index.js';
-import { indicesByDigit, readMnist } from '../data/mnist.js';
-import { buildUNet, trainingStepFlops } from '../model/index.js';
-import { UserError } from '../util/errors.js';
-import { memoryBatchSource } from '../train/batch_source.js';
-import { policyStepFlops } from '../train/cost.js';
-import { planActivationCache, trainEpoch, type CacheDecision } from '../train/epoch.js';
-import { applyFreeze, clearFreeze } from '../train/freeze.js';
-import { resolveTrainSpec } from '../train/freeze_spec.js';
-import { makeLoss } from '../train/losses/index.js';
-import { buildLrGroups, disposeGroups } from '../train/lr_groups.js';
-import { makeOptimizer } from '../train/optimizers/index.js';
-import { dropoutLayers } from '../train/step.js';
+import { DEFAULT_DIGIT_SCENES, renderScene } from '../src/data/index.js';
+import { indicesByDigit, readMnist } from '../src/data/mnist.js';
+import { buildUNet, trainingStepFlops } from '../src/model/index.js';
+import { UserError } from '../src/util/errors.js';
+import { memoryBatchSource } from '../src/train/batch_source.js';
+import { policyStepFlops } from '../src/train/cost.js';
+import { planActivationCache, trainEpoch, type CacheDecision } from '../src/train/epoch.js';
+import { applyFreeze, clearFreeze } from '../src/train/freeze.js';
+import { resolveTrainSpec } from '../src/train/freeze_spec.js';
+import { makeLoss } from '../src/train/losses/index.js';
+import { buildLrGroups, disposeGroups } from '../src/train/lr_groups.js';
+import { makeOptimizer } from '../src/train/optimizers/index.js';
+import { dropoutLayers } from '../src/train/step.js';
 
 export interface PolicyBenchOptions {
   train: string;
@@ -57,7 +57,7 @@ const MAX_SCENE_BYTES = 4 * 2 ** 30;
 /** N digit scenes (MNIST digits 0-4 on a black canvas), grey replicated to 3 channels, cropped to H x W. */
 export function digitScenesInMemory(n: number, height: number, width: number, seed: number): { images: Float32Array[]; masks: Int32Array[] } {
   const bytes = n * height * width * (3 * 4 + 4);
-  if (bytes > MAX_SCENE_BYTES) throw new UserError(`--images ${n} at ${height}x${width} needs ${(bytes / 2 ** 20).toFixed(0)} MiB in memory, over ${MAX_SCENE_BYTES / 2 ** 20} MiB; use fewer images`);
+  if (bytes > MAX_SCENE_BYTES) throw new UserError(`options.images ${n} at ${height}x${width} needs ${(bytes / 2 ** 20).toFixed(0)} MiB in memory, over ${MAX_SCENE_BYTES / 2 ** 20} MiB; use fewer images`);
   const size = Math.max(height, width, 16);
   const o = { ...DEFAULT_DIGIT_SCENES, size, seed };
   const mnist = readMnist('train');
@@ -93,7 +93,7 @@ function median(xs: number[]): number {
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
 export async function benchPolicyEpochs(o: PolicyBenchOptions, log: (line: string) => void = () => {}): Promise<PolicyBenchResult> {
-  if (o.epochs < 2) throw new UserError('--epochs must be at least 2 (the first epoch fills the cache; later ones are timed apart)');
+  if (o.epochs < 2) throw new UserError('options.epochs must be at least 2 (the first epoch fills the cache; later ones are timed apart)');
   const unet = buildUNet({ arch: 'course', filters: o.filters, classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
   const spillDir = mkdtempSync(join(tmpdir(), 'unet-bench-cache-'));
   let cacheStore: { close(): void } | null = null;

@@ -1,0 +1,42 @@
+"""The peers' yardstick: median milliseconds of an Adam training step (cross-entropy on random labels)
+and of an inference forward pass, on one random batch, after a warm-up. Shared by torch_unet.py and
+encoder_unet.py so that both peers time the same thing."""
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+
+
+def time_step_and_forward(model, classes, batch, height, width, steps, warmup):
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.randn(batch, 3, height, width)
+    y = torch.randint(0, classes, (batch, height, width))
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    def timed(fn, n):
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t) * 1000)
+        return statistics.median(out)
+
+    model.train()
+    for _ in range(warmup):
+        step()
+    step_ms = timed(step, steps)
+    model.eval()
+    with torch.no_grad():
+        fwd_ms = timed(lambda: model(x), steps)
+    return step_ms, fwd_ms
+
+
+def peak_rss_mb():
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

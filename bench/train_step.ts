@@ -1,0 +1,125 @@
+// Times the training step and the forward pass of a U-Net on the current backend: the engine's yardstick.
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import { profiler, type KernelRecord } from '../src/engine/index.js';
+import { buildUNet, isEncoderArch, loadModelFolder, trainingStepFlops, type Arch } from '../src/model/index.js';
+import { forwardTo, stepLoss } from '../src/train/fused_logits.js';
+import { makeLoss } from '../src/train/losses/index.js';
+import { FusedAdam } from '../src/train/optimizers/fused_adam.js';
+import { UserError } from '../src/util/errors.js';
+
+export interface StepBenchOptions {
+  /** The U-Net to time (default course); encoder archs use their reference widths (filters is ignored). */
+  arch?: Arch;
+  filters: number;
+  classes: number;
+  batch: number;
+  height: number;
+  width: number;
+  steps: number;
+  warmup: number;
+  profile: boolean;
+}
+
+export interface StepBenchResult {
+  parameters: number;
+  step_ms: number;
+  forward_ms: number;
+  gflop_per_step: number;
+  gflops: number;
+  profile?: KernelRecord[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function timeMs(fn: () => void): number {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+}
+
+export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
+  const arch = o.arch ?? 'course';
+  const unet = buildUNet({ arch, ...(isEncoderArch(arch) ? {} : { filters: o.filters }), classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
+  try {
+    return benchModelStep(unet.model, o, trainingStepFlops(unet, o.batch).total);
+  } finally {
+    unet.model.dispose();
+  }
+}
+
+/** Times a training step of the model in folder `dir` (any architecture: its input size and classes are the model's). */
+export async function benchModelFolder(dir: string, o: ModelStepBenchOptions): Promise<StepBenchResult> {
+  const folder = await loadModelFolder(dir);
+  try {
+    return benchModelStep(folder.model, o, trainingStepFlops(folder, o.batch).total);
+  } finally {
+    folder.model.dispose();
+  }
+}
+
+/** What timing any model's step needs: its input size comes from the model. */
+export type ModelStepBenchOptions = Pick<StepBenchOptions, 'batch' | 'steps' | 'warmup' | 'profile'>;
+
+/**
+ * Times a training step (cross-entropy against random labels, Adam) and the forward pass of `model`, a
+ * single-input segmentation model whose output is [N, H, W, classes]. `flops` (per step) gives the GFLOP/s
+ * figures; without it they are 0. The caller keeps and disposes the model.
+ */
+export function benchModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops = 0): StepBenchResult {
+  const inShape = model.inputs[0]?.shape;
+  const outShape = model.outputs[0]?.shape;
+  if (model.inputs.length !== 1 || model.outputs.length !== 1 || inShape?.length !== 4 || outShape?.length !== 4) {
+    throw new UserError(`model ${model.name}: expected one [N, H, W, C] input and one [N, H, W, classes] output`);
+  }
+  const [, height, width, channels] = inShape as number[];
+  const classes = outShape[3] as number;
+  if (![height, width, channels, classes].every((d) => Number.isInteger(d) && d > 0)) throw new UserError(`model ${model.name}: input or output size is not fixed (${JSON.stringify(inShape)})`);
+  const optimizer = new FusedAdam(1e-3);
+  const x = tf.randomNormal([o.batch, height, width, channels], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const y = tf.randomUniform([o.batch, outShape[1] as number, outShape[2] as number], 0, classes, 'int32', 8) as tf.Tensor3D;
+
+  // The step as training makes it (train/epoch.ts): the logits layer fused with the cross-entropy.
+  const plan = stepLoss(model, makeLoss('ce'));
+  const forwardPass = forwardTo(model, plan);
+  const forward = () => forwardPass(x);
+  const step = () => {
+    const loss = optimizer.minimize(() => plan.loss(forward(), y), true);
+    loss!.dataSync();
+    loss!.dispose();
+  };
+  const inference = () => {
+    const out = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
+    out.dataSync();
+    out.dispose();
+  };
+
+  for (let i = 0; i < o.warmup; i++) step();
+  const stepTimes = Array.from({ length: o.steps }, () => timeMs(step));
+  inference();
+  const forwardTimes = Array.from({ length: o.steps }, () => timeMs(inference));
+  const profile = o.profile ? profiler.capture(step).kernels : undefined;
+
+  const stepMs = median(stepTimes);
+  const result: StepBenchResult = {
+    parameters: model.countParams(),
+    step_ms: round(stepMs),
+    forward_ms: round(median(forwardTimes)),
+    gflop_per_step: round(flops / 1e9, 2),
+    gflops: round(flops / 1e9 / (stepMs / 1000)),
+    profile,
+  };
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  return result;
+}
+
+function round(v: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

@@ -1,0 +1,39 @@
+// batchNormTraining(x, scale, offset, epsilon) = [y, mean, variance]: tfjs-layers' normalizeBatchInTraining
+// (tf.moments over every axis but the last, then tf.batchNorm) as one native op with a one-kernel gradient.
+//
+// Why: TF.js computes the moments and the normalisation in five kernels and back-propagates through about
+// twenty-five (FusedBatchNorm's gradient tiles, multiplies and sums; the moments' gradients add Mean, Square and
+// Sub gradients), all memory-bound passes over the activation; a MobileNetV2 or ResNet U-Net has a batch norm
+// after every convolution. Here the forward pass is two sweeps and the backward pass two (the per-channel sums,
+// then dx), with dscale and doffset from the same sums. Native only: fused_batchnorm_layer.ts takes this path on
+// `native` and leaves every other backend to tfjs-layers' own code.
+import * as tf from '@tensorflow/tfjs-core';
+
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../kernels/math/batchnorm_training.js';
+
+/** x[..., C] float32, scale and offset [C]; returns y (x's shape), the batch mean [C] and (biased) variance [C]. */
+export function batchNormTraining(x: tf.Tensor, scale: tf.Tensor1D | null, offset: tf.Tensor1D | null, epsilon: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  const inputs: tf.NamedTensorMap = { x };
+  if (scale) inputs.scale = scale;
+  if (offset) inputs.offset = offset;
+  return tf.engine().runKernel(BATCH_NORM_TRAIN, inputs, { varianceEpsilon: epsilon }) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+}
+
+tf.registerGradient({
+  kernelName: BATCH_NORM_TRAIN,
+  inputsToSave: ['x', 'scale'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dys, saved, attrs) => {
+    // dys: the gradients of y, mean and variance (TF.js passes zeros for outputs the loss does not reach).
+    const [dy, dmean, dvariance] = dys as tf.Tensor[];
+    // saved: the inputs named in inputsToSave that were given (scale is optional), then mean and variance.
+    const x = saved[0];
+    const scale = saved.length === 4 ? saved[1] : undefined;
+    const [mean, variance] = saved.slice(-2);
+    const inputs: tf.NamedTensorMap = { dy, x, mean, variance, dmean, dvariance };
+    if (scale) inputs.scale = scale;
+    const [dx, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs) as tf.Tensor[];
+    // Clones: the tape disposes what it is given back separately from what this function made.
+    return { x: () => tf.clone(dx), scale: () => tf.clone(dscale), offset: () => tf.clone(doffset) };
+  },
+});

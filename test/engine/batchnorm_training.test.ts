@@ -1,0 +1,88 @@
+// BatchNormalization in training mode on native (one forward and one backward kernel, ops/batch_norm_training.ts)
+// against tfjs-layers' own path on cpu (tf.moments + tf.batchNorm and their TF.js gradients).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+import { nativeKernelNames } from '../../src/engine/index.js';
+import { batchNormTraining } from '../../src/engine/ops/batch_norm_training.js';
+import { expectSameOnBackends, maxRelativeError, randomTensor, runOn } from './harness.js';
+
+const available = () => nativeKernelNames.has('UnetBatchNormTrain') && nativeKernelNames.has('UnetBatchNormTrainGrad');
+
+/** A BatchNormalization layer (non-trivial gamma, beta and moving statistics) applied in training mode to x[shape]:
+ * returns y, dx, dgamma, dbeta and the updated moving mean and variance. */
+function layerStep(shape: number[], seed: number, lo = -2, hi = 3): tf.Tensor[] {
+  const c = shape[shape.length - 1];
+  const layer = tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
+  const x = randomTensor(shape, seed, lo, hi);
+  layer.build(x.shape);
+  layer.setWeights([randomTensor([c], seed + 1, 0.5, 1.5), randomTensor([c], seed + 2), randomTensor([c], seed + 3), randomTensor([c], seed + 4, 0.5, 2)]);
+  const dy = randomTensor(shape, seed + 5);
+  const [gamma, beta] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+  const f = (a: tf.Tensor) => layer.apply(a, { training: true }) as tf.Tensor;
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(f(x), dy)) as tf.Scalar, [gamma, beta]);
+  const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), dy)))(x);
+  const y = f(x);
+  const out = [y, dx, grads[gamma.name], grads[beta.name], value, ...layer.nonTrainableWeights.map((w) => tf.clone(w.read()))];
+  for (const w of layer.weights) w.dispose();
+  return out;
+}
+
+test('BatchNormalization (training) forward, gradients and moving statistics match cpu', async (t) => {
+  if (!available()) return t.skip('the math family did not load');
+  const shapes = [[8, 5, 7, 16], [3, 4, 4, 3], [2, 1, 1, 5], [64, 10], [1, 9, 11, 33]];
+  for (const [i, shape] of shapes.entries()) {
+    await expectSameOnBackends(`BN training x[${shape}]`, () => layerStep(shape, 10 * i), { expectNative: ['UnetBatchNormTrain', 'UnetBatchNormTrainGrad'] });
+  }
+});
+
+test('BatchNormalization (training): a large mean keeps the variance accurate', async (t) => {
+  if (!available()) return t.skip('the math family did not load');
+  await expectSameOnBackends('BN training, x in [1000, 1001)', () => layerStep([4, 6, 6, 8], 77, 1000, 1001), { tol: 2e-4, expectNative: ['UnetBatchNormTrain'] });
+});
+
+test('batchNormTraining: gradients reaching the mean and variance outputs count as in tf.moments', async (t) => {
+  if (!available()) return t.skip('the math family did not load');
+  const shape = [2, 5, 3, 7];
+  const inputs = () => [randomTensor(shape, 1, -1, 2), randomTensor([7], 2, 0.5, 1.5), randomTensor([7], 3), randomTensor(shape, 4), randomTensor([7], 5), randomTensor([7], 6)];
+  // loss = sum(y dy) + sum(mean dm) + sum(variance dv), by the fused op on native and by TF.js's ops on cpu.
+  const loss = (y: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, dy: tf.Tensor, dm: tf.Tensor, dv: tf.Tensor) =>
+    tf.addN([tf.sum(tf.mul(y, dy)), tf.sum(tf.mul(mean, dm)), tf.sum(tf.mul(variance, dv))]) as tf.Scalar;
+  const native = await runOn('native', () => {
+    const [x, g, b, dy, dm, dv] = inputs();
+    return tf.grads((a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+      const [y, mean, variance] = batchNormTraining(a, s as tf.Tensor1D, o as tf.Tensor1D, 1e-3);
+      return loss(y, mean, variance, dy, dm, dv);
+    })([x, g, b]);
+  });
+  const cpu = await runOn('cpu', () => {
+    const [x, g, b, dy, dm, dv] = inputs();
+    return tf.grads((a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      return loss(tf.batchNorm(a, mean, variance, o, s, 1e-3), mean, variance, dy, dm, dv);
+    })([x, g, b]);
+  });
+  assert.ok(native.kernels.some((k) => k.kernel === 'UnetBatchNormTrainGrad' && k.native));
+  native.outputs.forEach((o, i) => {
+    const err = maxRelativeError(o.values, cpu.outputs[i].values);
+    assert.ok(err <= 1e-4, `gradient ${i}: max relative error ${err.toExponential(2)}`);
+  });
+});
+
+test('BatchNormalization in inference mode, and on cpu, keeps tfjs-layers\' path', async (t) => {
+  if (!available()) return t.skip('the math family did not load');
+  const run = (training: boolean) => () => {
+    const layer = tfl.layers.batchNormalization({});
+    const y = layer.apply(randomTensor([2, 3, 3, 4], 9), { training }) as tf.Tensor;
+    for (const w of layer.weights) w.dispose();
+    return y;
+  };
+  const inference = await runOn('native', run(false));
+  assert.ok(!inference.kernels.some((k) => k.kernel === 'UnetBatchNormTrain'), 'inference must use the moving statistics');
+  assert.ok(inference.kernels.some((k) => k.kernel === 'FusedBatchNorm'));
+  const cpu = await runOn('cpu', run(true));
+  assert.ok(cpu.kernels.every((k) => k.kernel !== 'UnetBatchNormTrain'));
+});

@@ -13,7 +13,8 @@ import h5wasm from 'h5wasm/node';
 
 import { DEFAULT_DIGIT_SCENES, encodePng, generateDigitScenes } from '../../src/data/index.js';
 import { readPicture } from '../../src/data/decode.js';
-import { evaluate, finetune, HEAD_MODES, importModel, loadUNet, OptionError, predictToFolder } from '../../src/index.js';
+import { compareModels, evaluate, finetune, HEAD_MODES, importModel, loadUNet, OptionError, predictToFolder, probeTarget } from '../../src/index.js';
+import { withNewHead } from '../../src/train/new_head.js';
 import { confusionFor, predictedIds } from '../../src/train/head_predict.js';
 import { makeLoss } from '../../src/train/losses/index.js';
 import { depth1UNet, randomWeights, writeKeras3Archive } from '../import/keras3_files.js';
@@ -90,6 +91,14 @@ test('binary fine-tuning: a Keras 3 sigmoid U-Net, finetune --train decoder+head
   assert.equal(imported.headMode, 'binary');
   const folder = await loadUNet(model);
   assert.equal(folder.headMode, 'binary');
+  // A new head in another mode (here softmax over the same 2 classes) through the model's own topology:
+  // every other weight copied, the blocks and source names kept.
+  const softmax = await withNewHead(folder, 2, 3, 'multiclass');
+  assert.equal(softmax.headMode, 'multiclass');
+  assert.deepEqual(softmax.model.outputs[0]!.shape, [null, 32, 32, 2]);
+  assert.deepEqual(softmax.layerMap.blocks.map((b) => b.name), folder.layerMap.blocks.map((b) => b.name));
+  assert.deepEqual(softmax.model.getLayer('conv2d_4').getWeights()[0]!.dataSync(), folder.model.getLayer('conv2d_4').getWeights()[0]!.dataSync());
+  softmax.model.dispose();
   folder.model.dispose();
   assert.deepEqual(HEAD_MODES, ['multiclass', 'binary', 'multilabel']);
 
@@ -112,6 +121,14 @@ test('binary fine-tuning: a Keras 3 sigmoid U-Net, finetune --train decoder+head
   const shown = cli(['evaluate', '--model', run, '--data', data, '--split', 'val']);
   assert.equal(shown.code, 0, shown.stderr);
   assert.match(shown.stdout, /binary head\): foreground IoU \d\.\d{4}, mIoU over background and foreground/);
+
+  // diff --data and probe on a binary head: sigmoid predictions, binary cross-entropy gradients.
+  const cmp = await compareModels({ before: model, after: run, data, samples: 8 });
+  assert.ok(cmp.target && cmp.target.after_miou > cmp.target.before_miou, `target mIoU before ${cmp.target?.before_miou}, after ${cmp.target?.after_miou}`);
+  const rgn = await probeTarget({ model, data, samples: 8 });
+  assert.equal(rgn.new_head, false);
+  assert.equal(rgn.target_classes, 2);
+  assert.ok(Number.isFinite(rgn.loss) && rgn.blocks.length > 0 && rgn.blocks.every((b) => b.rgn === null || Number.isFinite(b.rgn)));
 
   // predict: 0/1 masks (sigmoid above 0.5), the digits found.
   const images = join(data, 'val', 'images');

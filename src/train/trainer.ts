@@ -161,6 +161,8 @@ export interface TrainResult {
   stoppedEarly: boolean;
   final: Record<string, unknown> | null;
   bestMetrics: Record<string, unknown> | null;
+  /** The trained model's head: for binary, val_miou is over background and foreground and val_miou_fg the foreground IoU. */
+  headMode: HeadMode;
   seconds: number;
   /** The TF.js backend that ran it ('native', or 'cpu' without the native engine). */
   backend: string;
@@ -369,6 +371,7 @@ async function finish(t: TrainerInput, early: EarlyStopState, step: number, star
     stoppedEarly: early.stopped,
     final: lines[lines.length - 1] ?? null,
     bestMetrics: lines.find((l) => l.epoch === best.epoch) ?? null,
+    headMode: folder.headMode,
     seconds: round((performance.now() - started) / 1000, 3),
     backend: tf.getBackend(),
   };

@@ -123,7 +123,8 @@ function printResult(io: CommandIO, r: TrainResult, command: string): void {
   const b = r.bestMetrics ?? {};
   const f = (k: string) => (typeof b[k] === 'number' ? (b[k] as number).toFixed(4) : '-');
   const monitor = r.monitor === 'val_miou' ? '' : `${r.monitor} ${r.best?.toFixed(4) ?? '-'}, `;
-  io.out(`${r.model}: best epoch ${r.bestEpoch} of ${r.epochs}${r.stoppedEarly ? ' (stopped early)' : ''}: ${monitor}val_miou ${f('val_miou')}, val_dice ${f('val_dice')}, pixel accuracy ${f('val_pixel_accuracy')}`);
+  const fg = r.headMode === 'binary' ? `foreground IoU ${f('val_miou_fg')}, ` : '';
+  io.out(`${r.model}: best epoch ${r.bestEpoch} of ${r.epochs}${r.stoppedEarly ? ' (stopped early)' : ''}: ${monitor}${fg}val_miou ${f('val_miou')}, val_dice ${f('val_dice')}, pixel accuracy ${f('val_pixel_accuracy')}`);
   if (!io.quiet) io.out(`run: ${r.run} (run.json, metrics.jsonl, checkpoints/) in ${r.seconds.toFixed(1)} s`);
 }
 

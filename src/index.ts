@@ -63,6 +63,7 @@ export { parseShifts, type ShiftStep } from './data/shifts.js';
 export { evaluate, finetune, pretrain, TrainingAborted, type EpochEvent, type EvaluateOptions, type Evaluation, type FinetuneOptions, type PretrainOptions, type StepEvent, type TrainingOptions, type TrainResult } from './train/api.js';
 export { predict, predictToFolder, type Prediction, type PredictFolderOptions, type PredictFolderResult, type Predictor } from './train/predict.js';
 export { NAMED_POLICIES, resolveTrainSpec, type ResolvedSpec } from './train/freeze_spec.js';
+export { LOSSES, type LossName } from './train/losses/index.js';
 
 // ---- analysis ----------------------------------------------------------------------------------------------
 

@@ -19,29 +19,8 @@ import { confusionFor, predictedIds } from '../../src/train/head_predict.js';
 import { makeLoss } from '../../src/train/losses/index.js';
 import { depth1UNet, randomWeights, writeKeras3Archive } from '../import/keras3_files.js';
 import { cli } from '../sweep/fixtures.js';
+import { binaryDigitSet, rewriteMasks } from './binary_data.js';
 import { tempDir, useNative } from './helpers.js';
-
-/** Rewrites every mask of a digit-scene set as a grey PNG of `value(class id)`. */
-async function rewriteMasks(dir: string, value: (id: number) => number): Promise<void> {
-  for (const split of ['train', 'val']) {
-    const masks = join(dir, split, 'masks');
-    for (const f of readdirSync(masks)) {
-      const { raster } = await readPicture(join(masks, f));
-      const data = new Uint8Array(raster.width * raster.height);
-      for (let i = 0; i < data.length; i++) data[i] = value(raster.data[i * raster.channels]!);
-      writeFileSync(join(masks, f), encodePng({ width: raster.width, height: raster.height, channels: 1, data }));
-    }
-  }
-}
-
-/** Digit scenes made binary: every digit pixel 255, background 0; classes.json names background and digit. */
-async function binaryDigitSet(dir: string): Promise<string> {
-  // Large, thick digits, so that the foreground is about a tenth of the pixels.
-  await generateDigitScenes(dir, { ...DEFAULT_DIGIT_SCENES, size: 32, count: 24, valCount: 8, digits: [0, 2], perImage: [2, 3], scale: [0.5, 0.7], threshold: 64, seed: 0 });
-  await rewriteMasks(dir, (id) => (id > 0 ? 255 : 0));
-  writeFileSync(join(dir, 'classes.json'), JSON.stringify({ classes: [{ id: 0, name: 'background', color: [0, 0, 0] }, { id: 1, name: 'digit', color: [255, 255, 255] }] }));
-  return dir;
-}
 
 test('sigmoid losses and binary/multilabel metrics match hand-computed values', async () => {
   await useNative();

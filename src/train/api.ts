@@ -332,7 +332,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
         setup.fromScratch = true;
       } else if (src.options.classes !== channels || src.headMode !== headMode) {
         const from = headClasses(src.headMode, src.options.classes);
-        requireTrainableHead(src.model, first.trainable, from, data.classes, phases[0]!.spec);
+        requireTrainableHead(src.model, first.trainable, from, data.classes, phases[0]!.spec, { from: src.headMode, to: headMode });
         unet = await withNewHead(src, data.classes, config.seed, headMode);
         owned.add(unet.model);
         setup.newHead = { from, to: data.classes, ...(src.headMode !== headMode ? { headMode: { from: src.headMode, to: headMode } } : {}) };

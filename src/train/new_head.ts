@@ -21,12 +21,13 @@ export function logitsLayerName(model: tfl.LayersModel): string {
 }
 
 /** Refuses a spec (the first phase's trainable layers) that freezes a fresh head. */
-export function requireTrainableHead(model: tfl.LayersModel, trainable: string[], fromClasses: number, toClasses: number, spec: string): void {
+export function requireTrainableHead(model: tfl.LayersModel, trainable: string[], fromClasses: number, toClasses: number, spec: string, modes?: { from: HeadMode; to: HeadMode }): void {
   const logits = logitsLayerName(model);
   if (!trainable.includes(logits)) {
+    const why = modes && modes.from !== modes.to ? `the model's head is ${modes.from} and the run trains a ${modes.to} one` : `the model predicts ${fromClasses} classes and the data has ${toClasses}`;
     throw badInputOption(
       'train',
-      `${spec} freezes the head, but the model predicts ${fromClasses} classes and the data has ${toClasses}: its ${logits} layer is replaced by a new, untrained one, which must train (add head, e.g. options.train ${spec}+head)`,
+      `${spec} freezes the head, but ${why}: its ${logits} layer is replaced by a new, untrained one, which must train (add head, e.g. options.train ${spec}+head)`,
     );
   }
 }

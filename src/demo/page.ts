@@ -79,7 +79,11 @@ function shiftSection(d: DemoResult, r: ShiftResult, blocks: DiagramBlock[], sam
   const facts = [
     a ? `<b>Fine-tune ${e(a.policy)}</b> (blocks ${e(a.blocks.join(', '))}): val mIoU ${f3(a.miou)}, the cheapest policy within ${MIOU_TOLERANCE} of the best (${e(a.best_policy)}, ${f3(a.best_miou)}), training ${pct(a.params_share)} of the parameters at ${a.time_share === null ? `${pct(a.flops_share)} of full's FLOPs` : `${a.time_share.toFixed(2)}x full fine-tuning's measured step time`}.` : 'No trial finished.',
     `The pretrained model as it is scores ${f3(r.pretrained_miou)} on the target's validation images; fine-tuning everything (<code>full</code>) ${f3(a?.full_miou ?? r.full_miou)}${a?.full_miou != null ? ' (mean over seeds)' : ''}.`,
-    r.source_miou_before !== null ? `On the source task (${e(d.domain.pretrainedOn)}) the full fine-tune goes from ${f3(r.source_miou_before)} to ${f3(r.source_miou_after)}: ${r.source_miou_after !== null && r.source_miou_after < r.source_miou_before - 0.05 ? 'it forgets the old task' : 'the old task survives'}.` : '',
+    r.source_miou_before === null
+      ? ''
+      : r.source_miou_after === null
+        ? `On the source task (${e(d.domain.pretrainedOn)}) the pretrained model scores ${f3(r.source_miou_before)}; the fine-tuned one has a new head for the target's classes, so it no longer predicts the source classes at all.`
+        : `On the source task (${e(d.domain.pretrainedOn)}) the full fine-tune goes from ${f3(r.source_miou_before)} to ${f3(r.source_miou_after)}: ${r.source_miou_after < r.source_miou_before - 0.05 ? 'it forgets the old task' : 'the old task survives'}.`,
     topBy('drift') ? `In the full fine-tune, the weights moved most (relative drift) in ${e(topBy('drift'))}; the representations changed most (lowest CKA) in ${e(lowCka)}; and the changes that matter most (reset sensitivity: mIoU lost when the block alone is reset) are in ${e(topBy('reset_sensitivity'))}.` : '',
     `The advisor (gradient probe only, before any training, budget ${e(r.advice.budget)}) picked <code>${e(r.advice.spec)}</code>${v ? `; checked against the sweep: ${e(v.verdict)}` : ''}.`,
     r.failed.length ? `<span class="note">${r.failed.length} trial(s) failed: ${e(r.failed.map((f) => `${f.index}: ${f.message}`).join('; '))}</span>` : '',

@@ -6,6 +6,47 @@ import { NAMED_POLICIES } from '../train/freeze_spec.js';
 
 export const DEMO_FORMAT = 'unet-transfer/demo';
 
+export type PresetName = 'tiny' | 'quick' | 'full';
+
+export interface DemoPreset {
+  name: PresetName;
+  /** Training and validation scenes of each target set. */
+  train: number;
+  val: number;
+  /** Validation scenes of the source domain: what fine-tuning costs the old task. */
+  sourceVal: number;
+  policies: string[];
+  seeds: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  /** Target samples the advisor's gradient probe averages over. */
+  probeSamples: number;
+  /** Images for CKA and reset/transplant of the full fine-tune. */
+  analysisSamples: number;
+  /** The advisor's budget (a share of full fine-tuning). */
+  budget: string;
+  /** Trials run at once (each its own process). */
+  parallel: number;
+}
+
+/** The digits domain's sizes (the demo of earlier versions, whose README table they made). */
+const DIGITS_PRESETS: Record<PresetName, DemoPreset> = {
+  tiny: { name: 'tiny', train: 16, val: 8, sourceVal: 8, policies: ['full', 'head'], seeds: 1, epochs: 1, batch: 8, lr: 1e-3, probeSamples: 8, analysisSamples: 8, budget: '25%params', parallel: 1 },
+  quick: { name: 'quick', train: 128, val: 48, sourceVal: 32, policies: ['full', 'decoder+head', 'encoder', 'head'], seeds: 1, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 16, analysisSamples: 32, budget: '25%params', parallel: 1 },
+  full: { name: 'full', train: 400, val: 100, sourceVal: 100, policies: [...NAMED_POLICIES], seeds: 2, epochs: 4, batch: 8, lr: 1e-3, probeSamples: 32, analysisSamples: 64, budget: '25%params', parallel: 1 },
+};
+
+/**
+ * The world domain's sizes: a 96x128x3 step costs ~4x a 64x64x1 one, so fewer frames and epochs keep the full
+ * demo under 15 minutes on 2 cores, and --quick near a minute and a half.
+ */
+const WORLD_PRESETS: Record<PresetName, DemoPreset> = {
+  tiny: { ...DIGITS_PRESETS.tiny },
+  quick: { name: 'quick', train: 64, val: 32, sourceVal: 24, policies: ['full', 'decoder+head', 'encoder', 'head'], seeds: 1, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 16, analysisSamples: 16, budget: '25%params', parallel: 1 },
+  full: { name: 'full', train: 240, val: 80, sourceVal: 80, policies: [...NAMED_POLICIES], seeds: 2, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 32, analysisSamples: 48, budget: '25%params', parallel: 1 },
+};
+
 /** How a demo data set is made: digit scenes (`data digits`) or rendered video-game frames (`data world`). */
 export type DemoScenes =
   | { generator: 'digits'; digits: [number, number]; /** Input-level shift spec for `data digits --shift` ('none' for none). */ shift: string; seed: number }
@@ -35,6 +76,8 @@ export interface DemoDomain {
   /** The source domain: its validation scenes measure what fine-tuning costs the old task. */
   source: DemoScenes;
   shifts: DemoShift[];
+  /** How big each size of the demo is in this domain. */
+  presets: Record<PresetName, DemoPreset>;
 }
 
 /** The course U-Net pretrained on town streets by day (models/town16) meets night, rooms and a cartoon look. */
@@ -68,6 +111,7 @@ const WORLD_DOMAIN: DemoDomain = {
       scenes: { generator: 'world', world: 'town', style: 'toon', seed: 4 },
     },
   ],
+  presets: WORLD_PRESETS,
 };
 
 /** The course U-Net pretrained on digits 0-4 (models/digits04): the demo of the first sessions. */
@@ -94,41 +138,12 @@ const DIGITS_DOMAIN: DemoDomain = {
       scenes: { generator: 'digits', digits: [5, 9], shift: 'none', seed: 2 },
     },
   ],
+  presets: DIGITS_PRESETS,
 };
 
 export const DEMO_DOMAINS: Record<DomainName, DemoDomain> = { world: WORLD_DOMAIN, digits: DIGITS_DOMAIN };
 
-export type PresetName = 'tiny' | 'quick' | 'full';
-
-export interface DemoPreset {
-  name: PresetName;
-  /** Training and validation scenes of each target set. */
-  train: number;
-  val: number;
-  /** Validation scenes of the source domain (digits 0-4, no shift): what fine-tuning costs the old task. */
-  sourceVal: number;
-  policies: string[];
-  seeds: number;
-  epochs: number;
-  batch: number;
-  lr: number;
-  /** Target samples the advisor's gradient probe averages over. */
-  probeSamples: number;
-  /** Images for CKA and reset/transplant of the full fine-tune. */
-  analysisSamples: number;
-  /** The advisor's budget (a share of full fine-tuning). */
-  budget: string;
-  /** Trials run at once (each its own process). */
-  parallel: number;
-}
-
-export const PRESETS: Record<PresetName, DemoPreset> = {
-  tiny: { name: 'tiny', train: 16, val: 8, sourceVal: 8, policies: ['full', 'head'], seeds: 1, epochs: 1, batch: 8, lr: 1e-3, probeSamples: 8, analysisSamples: 8, budget: '25%params', parallel: 1 },
-  quick: { name: 'quick', train: 128, val: 48, sourceVal: 32, policies: ['full', 'decoder+head', 'encoder', 'head'], seeds: 1, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 16, analysisSamples: 32, budget: '25%params', parallel: 1 },
-  full: { name: 'full', train: 400, val: 100, sourceVal: 100, policies: [...NAMED_POLICIES], seeds: 2, epochs: 4, batch: 8, lr: 1e-3, probeSamples: 32, analysisSamples: 64, budget: '25%params', parallel: 1 },
-};
-
 /** The settings that decide the demo's results; a demo folder is resumed only when these are equal. */
 export function presetKey(p: DemoPreset, domain: DemoDomain, model: string): string {
-  return JSON.stringify({ ...p, parallel: undefined, model, domain });
+  return JSON.stringify({ ...p, parallel: undefined, model, domain: { ...domain, presets: undefined } });
 }

@@ -191,10 +191,10 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     // A target with other classes gets a fresh head (as fine-tuning gives it), which every candidate must train.
     const targetClasses = openFolderDataset(resolve(o.data)).classes?.numClasses ?? folder.options.classes;
     const newHead = targetClasses !== folder.options.classes;
-    const probed = newHead ? withNewHead(folder, targetClasses, 0) : folder;
+    const probed = newHead ? await withNewHead(folder, targetClasses, 0) : folder;
     if (newHead) owned.push(probed.model);
     log(`probing ${modelDir} on ${samples} samples of ${o.data}${newHead ? ` (with a new head for its ${targetClasses} classes)` : ''}`);
-    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: targetClasses, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
+    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: targetClasses, headMode: folder.headMode, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
     let rgn: Record<string, number | null>;
     try {
       rgn = Object.fromEntries(probe(probed, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));

@@ -12,6 +12,7 @@ import { classStats, openFolderDataset, splitDataset } from '../data/index.js';
 import { packageRoot } from '../engine/addon.js';
 import { PRECISION_SETTINGS, useBestBackend, type PrecisionSetting } from '../engine/index.js';
 import type { ModelArchitecture } from '../model/folder.js';
+import { HEAD_MODES, headChannels, headClasses, type HeadMode } from '../model/head_mode.js';
 import { buildUNet, loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { ARCHS, isEncoderArch, type Arch } from '../model/options.js';
@@ -48,8 +49,15 @@ export interface TrainingOptions {
   lr?: number;
   /** Seed of order, augmentation, dropout, split and new weights (default 0). */
   seed?: number;
-  /** Loss (default 'ce'). */
+  /** Loss (default 'ce'); sigmoid heads (binary, multilabel) take 'bce' (which 'ce' means there), 'dice', 'bce+dice'. */
   loss?: LossName;
+  /**
+   * How the outputs become a segmentation: 'multiclass' (softmax over K classes), 'binary' (one sigmoid
+   * channel; masks 0 and 1 or 255), 'multilabel' (K sigmoid channels; masks bit-packed, bit k = label k).
+   * Default: the model's own (unet.json) for finetune, multiclass for pretrain; another than the model's
+   * gives it a new head in that mode.
+   */
+  headMode?: HeadMode;
   /** Cross-entropy class weights: 'balanced' (median frequency), one weight per class, or 'none' (default). */
   classWeights?: 'none' | 'balanced' | number[];
   /** Optimizer (default 'adam'). */
@@ -143,6 +151,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
   checkNumber(o, 'lr', 0, 10, true);
   checkInt(o, 'seed', 0, 2 ** 31 - 1);
   checkChoice(o, 'loss', LOSSES);
+  checkChoice(o, 'headMode', HEAD_MODES);
   checkChoice(o, 'optimizer', OPTIMIZERS);
   checkNumber(o, 'weightDecay', 0, 1);
   checkNumber(o, 'momentum', 0, 0.9999);
@@ -175,6 +184,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
     val: o.val ?? 0.2,
     augment: o.augment ?? 'none',
     precision: o.precision ?? 'fp32',
+    headMode: o.headMode ?? null,
   };
   if (finetune) {
     if (c.train !== null && c.unfreeze !== null) throw new OptionError('train', 'and options.unfreeze both say what trains; unfreeze stages start with their own set (e.g. head@0), so leave options.train out');
@@ -185,7 +195,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
 
 /** Options given with `resume` that would change the run: each must equal run.json's value. */
 function checkResumeOptions(o: object, stored: TrainConfig, given: TrainConfig, runJson: string): void {
-  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment', 'precision'];
+  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment', 'headMode', 'precision'];
   for (const key of keys) {
     if ((o as Record<string, unknown>)[key] === undefined) continue;
     if (JSON.stringify(given[key]) !== JSON.stringify(stored[key])) {
@@ -223,6 +233,7 @@ async function classWeightsFor(c: TrainConfig, data: TrainingData): Promise<numb
   if (c.loss === 'dice') return undefined;
   const spec = parseClassWeights(c.classWeights, data.classes);
   if (spec.kind === 'none') return undefined;
+  if (data.headMode !== 'multiclass') throw new OptionError('classWeights', `weight the softmax cross-entropy of a multiclass head; this head is ${data.headMode} (leave options.classWeights out)`);
   if (spec.kind === 'list') return spec.weights;
   const stats = await classStats(data.ds, data.train, { numClasses: data.classes });
   const pixels = new Array<number>(data.classes).fill(0);
@@ -230,7 +241,7 @@ async function classWeightsFor(c: TrainConfig, data: TrainingData): Promise<numb
   return balancedWeights(pixels);
 }
 
-type Trainable = { model: LayersModel; options: ModelArchitecture; layerMap: LayerMap };
+type Trainable = { model: LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode: HeadMode };
 
 async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & PretrainOptions): Promise<TrainResult> {
   const finetune = kind === 'finetune';
@@ -267,7 +278,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
   if (!finetune) {
     checkChoice(o, 'arch', ARCHS);
     checkInt(o, 'filters', 1, 1024);
-    checkInt(o, 'classes', 2, 65536);
+    checkInt(o, 'classes', 1, 65536);
     checkNumber(o, 'dropout', 0, 0.99);
   }
   const { phases } = plan;
@@ -281,6 +292,8 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
   const setup: Record<string, unknown> = {};
   let modelClasses: number | undefined;
   let modelInput: [number, number, number];
+  // The head mode asked for (run.json's on resume), else the model's, else multiclass.
+  let headMode: HeadMode = config.headMode ?? 'multiclass';
   let sourceFolder: ModelFolder | null = null;
   try {
     if (finetune) {
@@ -288,12 +301,14 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       sourceFolder = point ? null : await loadModelFolder(modelDir);
       if (sourceFolder) owned.add(sourceFolder.model);
       const meta = point ? point.folder : sourceFolder!;
-      modelClasses = meta.options.classes;
+      modelClasses = headClasses(meta.headMode, meta.options.classes);
+      headMode = point ? point.folder.headMode : (config.headMode ?? meta.headMode);
       modelInput = meta.options.input;
       for (const w of meta.warnings) log(`warning: ${w}`);
       source.model = modelDir;
     } else if (point) {
       modelInput = point.folder.options.input;
+      headMode = point.folder.headMode;
     } else if (o.input) {
       modelInput = o.input;
     } else {
@@ -302,7 +317,9 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       const h = readImageHeaderSync(ds0.pairs[0]!.image, ds0.maxPixels);
       modelInput = [h.height, h.width, h.channels === 1 ? 1 : 3];
     }
-    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: plan.augment });
+    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: plan.augment, headMode });
+    // The output channels of the head the data need (a binary head: one channel for its two classes).
+    const channels = headChannels(headMode, data.classes);
     const classes = modelClassesFrom(data.ds.classes, data.classes);
     setup.data = { train: data.train.length, val: data.val.length, split: data.splitSource, classes: data.classes, input: modelInput };
 
@@ -311,7 +328,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     } else if (!finetune) {
       // Encoder archs have their own defaults (fixed depth, their reference's decoder widths).
       const encoder = isEncoderArch(o.arch ?? 'course');
-      unet = buildUNet({ arch: o.arch, depth: o.depth, filters: o.filters ?? (encoder ? undefined : 16), classes: data.classes, input: modelInput, dropout: o.dropout, seed: config.seed });
+      unet = { ...buildUNet({ arch: o.arch, depth: o.depth, filters: o.filters ?? (encoder ? undefined : 16), classes: channels, input: modelInput, dropout: o.dropout, seed: config.seed }), headMode };
       owned.add(unet.model);
       setup.architecture = unet.options;
     } else {
@@ -319,15 +336,16 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       const first = resolveTrainSpec(phases[0]!.spec, src.layerMap);
       if (first.fromScratch) {
         if (src.options.arch === 'adopted') throw new OptionError('train', `scratch rebuilds the architecture, which an adopted model (${source.model}) does not record; train it from its weights instead`);
-        unet = buildUNet({ ...src.options, classes: data.classes, seed: config.seed });
+        unet = { ...buildUNet({ ...src.options, classes: channels, seed: config.seed }), headMode };
         owned.add(unet.model);
         setup.fromScratch = true;
-      } else if (src.options.classes !== data.classes) {
-        requireTrainableHead(src.model, first.trainable, src.options.classes, data.classes, phases[0]!.spec);
-        unet = withNewHead(src, data.classes, config.seed);
+      } else if (src.options.classes !== channels || src.headMode !== headMode) {
+        const from = headClasses(src.headMode, src.options.classes);
+        requireTrainableHead(src.model, first.trainable, from, data.classes, phases[0]!.spec, { from: src.headMode, to: headMode });
+        unet = await withNewHead(src, data.classes, config.seed, headMode);
         owned.add(unet.model);
-        setup.newHead = { from: src.options.classes, to: data.classes };
-        log(`the model predicts ${src.options.classes} classes, the data has ${data.classes}: head_logits starts fresh`);
+        setup.newHead = { from, to: data.classes, ...(src.headMode !== headMode ? { headMode: { from: src.headMode, to: headMode } } : {}) };
+        log(`the model predicts ${from} classes (${src.headMode}), the data has ${data.classes} (${headMode}): its output layer starts fresh`);
       } else {
         unet = src;
       }
@@ -336,11 +354,12 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     }
     // The data feed the model as its backbone expects (e.g. [-1, 1] for Keras' MobileNetV2).
     data.sample = { ...data.sample, normalize: sampleNormalizationOf(unet.options) };
-    if (unet.options.classes !== data.classes) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${unet.options.classes}`);
+    if (unet.options.classes !== channels) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${headClasses(unet.headMode, unet.options.classes)}`);
+    setup.headMode = headMode;
 
     const weights = await classWeightsFor(config, data);
     if (weights) setup.classWeights = weights.map((w) => Math.round(w * 1e6) / 1e6);
-    const loss = makeLoss(config.loss as LossName, weights);
+    const loss = makeLoss(config.loss as LossName, weights, headMode);
 
     if (!resume) {
       prepareRunDir(runDir, o.force === true);
@@ -412,6 +431,8 @@ export interface Evaluation {
   model: string;
   data: string;
   split: 'val' | 'train' | 'all';
+  /** The model's head: for binary, `miou` is over background and foreground and `miou_fg` the foreground IoU. */
+  head_mode: HeadMode;
   samples: number;
   miou: number;
   miou_fg: number;
@@ -436,17 +457,19 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   const folder = await loadModelFolder(modelDir);
   try {
     for (const w of folder.warnings) o.log?.(`warning: ${w}`);
-    const data = openTrainingData(o.data, { valFraction, seed, input: folder.options.input, modelClasses: folder.options.classes, normalize: sampleNormalizationOf(folder.options) });
-    if (data.classes !== folder.options.classes) throw badInputOption('data', `${o.data}: has ${data.classes} classes, the model ${folder.options.classes}; evaluate a model trained for these classes (finetune gives it a new head)`);
+    const classCount = headClasses(folder.headMode, folder.options.classes);
+    const data = openTrainingData(o.data, { valFraction, seed, input: folder.options.input, modelClasses: classCount, normalize: sampleNormalizationOf(folder.options), headMode: folder.headMode });
+    if (data.classes !== classCount) throw badInputOption('data', `${o.data}: has ${data.classes} classes, the model ${classCount}; evaluate a model trained for these classes (finetune gives it a new head)`);
     const ds = data.ds;
     const split = o.split ?? (ds.layout === 'splits' && data.splitSource === 'folders' ? 'val' : run ? 'val' : 'all');
     const pairs = split === 'all' ? ds.pairs : splitDataset(ds, { valFraction, seed })[split];
     if (pairs.length === 0) throw badInputOption('data', `${o.data}: the ${split} split is empty`);
-    const r = await evaluateModel(folder.model, folder.options.classes, ds, pairs, { sample: data.sample, batchSize: o.batch ?? 8 });
+    const r = await evaluateModel(folder.model, classCount, ds, pairs, { sample: data.sample, batchSize: o.batch ?? 8, headMode: folder.headMode });
     return {
       model: modelDir,
       data: o.data,
       split,
+      head_mode: folder.headMode,
       samples: r.samples,
       miou: r.miou,
       miou_fg: r.miou_fg,

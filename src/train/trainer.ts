@@ -14,6 +14,7 @@ import { convPrecisionCounts, cpuCapabilities, resolvePrecision, withPrecision, 
 import { saveModelFolder } from '../model/index.js';
 import type { ClassInfo } from '../model/classes.js';
 import type { ModelArchitecture, Provenance } from '../model/folder.js';
+import type { HeadMode } from '../model/head_mode.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { OptionError, RunError } from '../util/errors.js';
 import { folderBatchSource } from './batch_source.js';
@@ -79,6 +80,8 @@ export interface TrainConfig {
    * (mixed: bf16 convolutions, fp32 accumulation, fp32 master weights, optimizer, BN, loss), or auto.
    */
   precision?: PrecisionSetting;
+  /** The head mode asked for (null: the model's own; pretrain: multiclass). */
+  headMode?: HeadMode | null;
 }
 
 /**
@@ -113,7 +116,7 @@ export interface TrainerInput {
   finalModelDir: string;
   config: TrainConfig;
   plan: TrainPlan;
-  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap };
+  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode?: HeadMode };
   classes: ClassInfo[];
   data: TrainingData;
   loss: LossFn;
@@ -167,6 +170,8 @@ export interface TrainResult {
   stoppedEarly: boolean;
   final: Record<string, unknown> | null;
   bestMetrics: Record<string, unknown> | null;
+  /** The trained model's head: for binary, val_miou is over background and foreground and val_miou_fg the foreground IoU. */
+  headMode: HeadMode;
   seconds: number;
   /** The TF.js backend that ran it ('native', or 'cpu' without the native engine). */
   backend: string;
@@ -283,7 +288,7 @@ async function train(t: TrainerInput, precision: Precision, started: number): Pr
       const lr = done.lr;
       bar.clear();
       const trainSeconds = (performance.now() - epochStart) / 1000;
-      const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss }) : null;
+      const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss, headMode: t.data.headMode }) : null;
       const line: Record<string, unknown> = {
         epoch: epoch + 1,
         step,
@@ -409,6 +414,7 @@ async function finish(t: TrainerInput, early: EarlyStopState, step: number, star
     stoppedEarly: early.stopped,
     final: lines[lines.length - 1] ?? null,
     bestMetrics: lines.find((l) => l.epoch === best.epoch) ?? null,
+    headMode: folder.headMode,
     seconds: round((performance.now() - started) / 1000, 3),
     backend: tf.getBackend(),
   };

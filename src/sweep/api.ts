@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { diffModels, disposeData, loadAnalysisData, probe } from '../analysis/index.js';
-import { useBestBackend } from '../engine/index.js';
+import { PRECISION_SETTINGS, resolvePrecision, useBestBackend, type PrecisionSetting } from '../engine/index.js';
 import { loadModelFolder, sampleNormalizationOf } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { openFolderDataset } from '../data/folder-dataset.js';
@@ -14,7 +14,7 @@ import { finetune } from '../train/api.js';
 import { withNewHead } from '../train/new_head.js';
 import { NAMED_POLICIES } from '../train/freeze_spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { checkInt, checkNumber } from '../util/check_options.js';
+import { checkChoice, checkInt, checkNumber } from '../util/check_options.js';
 import { badInputOption, invalidOption, UserError } from '../util/errors.js';
 import { candidates, explain, parseBudget, scoreBlocks, verdictOf, type BlockEvidence, type Budget, type Verdict } from './advise.js';
 import { collectSweep, writeSweepSummary, type SweepSummary } from './collect.js';
@@ -41,6 +41,8 @@ export interface SweepOptions {
   lr?: number;
   /** Validation fraction when the data set has no val/ folder (default 0.2). */
   val?: number;
+  /** The trials' convolution precision (see TrainingOptions.precision; default 'fp32'; not fp32: part of the plan's settings). */
+  precision?: PrecisionSetting;
   /** Replace a plan with other settings (and its trials). */
   force?: boolean;
   /** Trials run at once, each in its own process (default 1; 0 runs them one by one in this process). */
@@ -64,13 +66,15 @@ export async function planSweep(o: SweepOptions, extraPolicies: string[] = []): 
   checkInt(o, 'batch', 1, 4096);
   checkNumber(o, 'lr', 0, 10, true);
   checkNumber(o, 'val', 0, 0.95);
+  checkChoice(o, 'precision', PRECISION_SETTINGS);
+  if (o.precision) resolvePrecision(o.precision); // bf16 on a CPU without it: an error before the plan is written
   const policies = parsePolicies((o.policies ?? [...NAMED_POLICIES]).join(','));
   for (const p of extraPolicies) if (!policies.includes(p)) policies.push(p);
   const dir = resolve(o.out);
   await useBestBackend('native', o.log);
   const folder = await loadModelFolder(resolveModelDir(resolve(o.model), 'model'));
   try {
-    const settings = { model: folder.dir, data: resolve(o.data), policies, seeds: Array.from({ length: o.seeds ?? 3 }, (_, i) => i), epochs: o.epochs ?? 5, batch: o.batch ?? 8, lr: o.lr ?? 1e-3, val: o.val ?? 0.2 };
+    const settings = { model: folder.dir, data: resolve(o.data), policies, seeds: Array.from({ length: o.seeds ?? 3 }, (_, i) => i), epochs: o.epochs ?? 5, batch: o.batch ?? 8, lr: o.lr ?? 1e-3, val: o.val ?? 0.2, ...(o.precision && o.precision !== 'fp32' ? { precision: o.precision } : {}) };
     return { ...writePlan(dir, makePlan(settings, folder), o.force === true), dir };
   } finally {
     folder.model.dispose();
@@ -147,7 +151,7 @@ export interface Advice {
 async function shortFullDrift(modelDir: string, o: AdviseOptions, epochs: number): Promise<Record<string, number | null>> {
   const tmp = mkdtempSync(join(tmpdir(), 'unet-advise-'));
   try {
-    const r = await finetune({ model: modelDir, data: resolve(o.data), train: 'all', epochs, batch: o.batch, lr: o.lr, val: o.val, out: join(tmp, 'run'), log: o.log });
+    const r = await finetune({ model: modelDir, data: resolve(o.data), train: 'all', epochs, batch: o.batch, lr: o.lr, val: o.val, precision: o.precision, out: join(tmp, 'run'), log: o.log });
     const before = await loadModelFolder(modelDir);
     try {
       const after = await loadModelFolder(r.model);
@@ -173,6 +177,8 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   checkInt(o, 'samples', 1, 100000);
   checkInt(o, 'driftEpochs', 0, 1000);
   checkInt(o, 'batch', 1, 4096);
+  checkChoice(o, 'precision', PRECISION_SETTINGS);
+  if (o.precision) resolvePrecision(o.precision); // before the probe, not after it
   const batch = o.batch ?? 8;
   const samples = o.samples ?? 32;
   const log = o.log ?? (() => {});

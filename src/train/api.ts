@@ -10,7 +10,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { readImageHeaderSync } from '../data/decode.js';
 import { classStats, openFolderDataset, splitDataset } from '../data/index.js';
 import { packageRoot } from '../engine/addon.js';
-import { useBestBackend } from '../engine/index.js';
+import { PRECISION_SETTINGS, useBestBackend, type PrecisionSetting } from '../engine/index.js';
 import type { ModelArchitecture } from '../model/folder.js';
 import { HEAD_MODES, headChannels, headClasses, type HeadMode } from '../model/head_mode.js';
 import { buildUNet, loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
@@ -74,6 +74,12 @@ export interface TrainingOptions {
   val?: number;
   /** Augmentation, e.g. 'flip,crop:0.8,brightness:0.1' (default 'none'). */
   augment?: string;
+  /**
+   * The convolutions' precision (default 'fp32'). 'bf16': mixed precision, bf16 convolution inputs and weights with
+   * fp32 accumulation; master weights, optimizer, BatchNorm, loss and saved models stay fp32. Needs a CPU with
+   * AVX512-BF16 or AMX that oneDNN uses (elsewhere an OptionError). 'auto': bf16 where the CPU has it, else fp32.
+   */
+  precision?: PrecisionSetting;
   /** Continue the run in `out` from its last checkpoint, with the configuration of its run.json. */
   resume?: boolean;
   /** Replace an existing run (or model) in `out`. */
@@ -150,6 +156,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
   checkNumber(o, 'weightDecay', 0, 1);
   checkNumber(o, 'momentum', 0, 0.9999);
   checkChoice(o, 'schedule', SCHEDULES);
+  checkChoice(o, 'precision', PRECISION_SETTINGS);
   checkNumber(o, 'val', 0, 0.95);
   checkInt(o, 'logEvery', 0);
   checkInt(o, 'cacheMb', 0, 1 << 30);
@@ -176,6 +183,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
     earlyStop: o.earlyStop ? `${o.earlyStop.metric}:${o.earlyStop.patience}` : null,
     val: o.val ?? 0.2,
     augment: o.augment ?? 'none',
+    precision: o.precision ?? 'fp32',
     headMode: o.headMode ?? null,
   };
   if (finetune) {
@@ -187,7 +195,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
 
 /** Options given with `resume` that would change the run: each must equal run.json's value. */
 function checkResumeOptions(o: object, stored: TrainConfig, given: TrainConfig, runJson: string): void {
-  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment', 'headMode'];
+  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment', 'headMode', 'precision'];
   for (const key of keys) {
     if ((o as Record<string, unknown>)[key] === undefined) continue;
     if (JSON.stringify(given[key]) !== JSON.stringify(stored[key])) {
@@ -250,6 +258,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     if (!isRunFolder(runDir)) throw badInputOption('resume', `${runDir}: no run to resume (no run.json); start it without options.resume`);
     runJsonStored = readRunJson(runDir);
     const stored = runJsonStored.config as unknown as TrainConfig & { data: string; model: string | null };
+    stored.precision ??= 'fp32'; // runs from before the option
     checkResumeOptions(o, stored, config, runPaths(runDir).runJson);
     for (const key of ['data', 'model'] as const) {
       const given = o[key];

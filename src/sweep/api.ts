@@ -7,11 +7,10 @@ import { join, resolve } from 'node:path';
 
 import { diffModels, disposeData, loadAnalysisData, probe } from '../analysis/index.js';
 import { PRECISION_SETTINGS, resolvePrecision, useBestBackend, type PrecisionSetting } from '../engine/index.js';
-import { loadModelFolder, sampleNormalizationOf } from '../model/index.js';
+import { headChannels, loadModelFolder, sampleNormalizationOf } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
-import { openFolderDataset } from '../data/folder-dataset.js';
 import { finetune } from '../train/api.js';
-import { withNewHead } from '../train/new_head.js';
+import { modelForTarget } from '../train/new_head.js';
 import { NAMED_POLICIES } from '../train/freeze_spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { checkChoice, checkInt, checkNumber } from '../util/check_options.js';
@@ -189,12 +188,10 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   let advice: Advice;
   try {
     // A target with other classes gets a fresh head (as fine-tuning gives it), which every candidate must train.
-    const targetClasses = openFolderDataset(resolve(o.data)).classes?.numClasses ?? folder.options.classes;
-    const newHead = targetClasses !== folder.options.classes;
-    const probed = newHead ? await withNewHead(folder, targetClasses, 0) : folder;
+    const { newHead, targetClasses, ...probed } = await modelForTarget(folder, resolve(o.data), 0);
     if (newHead) owned.push(probed.model);
     log(`probing ${modelDir} on ${samples} samples of ${o.data}${newHead ? ` (with a new head for its ${targetClasses} classes)` : ''}`);
-    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: targetClasses, headMode: folder.headMode, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
+    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: headChannels(folder.headMode, targetClasses), headMode: folder.headMode, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
     let rgn: Record<string, number | null>;
     try {
       rgn = Object.fromEntries(probe(probed, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));

@@ -6,9 +6,10 @@
 // refused. The head mode stays the model's unless the caller asks for another.
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import { openFolderDataset } from '../data/folder-dataset.js';
 import { buildUNet } from '../model/index.js';
 import type { ModelArchitecture } from '../model/folder.js';
-import { headChannels, type HeadMode } from '../model/head_mode.js';
+import { headChannels, headClasses, type HeadMode } from '../model/head_mode.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { LayerMap as LayerMapClass } from '../model/layer-map.js';
 import { badInputOption, UserError } from '../util/errors.js';
@@ -90,4 +91,22 @@ export async function withNewHead(source: { model: tfl.LayersModel; options: Mod
     model.dispose();
     throw e;
   }
+}
+
+/** The model as fine-tuning on a target starts it: itself, or (when the target has other classes) a copy with a new head. */
+export interface TargetModel {
+  model: tfl.LayersModel;
+  layerMap: LayerMap;
+  newHead: boolean;
+  /** The target's classes as the model's head counts them (a binary head: 2, background and foreground). */
+  targetClasses: number;
+}
+
+/** Decides from the target's classes.json whether a new head is needed; the caller disposes `model` when `newHead`. */
+export async function modelForTarget(folder: HeadedModel, dataDir: string, seed: number): Promise<TargetModel> {
+  const modelClasses = headClasses(folder.headMode, folder.options.classes);
+  const targetClasses = folder.headMode === 'binary' ? 2 : (openFolderDataset(dataDir).classes?.numClasses ?? modelClasses);
+  if (targetClasses === modelClasses) return { model: folder.model, layerMap: folder.layerMap, newHead: false, targetClasses };
+  const u = await withNewHead(folder, targetClasses, seed);
+  return { model: u.model, layerMap: u.layerMap, newHead: true, targetClasses };
 }

@@ -1,15 +1,17 @@
 // Micro-benchmark of the native convolution kernels on the course U-Net's shapes (F=16, batch 8,
 // 96x128 input): forward, backward-data and backward-weights of each of the 24 convolutions of one
 // training step, in GFLOP/s. Not a test. Usage (after `npx tsc -p .`):
-//   node dist/bench/conv-bench.js [--reps 3] [--batch 8] [--filters 16] [--raw]
+//   node dist/bench/conv-bench.js [--reps 3] [--batch 8] [--filters 16] [--raw] [--precision bf16]
 // By default each pass runs as a TF.js kernel (output allocation included); --raw calls the addon
 // directly on preallocated buffers, which isolates oneDNN from the cost of fresh output memory.
+// --precision bf16 (implies --raw) times every pass in fp32 and in bf16, interleaved, and prints bf16 / fp32; the
+// bf16 calls pass no tensor ids, so each converts its inputs (and weights) as a training step's first use does.
 import { parseArgs } from 'node:util';
 
 import * as tf from '@tensorflow/tfjs-core';
 
 import { family } from '../src/engine/addon.js';
-import { nativeKernelNames, useBestBackend } from '../src/engine/index.js';
+import { cpuCapabilities, nativeKernelNames, useBestBackend } from '../src/engine/index.js';
 import { nativeConv } from '../src/engine/kernels/conv/geometry.js';
 
 interface Layer {
@@ -93,8 +95,8 @@ function passes(l: Layer, batch: number): { flops: number; run: Partial<Record<P
   return { flops: 2 * batch * l.h * l.w * l.k * l.k * l.cin * l.cout, run, dispose: () => tf.dispose([x, filter, dy]) };
 }
 
-/** The same three passes straight on the addon, outputs preallocated (--raw). */
-function rawPasses(l: Layer, batch: number): Partial<Record<Pass, () => void>> {
+/** The same three passes straight on the addon, outputs preallocated (--raw); bf16: the bf16 kernels. */
+function rawPasses(l: Layer, batch: number, bf16 = false): Partial<Record<Pass, () => void>> {
   const native = family('conv');
   if (!native) throw new Error('--raw needs the native conv family');
   const stride = l.up ? 2 : 1;
@@ -105,9 +107,9 @@ function rawPasses(l: Layer, batch: number): Partial<Record<Pass, () => void>> {
   const small = new Float32Array(batch * (l.h / stride) * (l.w / stride) * cSmall).fill(0.5);
   const filter = new Float32Array(l.k * l.k * cBig * cSmall).fill(0.1);
   const g = conv.geometry;
-  const fwd = () => native.conv2dForward(big, filter, null, small, g, 0, 0);
-  const data = () => native.conv2dBackwardData(small, filter, big, g);
-  const weights = () => native.conv2dBackwardWeights(big, small, filter, g);
+  const fwd = () => native.conv2dForward(big, filter, null, small, g, 0, 0, bf16);
+  const data = () => native.conv2dBackwardData(small, filter, big, g, bf16);
+  const weights = () => native.conv2dBackwardWeights(big, small, filter, g, bf16);
   if (l.up) return { fwd: data, bwdData: fwd, bwdWeights: weights };
   return l.noDx ? { fwd, bwdWeights: weights } : { fwd, bwdData: data, bwdWeights: weights };
 }
@@ -127,7 +129,9 @@ function time(fn: () => tf.Tensor | void, reps: number): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, batch: { type: 'string', default: '8' }, filters: { type: 'string', default: '16' }, raw: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, batch: { type: 'string', default: '8' }, filters: { type: 'string', default: '16' }, raw: { type: 'boolean', default: false }, precision: { type: 'string', default: 'fp32' } } });
+  if (values.precision === 'bf16') return comparePrecisions(Number(values.reps), Number(values.batch), Number(values.filters));
+  if (values.precision !== 'fp32') throw new Error(`--precision: fp32 or bf16, not ${values.precision}`);
   const reps = Number(values.reps);
   const batch = Number(values.batch);
   const f = Number(values.filters);
@@ -161,6 +165,53 @@ async function main(): Promise<void> {
     console.log(`${c.padEnd(11)} ${(perPass[c].flops / 1e9).toFixed(2)} GFLOP in ${perPass[c].ms.toFixed(1)} ms: ${(perPass[c].flops / perPass[c].ms / 1e6).toFixed(1)} GFLOP/s`);
   }
   console.log(`all 24 convolutions of a training step: ${(total.flops / 1e9).toFixed(2)} GFLOP in ${total.ms.toFixed(1)} ms: ${(total.flops / total.ms / 1e6).toFixed(1)} GFLOP/s`);
+}
+
+function once(fn: () => void): number {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+}
+
+/** --precision bf16: every pass of every layer in fp32 and in bf16 (best of reps each, interleaved), and the totals. */
+async function comparePrecisions(reps: number, batch: number, f: number): Promise<void> {
+  await useBestBackend('native');
+  const caps = cpuCapabilities();
+  if (!caps.bf16) throw new Error(`bf16 cannot run here: ${caps.bf16Unavailable}`);
+  console.log(`conv bench fp32 vs bf16 (raw addon calls, inputs converted per call): batch ${batch}, F=${f}, 96x128, best of ${reps}, oneDNN ISA ${caps.onednnIsa}`);
+  const cols: Pass[] = ['fwd', 'bwdData', 'bwdWeights'];
+  console.log(['layer'.padEnd(18), 'shape'.padEnd(26), ...cols.map((c) => `${c} fp32/bf16 ms`.padStart(24))].join(''));
+  const sum: Record<Pass, { fp32: number; bf16: number }> = { fwd: { fp32: 0, bf16: 0 }, bwdData: { fp32: 0, bf16: 0 }, bwdWeights: { fp32: 0, bf16: 0 } };
+  for (const l of courseUnet(f, 96, 128)) {
+    const fp32 = rawPasses(l, batch, false);
+    const bf16 = rawPasses(l, batch, true);
+    const shape = l.up ? `up ${l.h / 2}x${l.w / 2}x${l.cin}->${l.cout}` : `${l.h}x${l.w} ${l.k}x${l.k} ${l.cin}->${l.cout}`;
+    const cells = cols.map((c) => {
+      const a = fp32[c];
+      const b = bf16[c];
+      if (!a || !b) return '-'.padStart(24);
+      a();
+      b();
+      let ta = Infinity;
+      let tb = Infinity;
+      for (let i = 0; i < reps; i++) {
+        ta = Math.min(ta, once(a));
+        tb = Math.min(tb, once(b));
+      }
+      sum[c].fp32 += ta;
+      sum[c].bf16 += tb;
+      return `${ta.toFixed(2)}/${tb.toFixed(2)} ${(tb / ta).toFixed(2)}x`.padStart(24);
+    });
+    console.log([l.name.padEnd(18), shape.padEnd(26), ...cells].join(''));
+  }
+  let fp32 = 0;
+  let bf16 = 0;
+  for (const c of cols) {
+    console.log(`${c.padEnd(11)} fp32 ${sum[c].fp32.toFixed(1)} ms, bf16 ${sum[c].bf16.toFixed(1)} ms: ${(sum[c].bf16 / sum[c].fp32).toFixed(2)}x`);
+    fp32 += sum[c].fp32;
+    bf16 += sum[c].bf16;
+  }
+  console.log(`all 24 convolutions: fp32 ${fp32.toFixed(1)} ms, bf16 ${bf16.toFixed(1)} ms: ${(bf16 / fp32).toFixed(2)}x`);
 }
 
 await main();

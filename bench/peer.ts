@@ -17,6 +17,8 @@ export interface PeerResult {
   step_ms: number;
   forward_ms: number;
   peak_rss_mb: number;
+  /** fp32, or autocast-bf16 (torch.autocast('cpu', torch.bfloat16)); course peer only */
+  precision?: string;
 }
 
 export interface PeerOptions {
@@ -29,6 +31,8 @@ export interface PeerOptions {
   width: number;
   threads: number;
   steps: number;
+  /** Run the course peer under torch.autocast('cpu', dtype=torch.bfloat16). */
+  bf16?: boolean;
 }
 
 const PYTHON = '/usr/bin/python3';
@@ -40,7 +44,8 @@ export function runPytorchPeer(o: PeerOptions): PeerResult {
   const script = join(packageRoot(), 'bench', 'peer', encoder ? 'encoder_unet.py' : 'torch_unet.py');
   if (!existsSync(PYTHON)) throw new UserError(`options.peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch${encoder ? ' python3-torchvision' : ''})`);
   const shape = ['--classes', o.classes, '--batch', o.batch, '--height', o.height, '--width', o.width, '--threads', o.threads, '--steps', o.steps];
-  const args = [script, ...(encoder ? ['--arch', arch] : ['--filters', o.filters]), ...shape].map(String);
+  if (o.bf16 && encoder) throw new UserError(`options.precision: the PyTorch peer runs bf16 (autocast) for the course U-Net only, not ${arch}`);
+  const args = [script, ...(encoder ? ['--arch', arch] : ['--filters', o.filters]), ...shape, ...(o.bf16 ? ['--bf16'] : [])].map(String);
   // The peer runs with its own defaults: without the OpenMP settings this process chose for itself.
   const env = { ...process.env };
   for (const name of ENV_SET_HERE) delete env[name];

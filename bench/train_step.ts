@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import { profiler, type KernelRecord } from '../src/engine/index.js';
+import { getPrecision, profiler, setPrecision, type KernelRecord, type Precision } from '../src/engine/index.js';
 import { buildUNet, isEncoderArch, loadModelFolder, trainingStepFlops, type Arch } from '../src/model/index.js';
 import { forwardTo, stepLoss } from '../src/train/fused_logits.js';
 import { makeLoss } from '../src/train/losses/index.js';
@@ -20,6 +20,8 @@ export interface StepBenchOptions {
   steps: number;
   warmup: number;
   profile: boolean;
+  /** The convolutions' precision (default fp32); the engine's setting is put back afterwards. */
+  precision?: Precision;
 }
 
 export interface StepBenchResult {
@@ -28,10 +30,13 @@ export interface StepBenchResult {
   forward_ms: number;
   gflop_per_step: number;
   gflops: number;
+  precision: Precision;
+  /** Every timed step, in order. */
+  step_times_ms: number[];
   profile?: KernelRecord[];
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -64,7 +69,7 @@ export async function benchModelFolder(dir: string, o: ModelStepBenchOptions): P
 }
 
 /** What timing any model's step needs: its input size comes from the model. */
-export type ModelStepBenchOptions = Pick<StepBenchOptions, 'batch' | 'steps' | 'warmup' | 'profile'>;
+export type ModelStepBenchOptions = Pick<StepBenchOptions, 'batch' | 'steps' | 'warmup' | 'profile' | 'precision'>;
 
 /**
  * Times a training step (cross-entropy against random labels, Adam) and the forward pass of `model`, a
@@ -72,6 +77,16 @@ export type ModelStepBenchOptions = Pick<StepBenchOptions, 'batch' | 'steps' | '
  * figures; without it they are 0. The caller keeps and disposes the model.
  */
 export function benchModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops = 0): StepBenchResult {
+  const before = getPrecision();
+  setPrecision(o.precision ?? 'fp32');
+  try {
+    return timeModelStep(model, o, flops);
+  } finally {
+    setPrecision(before);
+  }
+}
+
+function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: number): StepBenchResult {
   const inShape = model.inputs[0]?.shape;
   const outShape = model.outputs[0]?.shape;
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || inShape?.length !== 4 || outShape?.length !== 4) {
@@ -112,6 +127,8 @@ export function benchModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions,
     forward_ms: round(median(forwardTimes)),
     gflop_per_step: round(flops / 1e9, 2),
     gflops: round(flops / 1e9 / (stepMs / 1000)),
+    precision: getPrecision(),
+    step_times_ms: stepTimes.map((t) => round(t)),
     profile,
   };
   tf.dispose([x, y]);

@@ -32,7 +32,11 @@ export function saveUNet(unet: Pick<UNet, 'model' | 'options' | 'layerMap'>, dir
   return saveModelFolder(dir, unet, options);
 }
 
-/** Imports a PyTorch (.pth, .safetensors) or Keras (.h5) U-Net, read as data, into a model folder `options.out`. */
+/**
+ * Imports a U-Net, read as data, into a model folder `options.out`: a PyTorch state dict (.pth, .safetensors)
+ * by a name mapping, or any Keras 2/3 functional U-Net (.h5, .keras) converted from its config, its head
+ * mode (multiclass, binary, multilabel) from the output activation unless `options.headMode` says it.
+ */
 export function importModel(file: string, options: Omit<ImportOptions, 'file'> & { out: string }): Promise<ImportResult & { weights: WeightsRecord }> {
   return importModelFile({ ...options, file });
 }
@@ -59,6 +63,7 @@ export { parseShifts, type ShiftStep } from './data/shifts.js';
 export { evaluate, finetune, pretrain, TrainingAborted, type EpochEvent, type EvaluateOptions, type Evaluation, type FinetuneOptions, type PretrainOptions, type StepEvent, type TrainingOptions, type TrainResult } from './train/api.js';
 export { predict, predictToFolder, type Prediction, type PredictFolderOptions, type PredictFolderResult, type Predictor } from './train/predict.js';
 export { NAMED_POLICIES, resolveTrainSpec, type ResolvedSpec } from './train/freeze_spec.js';
+export { LOSSES, type LossName } from './train/losses/index.js';
 
 // ---- analysis ----------------------------------------------------------------------------------------------
 
@@ -79,8 +84,9 @@ export { runDemo, type DemoOptions, type DemoResult } from './demo/index.js';
 
 // ---- engine, models, errors --------------------------------------------------------------------------------
 
-export { useBestBackend, nativeProblem } from './engine/index.js';
+export { useBestBackend, nativeProblem, cpuCapabilities, PRECISION_SETTINGS, type CpuCapabilities, type PrecisionSetting } from './engine/index.js';
 export type { ClassInfo } from './data/classes.js';
 export type { LayerMap, ModelArchitecture, ModelFolder, SaveOptions, UNet, UNetOptions, UNetOptionsInput, WeightsRecord } from './model/index.js';
 export type { ImportOptions, ImportResult } from './model/import/import.js';
+export { HEAD_MODES, type HeadMode } from './model/head_mode.js';
 export { OptionError, RunError, UserError, UsageError } from './util/errors.js';

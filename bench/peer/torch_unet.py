@@ -12,9 +12,10 @@ With F=32, 23 classes this has 8,640,471 parameters; with F=16, 2,161,399.
 Run with Debian's PyTorch:  apt-get install -y python3-torch ; /usr/bin/python3 torch_unet.py --filters 16
 Prints one JSON line: parameters, median forward and train-step milliseconds (Adam, batch as given).
 
-unet-transfer's copy of ../shared/reference/torch_unet.py for `unet-transfer bench --peer`; the one change:
-it also prints the process's peak resident memory (peak_rss_mb); the timing lives in step_timing.py,
-shared with encoder_unet.py.
+unet-transfer's copy of ../shared/reference/torch_unet.py for `unet-transfer bench --peer`; the changes:
+it also prints the process's peak resident memory (peak_rss_mb), and --bf16 runs the forward pass and the
+loss under torch.autocast('cpu', dtype=torch.bfloat16); the timing lives in step_timing.py, shared with
+encoder_unet.py.
 """
 import argparse, json, os, sys
 
@@ -68,15 +69,17 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--bf16", action="store_true", help="autocast the forward pass and loss to bfloat16")
     a = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
     model = CourseUNet(a.filters, a.classes)
-    step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup)
+    step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup, a.bf16)
     print(json.dumps({"peer": "pytorch", "version": torch.__version__, "threads": a.threads,
                       "parameters": sum(p.numel() for p in model.parameters()),
                       "filters": a.filters, "batch": a.batch, "height": a.height, "width": a.width,
-                      "classes": a.classes, "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1),
+                      "classes": a.classes, "precision": "autocast-bf16" if a.bf16 else "fp32",
+                      "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1),
                       "peak_rss_mb": peak_rss_mb()}))
 
 

@@ -4,7 +4,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { useBestBackend } from '../engine/index.js';
-import { loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
+import { headClasses, loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { checkInt } from '../util/check_options.js';
@@ -89,7 +89,7 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
     const result: Comparison = { before: before.dir, after: after.dir, ...drift };
     const functional = new Map<string, FunctionalBlock>();
     if (o.data) {
-      const d = await loadAnalysisData(o.data, { input: after.options.input, classes: after.options.classes, normalize: sampleNormalizationOf(after.options), samples });
+      const d = await loadAnalysisData(o.data, { input: after.options.input, classes: after.options.classes, headMode: after.headMode, normalize: sampleNormalizationOf(after.options), samples });
       data.push(d);
       log?.(`target: ${d.images.shape[0]} images of ${o.data} (${d.split === 'val' ? 'val/ split' : 'all pairs'})`);
       const cka = blockCka(before, after, d.images, { batchSize: batch, names, onProgress: log ? (i, n) => log(`  CKA: group ${i}/${n}`) : undefined });
@@ -109,11 +109,11 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
       };
     }
     if (o.sourceData) {
-      const d = await loadAnalysisData(o.sourceData, { input: before.options.input, classes: before.options.classes, normalize: sampleNormalizationOf(before.options), samples });
+      const d = await loadAnalysisData(o.sourceData, { input: before.options.input, classes: before.options.classes, headMode: before.headMode, normalize: sampleNormalizationOf(before.options), samples });
       data.push(d);
       log?.(`source: ${d.images.shape[0]} images of ${o.sourceData} (${d.split === 'val' ? 'val/ split' : 'all pairs'})`);
       const beforeMiou = evaluateOn(before.model, before.options.classes, d, batch).miou;
-      const sameHead = after.options.classes === before.options.classes;
+      const sameHead = after.options.classes === before.options.classes && after.headMode === before.headMode;
       const afterMiou = sameHead ? evaluateOn(after.model, after.options.classes, d, batch).miou : null;
       const cka = blockCka(before, after, d.images, { batchSize: batch, names, onProgress: log ? (i, n) => log(`  source CKA: group ${i}/${n}`) : undefined });
       for (const c of cka.blocks) {
@@ -127,7 +127,7 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
         samples: d.images.shape[0],
         before_miou: beforeMiou,
         after_miou: afterMiou,
-        ...(sameHead ? {} : { note: `AFTER predicts ${after.options.classes} classes, the source ${before.options.classes}: its source mIoU is undefined` }),
+        ...(sameHead ? {} : { note: `AFTER predicts ${headClasses(after.headMode, after.options.classes)} classes (${after.headMode} head), the source ${headClasses(before.headMode, before.options.classes)} (${before.headMode}): its source mIoU is undefined` }),
         cka_passes: cka.passes,
         blocks: cka.blocks.map((c) => ({ block: c.block, layer: c.layer, cka: c.cka })),
       };

@@ -2,13 +2,13 @@
 // ICLR 2023): before any fine-tuning, the relative gradient norm ||grad_W L|| / ||W|| of each layer at the
 // pretrained weights, averaged over target batches, predicts where the target data pulls the model; layers
 // (and blocks) with a large RGN are the ones worth fine-tuning first.
-// The gradients are of the target loss (softmax cross-entropy over pixels) with the model in inference
+// The gradients are of the target loss (softmax cross-entropy over pixels; binary cross-entropy for sigmoid heads) with the model in inference
 // mode (dropout off, BatchNormalization on its moving statistics), so the probe changes nothing, not even
 // BN statistics. Layers frozen in the saved model are probed all the same.
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { Region } from '../model/layer-map.js';
-import { crossEntropyLoss } from '../train/losses/index.js';
+import { makeLoss } from '../train/losses/index.js';
 import type { AnalysisData } from './data.js';
 import { layerWeights, type AnalysisModel } from './pairing.js';
 
@@ -82,6 +82,8 @@ export function probe(m: AnalysisModel, data: AnalysisData, opts: ProbeOptions =
   const blocks = m.layerMap.blocks.filter((b) => entries.some((e) => e.block === b.name));
   const sumLayer = new Map(layers.map((l) => [l, { rgn: 0, kernel: 0, grad: 0 }]));
   const sumBlock = new Map(blocks.map((b) => [b.name, 0]));
+  // Softmax cross-entropy for a multiclass head, binary cross-entropy for sigmoid heads.
+  const loss = makeLoss('ce', undefined, data.headMode ?? 'multiclass');
   let lossSum = 0;
   let batches = 0;
   const total = Math.ceil(n / batch);
@@ -92,7 +94,7 @@ export function probe(m: AnalysisModel, data: AnalysisData, opts: ProbeOptions =
       const g2 = tf.tidy(() => {
         const x = tf.slice(data.images, [s, 0, 0, 0], [size, -1, -1, -1]);
         const y = tf.slice(data.masks, [s, 0, 0], [size, -1, -1]);
-        const { value, grads } = tf.variableGrads(() => crossEntropyLoss(m.model.apply(x, { training: false }) as tf.Tensor4D, y as tf.Tensor3D), vars);
+        const { value, grads } = tf.variableGrads(() => loss(m.model.apply(x, { training: false }) as tf.Tensor4D, y as tf.Tensor3D), vars);
         const norms = tf.stack(entries.map((e) => tf.sum(tf.square(grads[e.variable.name]!))));
         return [value, norms];
       });

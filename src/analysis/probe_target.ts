@@ -2,11 +2,10 @@
 // class count, as finetune would make it) and the target images, and measure where the target pulls.
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import { openFolderDataset } from '../data/index.js';
 import { useBestBackend } from '../engine/index.js';
-import { loadModelFolder, sampleNormalizationOf } from '../model/index.js';
+import { headChannels, loadModelFolder, sampleNormalizationOf } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
-import { withNewHead } from '../train/new_head.js';
+import { modelForTarget } from '../train/new_head.js';
 import { checkInt } from '../util/check_options.js';
 import { disposeData, loadAnalysisData, type AnalysisData } from './data.js';
 import { probe, type ProbeReport } from './probe.js';
@@ -45,15 +44,9 @@ export async function probeTarget(o: ProbeTargetOptions): Promise<ProbeTargetRep
   const owned: tfl.LayersModel[] = [folder.model];
   let data: AnalysisData | null = null;
   try {
-    const targetClasses = openFolderDataset(o.data).classes?.numClasses ?? folder.options.classes;
-    let model = { model: folder.model, layerMap: folder.layerMap };
-    const newHead = targetClasses !== folder.options.classes;
-    if (newHead) {
-      const u = withNewHead(folder, targetClasses, o.seed ?? 0);
-      owned.push(u.model);
-      model = u;
-    }
-    data = await loadAnalysisData(o.data, { input: folder.options.input, classes: targetClasses, normalize: sampleNormalizationOf(folder.options), samples: o.samples ?? 64 });
+    const { newHead, targetClasses, ...model } = await modelForTarget(folder, o.data, o.seed ?? 0);
+    if (newHead) owned.push(model.model);
+    data = await loadAnalysisData(o.data, { input: folder.options.input, classes: headChannels(folder.headMode, targetClasses), headMode: folder.headMode, normalize: sampleNormalizationOf(folder.options), samples: o.samples ?? 64 });
     const r = probe(model, data, { batchSize: o.batch ?? 8, onProgress: o.log ? (i, n) => o.log!(`  batch ${i}/${n}`) : undefined });
     return { model: folder.dir, data: o.data, split: data.split, new_head: newHead, target_classes: targetClasses, ...r };
   } finally {

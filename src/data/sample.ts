@@ -4,7 +4,7 @@ import { UserError } from '../util/errors.js';
 import { drawAugment, flipInPlace, isIdentity, jitterInPlace, type AugmentSpec } from './augment.js';
 import { readPicture } from './decode.js';
 import type { FolderDataset, SamplePair } from './folder-dataset.js';
-import { maskToIds } from './mask.js';
+import { maskToIds, type MaskEncoding } from './mask.js';
 import { Rng } from './random.js';
 import { toChannels } from './raster.js';
 import { resizeBilinear, resizeNearest } from './resize.js';
@@ -19,6 +19,8 @@ export interface SampleOptions {
   normalize?: { mean: number[]; std: number[] };
   /** When classes.json is absent: grey mask ids must be below this (the model's class count). */
   numClasses?: number;
+  /** How grey mask values are read (mask.ts); default class ids. Binary and bits masks are grey. */
+  maskEncoding?: MaskEncoding;
   augment?: AugmentSpec;
 }
 
@@ -31,13 +33,13 @@ export interface Sample {
 }
 
 /** Loads a pair at full resolution: the picture (8-bit raster) and its class ids. Errors name the file. */
-export async function loadPairRaw(ds: FolderDataset, pair: SamplePair, numClasses?: number) {
+export async function loadPairRaw(ds: FolderDataset, pair: SamplePair, numClasses?: number, encoding: MaskEncoding = 'ids') {
   const [img, msk] = await Promise.all([readPicture(pair.image, { maxPixels: ds.maxPixels }), readPicture(pair.mask, { maxPixels: ds.maxPixels, keep16: true })]);
   if (msk.header.format !== 'png') throw new UserError(`${pair.mask}: masks must be PNG (this is a JPEG)`);
   if (msk.raster.width !== img.raster.width || msk.raster.height !== img.raster.height) {
     throw new UserError(`${pair.mask}: is ${msk.raster.width}x${msk.raster.height} but its image ${pair.image} is ${img.raster.width}x${img.raster.height}; a mask must have its image's size`);
   }
-  const ids = maskToIds(msk.raster, pair.mask, ds.classes, ds.classes ? undefined : numClasses);
+  const ids = encoding === 'ids' ? maskToIds(msk.raster, pair.mask, ds.classes, ds.classes ? undefined : numClasses) : maskToIds(msk.raster, pair.mask, null, numClasses, encoding);
   return { image: img.raster, ids, header: img.header };
 }
 
@@ -46,7 +48,7 @@ export async function loadPairRaw(ds: FolderDataset, pair: SamplePair, numClasse
  * sample in the same epoch of the same run is augmented the same way.
  */
 export async function loadSample(ds: FolderDataset, pair: SamplePair, opts: SampleOptions, augmentKey: number[] = [0]): Promise<Sample> {
-  const { image, ids } = await loadPairRaw(ds, pair, opts.numClasses);
+  const { image, ids } = await loadPairRaw(ds, pair, opts.numClasses, opts.maskEncoding);
   const rgb = toChannels(image, opts.channels);
   const aug = isIdentity(opts.augment) ? null : drawAugment(opts.augment!, new Rng(augmentKey[0] ?? 0, 'augment', ...augmentKey.slice(1), pair.stem), rgb.width, rgb.height);
   const { width: W, height: H, channels: C } = opts;

@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { ciText } from '../util/stats.js';
 import { UserError } from '../util/errors.js';
 import { MIOU_TOLERANCE } from './findings.js';
-import { DEMO_FORMAT } from './presets.js';
+import { DEMO_DOMAINS, DEMO_FORMAT } from './presets.js';
 import type { DemoResult, ShiftResult } from './run.js';
 
 const STYLE = `
@@ -80,7 +80,11 @@ function shiftSection(d: DemoResult, r: ShiftResult, blocks: DiagramBlock[], sam
   const facts = [
     a ? `<b>Fine-tune ${e(a.policy)}</b> (blocks ${e(a.blocks.join(', '))}): val mIoU ${f3(a.miou)}, the cheapest policy within ${MIOU_TOLERANCE} of the best (${e(a.best_policy)}, ${f3(a.best_miou)}), training ${pct(a.params_share)} of the parameters at ${a.time_share === null ? `${pct(a.flops_share)} of full's FLOPs` : `${a.time_share.toFixed(2)}x full fine-tuning's measured step time`}.` : 'No trial finished.',
     `The pretrained model as it is scores ${f3(r.pretrained_miou)} on the target's validation images; fine-tuning everything (<code>full</code>) ${f3(a?.full_miou ?? r.full_miou)}${a?.full_miou != null ? ' (mean over seeds)' : ''}.`,
-    r.source_miou_before !== null ? `On the source task (digits 0-4, no shift) the full fine-tune goes from ${f3(r.source_miou_before)} to ${f3(r.source_miou_after)}: ${r.source_miou_after !== null && r.source_miou_after < r.source_miou_before - 0.05 ? 'it forgets the old task' : 'the old task survives'}.` : '',
+    r.source_miou_before === null
+      ? ''
+      : r.source_miou_after === null
+        ? `On the source task (${e(d.domain.pretrainedOn)}) the pretrained model scores ${f3(r.source_miou_before)}; the fine-tuned one has a new head for the target's classes, so it no longer predicts the source classes at all.`
+        : `On the source task (${e(d.domain.pretrainedOn)}) the full fine-tune goes from ${f3(r.source_miou_before)} to ${f3(r.source_miou_after)}: ${r.source_miou_after < r.source_miou_before - 0.05 ? 'it forgets the old task' : 'the old task survives'}.`,
     topBy('drift') ? `In the full fine-tune, the weights moved most (relative drift) in ${e(topBy('drift'))}; the representations changed most (lowest CKA) in ${e(lowCka)}; and the changes that matter most (reset sensitivity: mIoU lost when the block alone is reset) are in ${e(topBy('reset_sensitivity'))}.` : '',
     `The advisor (gradient probe only, before any training, budget ${e(r.advice.budget)}) picked <code>${e(r.advice.spec)}</code>${v ? `; checked against the sweep: ${e(v.verdict)}` : ''}.`,
     r.failed.length ? `<span class="note">${r.failed.length} trial(s) failed: ${e(r.failed.map((f) => `${f.index}: ${f.message}`).join('; '))}</span>` : '',
@@ -153,13 +157,13 @@ export async function writeDemoPage(d: DemoResult): Promise<string> {
 <title>unet-transfer demo: which layers to fine-tune</title><style>${STYLE}</style></head>
 <body data-kind="demo"><h1>Which layers of a U-Net to fine-tune: the demo</h1>
 <div class="path">${e(d.dir)}</div><div class="path">generated ${e(new Date().toISOString())} by unet-transfer demo${p.name === 'full' ? '' : ` --${e(p.name)}`}</div>
-<p>A course U-Net pretrained on digit scenes of digits 0-4 (<span class="path">${e(d.model)}</span>) meets two new domains. For each, every freeze policy is fine-tuned with the same budget
+<p>A course U-Net pretrained on ${e(d.domain.pretrainedOn)} (<span class="path">${e(d.model)}</span>) meets ${d.shifts.length} new domains. For each, every freeze policy is fine-tuned with the same budget
 (${p.epochs} epoch(s), batch ${p.batch}, lr ${p.lr}, ${p.seeds} seed(s), ${p.train} training and ${p.val} validation scenes), on the <code>${e(d.backend)}</code> backend.
 "The answer" is the cheapest policy (by measured step time) whose mean validation mIoU is within ${MIOU_TOLERANCE} of the best.</p>
 <div class="summary"><b>Summary</b><ul>${d.summary.map((l) => `<li>${e(l)}</li>`).join('')}</ul></div>
 <div class="charts"><div id="chart-params"></div><div id="chart-time"></div></div>
 ${sections.join('\n')}
-<h2>How this was made</h2><p>Each step is a command you can run yourself: <code>data digits</code>, <code>advise</code>, <code>sweep</code>, <code>diff --data --source-data</code>, <code>report</code>; see <code>unet-transfer --help</code>. Each sweep folder can be rerun, extended with more policies or seeds, and reported on its own.</p>
+<h2>How this was made</h2><p>Each step is a command you can run yourself: <code>data ${d.domain.name === 'world' ? 'world' : 'digits'}</code>, <code>advise</code>, <code>sweep</code>, <code>diff --data --source-data</code>, <code>report</code>; see <code>unet-transfer --help</code>. Each sweep folder can be rerun, extended with more policies or seeds, and reported on its own.</p>
 <script type="application/json" id="report-specs">${jsonForScript(specs)}</script>
 <script>${chartRuntime()}</script>
 <script>${PAGE_SCRIPT}</script>
@@ -189,5 +193,6 @@ export async function renderDemoFolder(dir: string, file?: string): Promise<stri
     const fullRun = s.full_run ? join(sweep, relative(s.sweep, s.full_run)) : null;
     return { ...s, data: join(dir, 'data', s.key), sweep, report: join(sweep, 'report.html'), full_run: fullRun, full_report: fullRun ? join(fullRun, 'report.html') : null, summary: collectSweep(sweep) };
   });
-  return writeDemoPage({ ...d, dir, report: file ?? join(dir, 'report.html'), shifts });
+  // Demo folders of before the world domain recorded no domain: they are digit demos.
+  return writeDemoPage({ ...d, domain: d.domain ?? DEMO_DOMAINS.digits, dir, report: file ?? join(dir, 'report.html'), shifts });
 }

@@ -1,6 +1,6 @@
-// The demo's orchestration: from the pretrained model that ships in models/digits04 to one report, through
-// the project's own public pieces only: `data digits` scenes for two target sets (an input-level and an
-// output-level shift), per shift the advisor's gradient probe, a sweep of freeze policies (with the
+// The demo's orchestration: from a pretrained model that ships in models/ (town16, or digits04 for the digits
+// domain) to one report, through the project's own public pieces only: `data world` (or `data digits`) scenes
+// for its target sets (input-level and output-level shifts), per shift the advisor's gradient probe, a sweep of freeze policies (with the
 // advisor's pick added, so that the sweep checks it), the diff / CKA / reset analysis of the `full`
 // fine-tune, then the sweep and run reports and one index page over both shifts.
 //
@@ -13,10 +13,12 @@ import { join, resolve } from 'node:path';
 import { compareModels } from '../analysis/compare.js';
 import { advise, planSweep } from '../sweep/api.js';
 import { DEFAULT_DIGIT_SCENES, generateDigitScenes } from '../data/digit-scenes.js';
+import { worldClasses, writeWorldScenes } from '../data/world/index.js';
 import { parseShifts } from '../data/shifts.js';
 import { packageRoot } from '../engine/addon.js';
 import { useBestBackend } from '../engine/index.js';
 import { loadModelFolder } from '../model/index.js';
+import { withTrainedHead } from '../train/new_head.js';
 import { gatherReport } from '../report/gather.js';
 import { writeReportPage } from '../report/page.js';
 import { parseBudget, verdictOf, type Verdict } from '../sweep/advise.js';
@@ -28,18 +30,20 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { answerLine, answerOf, type ShiftAnswer } from './findings.js';
 import { writeDemoPage } from './page.js';
-import { DEMO_FORMAT, DEMO_SHIFTS, presetKey, type DemoPreset, type DemoShift } from './presets.js';
+import { DEMO_DOMAINS, DEMO_FORMAT, presetKey, type DemoDomain, type DemoPreset, type DemoScenes, type DemoShift, type DomainName } from './presets.js';
 
 
-/** The pretrained model that ships in the package. */
-export const shippedModelDir = (): string => join(packageRoot(), 'models', 'digits04');
+/** The pretrained model that ships in the package for a demo domain. */
+export const shippedModelDir = (domain: DomainName = 'world'): string => join(packageRoot(), 'models', DEMO_DOMAINS[domain].model);
 
 export interface DemoOptions {
   out: string;
   preset: DemoPreset;
+  /** Which pretrained model and which shifts (default 'world': town16 on night, indoor rooms and the toon look). */
+  domain?: DomainName;
   /** Start over in a demo folder that holds another run of the demo. */
   force?: boolean;
-  /** Another pretrained model folder (64x64x1 input expected by the scenes; default the shipped one). */
+  /** Another pretrained model folder (with the domain's input and classes; default the shipped one). */
   model?: string;
   /** Run each trial in its own process (honest per-trial memory, ~1-2 s more per trial) instead of in this one. */
   trialProcesses?: boolean;
@@ -80,6 +84,7 @@ export interface DemoResult {
   dir: string;
   report: string;
   preset: DemoPreset;
+  domain: DemoDomain;
   model: string;
   backend: string;
   shifts: ShiftResult[];
@@ -106,7 +111,7 @@ function prepareOut(dir: string, key: string, force: boolean): boolean {
     }
     if (!old || old.format !== DEMO_FORMAT) throw new UserError(`options.out ${dir}: the folder is not empty and holds no demo (no demo.json); choose another options.out`);
     if (old.key === key) return true;
-    if (!force) throw new UserError(`options.out ${dir}: holds a demo with other settings (options.quick or not, or another model); pass options.force to start over there, or choose another options.out`);
+    if (!force) throw new UserError(`options.out ${dir}: holds a demo with other settings (another preset, domain or model); pass options.force to start over there, or choose another options.out`);
     // Only a folder the demo made (it has demo.json) is ever cleared.
     for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
   }
@@ -115,10 +120,19 @@ function prepareOut(dir: string, key: string, force: boolean): boolean {
   return false;
 }
 
-/** A digit-scene data set, unless a finished one is there (generateDigitScenes renames it into place at the end). */
-async function scenes(dir: string, o: { digits: [number, number]; shift: string; count: number; valCount: number; seed: number }): Promise<void> {
+/** A data set of the domain's scenes, unless a finished one is there (both writers rename it into place at the end). */
+async function scenes(dir: string, sc: DemoScenes, size: [number, number], count: number, valCount: number): Promise<void> {
   if (existsSync(join(dir, 'classes.json'))) return;
-  await generateDigitScenes(dir, { ...DEFAULT_DIGIT_SCENES, size: 64, count: o.count, valCount: o.valCount, digits: o.digits, shifts: parseShifts(o.shift), seed: o.seed }, { force: true });
+  if (sc.generator === 'digits') {
+    await generateDigitScenes(dir, { ...DEFAULT_DIGIT_SCENES, size: size[0], count, valCount, digits: sc.digits, shifts: parseShifts(sc.shift), seed: sc.seed }, { force: true });
+    return;
+  }
+  await writeWorldScenes({ world: sc.world, style: sc.style, size, seed: sc.seed, count: count + valCount, valFraction: valCount / (count + valCount), out: dir, force: true });
+}
+
+/** Classes of a demo data set: background + the digits of a digit set (mapped onto the same slots), or the world's. */
+function sceneClasses(sc: DemoScenes): number {
+  return sc.generator === 'digits' ? 1 + sc.digits[1] - sc.digits[0] + 1 : worldClasses(sc.world).length;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -129,18 +143,32 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const detail = o.detail ?? (() => {});
   const p = o.preset;
   const dir = resolve(o.out);
-  const model = resolve(o.model ?? shippedModelDir());
+  const domain = DEMO_DOMAINS[o.domain ?? 'world'];
+  if (!domain) throw new UserError(`options.domain: expected ${Object.keys(DEMO_DOMAINS).join(' or ')}, got ${JSON.stringify(o.domain)}`);
+  const model = resolve(o.model ?? shippedModelDir(domain.name));
   if (!existsSync(join(model, 'model.json'))) {
-    throw new UserError(`${model}: the demo's pretrained model is missing (no model.json); rebuild it with scripts/make-demo-model.sh`);
+    throw new UserError(`${model}: the demo's pretrained model is missing (no model.json); rebuild it with ${domain.name === 'world' ? 'scripts/make-town-model.sh' : 'scripts/make-demo-model.sh'}`);
   }
   const backend = await useBestBackend('native', log);
-  // The scenes are 64x64 grey: a model for another input would fail later, with a less clear message.
+  // The scenes have the domain's size: a model for another input would fail later, with a less clear message.
+  // What each target's sweep can run (a target with other classes needs a new head); the model is not needed after.
   const folder = await loadModelFolder(model);
-  const { input, classes } = folder.options;
-  folder.model.dispose();
-  if (input.join('x') !== '64x64x1' || classes !== 6) throw new UserError(`${model}: the demo needs a model for 64x64x1 input and 6 classes (background + 5 digits), this one has ${input.join('x')} and ${classes}`);
+  const runnable = new Map<string, { newHead: boolean; policies: string[] }>();
+  try {
+    const { input, classes } = folder.options;
+    if (input.join('x') !== domain.input.join('x') || classes !== domain.classes) {
+      throw new UserError(`${model}: the ${domain.name} demo needs a model for ${domain.input.join('x')} input and ${domain.classes} classes, this one has ${input.join('x')} and ${classes}`);
+    }
+    for (const s of domain.shifts) {
+      const newHead = sceneClasses(s.scenes) !== classes;
+      runnable.set(s.key, { newHead, policies: withTrainedHead(p.policies, newHead, folder) });
+    }
+  } finally {
+    folder.model.dispose();
+  }
+  const size: [number, number] = [domain.input[0], domain.input[1]];
 
-  const resumed = prepareOut(dir, presetKey(p, model), o.force === true);
+  const resumed = prepareOut(dir, presetKey(p, domain, model), o.force === true);
   const seconds: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -151,21 +179,22 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
   };
   const stamp = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s`;
-  log(`demo (${p.name}) in ${dir}${resumed ? ' (resuming: finished steps are kept)' : ''}; pretrained model ${model}`);
+  log(`demo (${p.name}, ${domain.name} domain) in ${dir}${resumed ? ' (resuming: finished steps are kept)' : ''}; pretrained model ${model}`);
 
   const dataDir = join(dir, 'data');
   const sourceDir = join(dataDir, 'source');
   await timed('data', async () => {
-    log(`${stamp()}  target sets: ${DEMO_SHIFTS.map((s) => `${s.key} (${s.title})`).join(', ')}, ${p.train} training + ${p.val} validation scenes each`);
-    await scenes(sourceDir, { digits: [0, 4], shift: 'none', count: 1, valCount: p.sourceVal, seed: 3 });
-    for (const s of DEMO_SHIFTS) await scenes(join(dataDir, s.key), { digits: s.digits, shift: s.shift, count: p.train, valCount: p.val, seed: s.seed });
+    log(`${stamp()}  target sets: ${domain.shifts.map((s) => `${s.key} (${s.title})`).join(', ')}, ${p.train} training + ${p.val} validation scenes each`);
+    await scenes(sourceDir, domain.source, size, 1, p.sourceVal);
+    for (const s of domain.shifts) await scenes(join(dataDir, s.key), s.scenes, size, p.train, p.val);
   });
 
   const results: ShiftResult[] = [];
-  for (const [i, s] of DEMO_SHIFTS.entries()) {
+  for (const [i, s] of domain.shifts.entries()) {
     const data = join(dataDir, s.key);
     const sweepDir = join(dir, s.key);
-    const tag = `[${i + 1}/${DEMO_SHIFTS.length} ${s.key}]`;
+    const tag = `[${i + 1}/${domain.shifts.length} ${s.key}]`;
+    const { newHead, policies } = runnable.get(s.key)!;
 
     // 1. The advisor, before any training: where does the target pull (gradient probe), within the budget?
     log(`${stamp()}  ${tag} advisor: gradient probe on ${p.probeSamples} target images, budget ${p.budget}`);
@@ -175,9 +204,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const spec = String(advice.spec);
 
     // 2. The sweep: every policy with the same budget, plus the advisor's pick.
-    const { plan } = await planSweep({ model, data, policies: p.policies, seeds: p.seeds, epochs: p.epochs, batch: p.batch, lr: p.lr, out: sweepDir, log: detail }, [spec]);
+    const { plan } = await planSweep({ model, data, policies, seeds: p.seeds, epochs: p.epochs, batch: p.batch, lr: p.lr, out: sweepDir, log: detail }, [spec]);
     const todo = missingTrials(sweepDir, plan);
-    log(`${stamp()}  ${tag} sweep: ${plan.trials.length} fine-tunes (${plan.policies.join(', ')}; ${p.seeds} seed(s), ${p.epochs} epoch(s))${todo.length < plan.trials.length ? `, ${plan.trials.length - todo.length} already done` : ''}`);
+    log(`${stamp()}  ${tag} sweep: ${plan.trials.length} fine-tunes${newHead ? ' (a new head for the target\'s classes: every policy trains it)' : ''} (${plan.policies.join(', ')}; ${p.seeds} seed(s), ${p.epochs} epoch(s))${todo.length < plan.trials.length ? `, ${plan.trials.length - todo.length} already done` : ''}`);
     const failed: { index: number; message: string }[] = [];
     await timed('sweep', async () => {
       if (o.trialProcesses) {
@@ -275,6 +304,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     dir,
     report: join(dir, 'report.html'),
     preset: p,
+    domain,
     model,
     backend,
     shifts: results,
@@ -286,7 +316,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   seconds.total = (performance.now() - started) / 1000;
   result.finishedAt = new Date().toISOString();
   // The full result, summaries of the sweeps left out (they are in each sweep's sweep.json).
-  const slim = { ...result, key: presetKey(p, model), state: 'done', shifts: result.shifts.map((r) => ({ ...r, summary: undefined })) };
+  const slim = { ...result, key: presetKey(p, domain, model), state: 'done', shifts: result.shifts.map((r) => ({ ...r, summary: undefined })) };
   writeFileAtomic(join(dir, 'demo.json'), `${JSON.stringify(slim, null, 1)}\n`);
   log(`${stamp()}  done`);
   return result;

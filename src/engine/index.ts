@@ -8,3 +8,8 @@ export { NATIVE, NativeBackend, nativeKernelNames, nativeProblem, useBestBackend
 export { addon, INSTALL_HINT } from './addon.js';
 export { profiler, type KernelRecord } from './profiler.js';
 export { bufferPool } from './buffer_pool.js';
+export {
+  PRECISION_SETTINGS, NO_BF16_ENV, cpuCapabilities, parsePrecision, resolvePrecision, setPrecision, getPrecision, withPrecision,
+  convPrecisionCounts, convImplementations,
+  type Precision, type PrecisionSetting, type CpuCapabilities, type ConvImplementation,
+} from './precision.js';

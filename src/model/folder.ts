@@ -25,11 +25,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import { commitTempFile, fsyncDir, isTempFileName, writeJsonAtomic, writeTempFile } from '../util/atomic.js';
+import { checkChoice } from '../util/check_options.js';
 import { UserError } from '../util/errors.js';
 import { defaultClasses, parseClasses, type ClassInfo } from './classes.js';
 import { inferLayerMap } from './infer.js';
 import { LayerMap, type LayerMapJSON } from './layer-map.js';
 import './layers/resize-bilinear-2x.js'; // registers our custom layer class, so that folders holding it load
+import { checkHeadModeFits, HEAD_MODES, headClasses, type HeadMode } from './head_mode.js';
 import { readJsonFile, readModelJson, readWeightBytes, type ModelJsonFile } from './manifest.js';
 import { ARCHS, resolveOptions, type UNetOptions } from './options.js';
 
@@ -77,6 +79,8 @@ export interface UnetJson {
   layerMap: LayerMapJSON;
   provenance: Provenance;
   weights: WeightsRecord;
+  /** How the output becomes a segmentation (head_mode.ts); absent in older folders: multiclass. */
+  headMode?: HeadMode;
 }
 
 /** A model as loaded from (or saved to) a folder. */
@@ -88,6 +92,7 @@ export interface ModelFolder {
   classes: ClassInfo[];
   provenance: Provenance;
   weights: WeightsRecord;
+  headMode: HeadMode;
   /** Things the user should know that did not stop the load (e.g. a stale unet.json). */
   warnings: string[];
 }
@@ -139,7 +144,7 @@ function isOurDebris(name: string): boolean {
 /** Saves a U-Net into `dir` (created if needed), atomically as described at the top of this file. */
 export async function saveModelFolder(
   dir: string,
-  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap },
+  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode?: HeadMode },
   opts: SaveOptions = {},
 ): Promise<WeightsRecord> {
   const step = opts.onStep ?? (() => {});
@@ -155,8 +160,11 @@ export async function saveModelFolder(
   commitTempFile(wTmp, join(dir, weightsFile));
   step('weights-committed');
 
-  const classes = opts.classes ?? defaultClasses(unet.options.classes);
-  parseClasses(classes, 'classes', unet.options.classes);
+  const headMode = unet.headMode ?? 'multiclass';
+  checkHeadModeFits(headMode, unet.options.classes);
+  const classCount = headClasses(headMode, unet.options.classes);
+  const classes = opts.classes ?? defaultClasses(classCount);
+  parseClasses(classes, 'classes', classCount);
   const weights: WeightsRecord = { files: [weightsFile], bytes: bytes.byteLength, sha256: hash };
   const meta: UnetJson = {
     format: UNET_JSON_FORMAT,
@@ -166,6 +174,7 @@ export async function saveModelFolder(
     layerMap: unet.layerMap.toJSON(),
     provenance: { createdBy: 'unet-transfer', createdAt: new Date().toISOString(), ...opts.provenance },
     weights,
+    headMode,
   };
   const modelJson = {
     modelTopology: artifacts.modelTopology,
@@ -219,6 +228,8 @@ function checkUnetJson(v: unknown, file: string): UnetJson {
   }
   if (!isObject(v.provenance)) throw new UserError(`${file}: "provenance" must be an object`);
   if (!isObject(v.layerMap)) throw new UserError(`${file}: "layerMap" must be an object`);
+  if (v.headMode !== undefined && !(HEAD_MODES as readonly unknown[]).includes(v.headMode)) throw new UserError(`${file}: "headMode" must be one of ${HEAD_MODES.join(', ')}, got ${JSON.stringify(v.headMode)}`);
+  if (v.headMode === 'binary' && a.classes !== 1) throw new UserError(`${file}: "headMode" binary needs one output channel, architecture.classes is ${String(a.classes)}`);
   return v as unknown as UnetJson;
 }
 
@@ -295,8 +306,9 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   try {
     checkModelFits(model, meta.architecture, metaFile);
     const layerMap = LayerMap.fromJSON(meta.layerMap, model, metaFile);
-    const classes = parseClasses(meta.classes, `${metaFile} (classes)`, meta.architecture.classes);
-    return { dir, model, options: meta.architecture, layerMap, classes, provenance: meta.provenance, weights: weightsRecordOf(m, hash), warnings };
+    const headMode = meta.headMode ?? 'multiclass';
+    const classes = parseClasses(meta.classes, `${metaFile} (classes)`, headClasses(headMode, meta.architecture.classes));
+    return { dir, model, options: meta.architecture, layerMap, classes, provenance: meta.provenance, weights: weightsRecordOf(m, hash), headMode, warnings };
   } catch (e) {
     model.dispose();
     throw e;
@@ -305,6 +317,8 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
 
 export interface AdoptOptions {
   classes?: ClassInfo[];
+  /** How the output becomes a segmentation; default: binary for one output channel, else multiclass. */
+  headMode?: HeadMode;
   /** Replace an existing unet.json. */
   force?: boolean;
   provenance?: Partial<Provenance>;
@@ -315,6 +329,7 @@ export interface AdoptOptions {
  * model.json (which is left as it is), bound to the current weights by their sha256.
  */
 export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Promise<ModelFolder> {
+  checkChoice(opts, 'headMode', HEAD_MODES);
   const unetJsonPath = join(dir, 'unet.json');
   const m = readModelJson(dir);
   if (!opts.force && existsSync(unetJsonPath)) throw new UserError(`${unetJsonPath}: already exists; pass options.force to infer the blocks again and replace it`);
@@ -328,8 +343,11 @@ export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Pr
   try {
     const inferred = inferLayerMap(model, modelJsonPath);
     const architecture: AdoptedArchitecture = { arch: 'adopted', depth: inferred.depth, filters: inferred.filters, classes: inferred.classes, input: inferred.input };
-    const classes = opts.classes ?? defaultClasses(inferred.classes);
-    parseClasses(classes, 'classes', inferred.classes);
+    const headMode = opts.headMode ?? (inferred.classes === 1 ? 'binary' : 'multiclass');
+    checkHeadModeFits(headMode, inferred.classes);
+    const classCount = headClasses(headMode, inferred.classes);
+    const classes = opts.classes ?? defaultClasses(classCount);
+    parseClasses(classes, 'classes', classCount);
     const weights = weightsRecordOf(m, hash);
     const meta: UnetJson = {
       format: UNET_JSON_FORMAT,
@@ -339,9 +357,10 @@ export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Pr
       layerMap: inferred.layerMap.toJSON(),
       provenance: { createdBy: m.json.generatedBy ?? 'unknown', createdAt: statSync(modelJsonPath).mtime.toISOString(), adoptedBy: 'unet-transfer model adopt', ...opts.provenance },
       weights,
+      headMode,
     };
     writeJsonAtomic(unetJsonPath, meta);
-    return { dir, model, options: architecture, layerMap: inferred.layerMap, classes, provenance: meta.provenance, weights, warnings: [] };
+    return { dir, model, options: architecture, layerMap: inferred.layerMap, classes, provenance: meta.provenance, weights, headMode, warnings: [] };
   } catch (e) {
     model.dispose();
     throw e;

@@ -34,6 +34,9 @@ export { LayerMap, REGIONS, blockOrder, blockPlace, layerKind, type BlockInfo, t
 export { layerFlops, trainingStepFlops, type LayerFlops, type StepFlops } from './flops.js';
 export { classColor, defaultClasses, parseClasses, type ClassInfo } from './classes.js';
 export { inferLayerMap, type InferredMap } from './infer.js';
+export { HEAD_MODES, MAX_MULTILABEL_LABELS, headChannels, headClasses, headModeFromActivation, checkHeadModeFits, type HeadMode } from './head_mode.js';
+export { convertKerasConfig, isFunctionalGraph, tfjsTopology, type ExpectedWeight, type KerasGraph, type KerasLayer } from './import/keras_config.js';
+export { buildKerasModel, type KerasImport } from './import/keras_model.js';
 export { MAX_WEIGHT_BYTES, readModelJson, readWeightBytes, resolveWeightPath, type ModelJsonFile, type WeightGroup, type WeightSpec } from './manifest.js';
 export {
   adoptModelFolder,

@@ -6,6 +6,7 @@
 //   - no up-sampling upstream, deepest level        -> bottleneck
 //   - up-sampling upstream (or itself), level L      -> decL
 //   - at level 1, after dec1 has as many convs past its concatenation as decD has past its own -> head
+//     (at depth 1, or when dec1 has no more convs than decD: its last conv and what follows)
 //
 // Anything that does not fit (a second input, a dense layer, a pooling step in the decoder, a decoder
 // level without a skip from the encoder) is an error naming the layer.
@@ -74,7 +75,7 @@ export function inferLayerMap(model: tfl.LayersModel, what = 'model.json'): Infe
 
   const deepest = Math.max(...order.map((n) => n.level));
   const depth = deepest - 1;
-  if (depth < 2) throw new UserError(`${what}: the model pools ${depth} time(s); a U-Net of depth 2 or more is needed to tell the blocks apart`);
+  if (depth < 1) throw new UserError(`${what}: the model never lowers the resolution; a U-Net pools at least once (encoder) and up-samples back (decoder)`);
 
   const blockOf = new Map<string, string>();
   const concatAt = new Map<number, tfl.layers.Layer>();
@@ -101,7 +102,11 @@ export function inferLayerMap(model: tfl.LayersModel, what = 'model.json'): Infe
     }
   }
   for (let level = 1; level <= depth; level++) {
-    if (!concatAt.has(level)) throw new UserError(`${what}: no skip concatenation at level ${level} (decoder block dec${level}); this does not look like a U-Net`);
+    if (concatAt.has(level)) continue;
+    if (concatAt.size === 0) {
+      throw new UserError(`${what}: an encoder-decoder without skip connections (no Concatenate joins an encoder output to the decoder; no skip concatenation at level ${level} (decoder block dec${level})); a U-Net needs them`);
+    }
+    throw new UserError(`${what}: no skip concatenation at level ${level} (decoder block dec${level}); this does not look like a U-Net`);
   }
 
   // Head: dec1 keeps as many convs after its concatenation as decD has after its own; the rest is the head.
@@ -110,10 +115,12 @@ export function inferLayerMap(model: tfl.LayersModel, what = 'model.json'): Infe
     const at = layers.indexOf(concatAt.get(level)!);
     return layers.slice(at + 1).filter((l) => layerKind(l.getClassName()) === 'conv');
   };
+  // A depth-1 U-Net (or a dec1 with no extra convs) has nothing to compare with: then the last conv is the head.
   const perBlock = convsAfterConcat(depth).length;
   const dec1Convs = convsAfterConcat(1);
-  if (dec1Convs.length > perBlock) {
-    const headStart = order.findIndex((n) => n.layer === dec1Convs[perBlock]);
+  const headFrom = dec1Convs.length > perBlock && depth > 1 ? perBlock : dec1Convs.length >= 2 ? dec1Convs.length - 1 : -1;
+  if (headFrom >= 0) {
+    const headStart = order.findIndex((n) => n.layer === dec1Convs[headFrom]);
     for (const n of order.slice(headStart)) {
       if (!n.decoder || n.level !== 1) fail(n.layer, 'it follows the head but is not at full resolution');
       blockOf.set(n.layer.name, 'head');

@@ -13,6 +13,8 @@ export interface ModelSummary {
   regions: { region: Region; parameters: number; blocks: string[] }[];
   layers: { layer: string; block: string; kind: string; parameters: number }[];
   classes: ModelFolder['classes'];
+  /** How the outputs become a segmentation (multiclass softmax, binary or multilabel sigmoid). */
+  headMode: ModelFolder['headMode'];
   provenance: ModelFolder['provenance'];
   weights: ModelFolder['weights'] & { verified: true };
   warnings: string[];
@@ -36,6 +38,7 @@ export function summarize(f: ModelFolder): ModelSummary {
     regions: f.layerMap.regions().map((r) => ({ region: r.name, parameters: r.parameters, blocks: r.blocks })),
     layers: f.layerMap.layers.map((l) => ({ layer: l.name, block: l.block, kind: l.kind, parameters: l.parameters })),
     classes: f.classes,
+    headMode: f.headMode,
     provenance: f.provenance,
     weights: { ...f.weights, verified: true },
     warnings: f.warnings,
@@ -78,9 +81,10 @@ export function summaryText(s: ModelSummary): string[] {
   const a = s.architecture;
   const title = a.arch === 'adopted' ? 'adopted U-Net' : `${a.arch} U-Net`;
   const extra = a.arch === 'adopted' ? '' : `, dropout ${a.dropout}, ${a.upsample} up-sampling, seed ${a.seed}`;
+  const head = s.headMode === 'binary' ? 'binary head (1 sigmoid channel)' : s.headMode === 'multilabel' ? `multilabel head (${a.classes} sigmoid labels)` : `${a.classes} classes`;
   const pct = (n: number) => `${((100 * n) / Math.max(1, s.parameters)).toFixed(1)}%`;
   return [
-    `${s.dir}: ${title}, depth ${a.depth}, ${a.filters} filters, ${a.classes} classes, input ${a.input.join('x')}${extra}`,
+    `${s.dir}: ${title}, depth ${a.depth}, ${a.filters} filters, ${head}, input ${a.input.join('x')}${extra}`,
     `${fmt(s.parameters)} parameters (${fmt(s.trainableParameters)} trainable)`,
     '',
     ...drawU(s),

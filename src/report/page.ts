@@ -68,10 +68,13 @@ function sweepSection(r: ReportData, specs: { id: string; spec: unknown }[]): st
     return b.kind === 'params' ? p.params_share <= b.limit + 1e-12 : (p.time_share ?? p.flops_share) <= b.limit + 1e-12;
   };
   const rows = [...s.policies].sort((a, b) => (b.val_miou_mean ?? -1) - (a.val_miou_mean ?? -1));
-  const table = `<table><thead><tr><th>policy</th><th>val mIoU</th><th>±</th><th>95% CI</th><th>seeds</th><th>trainable params</th><th>share</th><th>FLOPs/step</th><th>flops share</th><th>step s</th><th>wall s</th><th>peak RSS MiB</th><th>Pareto</th></tr></thead><tbody>${rows
+  // Binary sweeps: mIoU over background and foreground, and the foreground IoU beside it.
+  const binary = s.head_mode === 'binary';
+  const miouTitle = binary ? 'val mIoU (background + foreground)' : s.head_mode === 'multilabel' ? 'val mIoU (over labels)' : 'val mIoU';
+  const table = `<table><thead><tr><th>policy</th><th>${miouTitle}</th><th>±</th><th>95% CI</th>${binary ? '<th>val foreground IoU</th>' : ''}<th>seeds</th><th>trainable params</th><th>share</th><th>FLOPs/step</th><th>flops share</th><th>step s</th><th>wall s</th><th>peak RSS MiB</th><th>Pareto</th></tr></thead><tbody>${rows
     .map(
       (p) =>
-        `<tr class="${p.pareto_time || p.pareto_params ? 'front' : ''}${p.policy === rec ? ' rec' : ''}"><td>${e(p.policy)}${p.policy === rec ? ' (recommended)' : ''}</td><td>${f4(p.val_miou_mean)}</td><td>${f4(p.val_miou_std)}</td><td>${ciText(p.val_miou_ci95)}</td><td>${p.seeds_done}/${p.seeds_planned}</td><td>${p.trainable_parameters}</td><td>${(p.params_share * 100).toFixed(1)}%</td><td>${p.flops_per_step.toExponential(2)}</td><td>${(p.flops_share * 100).toFixed(1)}%</td><td>${f4(p.step_seconds, 3)}</td><td>${f4(p.wall_seconds, 1)}</td><td>${p.peak_rss_mib ?? '-'}</td><td>${p.pareto_time ? 'time ' : ''}${p.pareto_params ? 'params' : ''}</td></tr>`,
+        `<tr class="${p.pareto_time || p.pareto_params ? 'front' : ''}${p.policy === rec ? ' rec' : ''}"><td>${e(p.policy)}${p.policy === rec ? ' (recommended)' : ''}</td><td>${f4(p.val_miou_mean)}</td><td>${f4(p.val_miou_std)}</td><td>${ciText(p.val_miou_ci95)}</td>${binary ? `<td>${f4(p.val_iou_fg_mean ?? null)}</td>` : ''}<td>${p.seeds_done}/${p.seeds_planned}</td><td>${p.trainable_parameters}</td><td>${(p.params_share * 100).toFixed(1)}%</td><td>${p.flops_per_step.toExponential(2)}</td><td>${(p.flops_share * 100).toFixed(1)}%</td><td>${f4(p.step_seconds, 3)}</td><td>${f4(p.wall_seconds, 1)}</td><td>${p.peak_rss_mib ?? '-'}</td><td>${p.pareto_time ? 'time ' : ''}${p.pareto_params ? 'params' : ''}</td></tr>`,
     )
     .join('')}</tbody></table>`;
   const pts = (cost: (p: (typeof rows)[number]) => number | null, front: (p: (typeof rows)[number]) => boolean): ParetoRow[] =>

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadAnalysisData, disposeData } from '../analysis/index.js';
 import { encodePng } from '../data/index.js';
 import { loadModelFolder, sampleNormalizationOf, type ClassInfo, type ModelFolder } from '../model/index.js';
+import { predictedIds, shownClass } from '../train/head_predict.js';
 
 export interface SampleRow {
   stem: string;
@@ -39,17 +40,19 @@ function imagePng(x: Float32Array, h: number, w: number, c: number): string {
   return uri(encodePng({ width: w, height: h, channels: 3, data }));
 }
 
-function maskPng(ids: ArrayLike<number>, h: number, w: number, classes: ClassInfo[]): string {
+function maskPng(ids: ArrayLike<number>, h: number, w: number, classes: ClassInfo[], multilabel = false): string {
   const data = new Uint8Array(h * w * 3);
   for (let p = 0; p < h * w; p++) {
-    const c = classes[ids[p]!]?.color ?? [255, 0, 255];
+    // Multilabel pixels hold label bits: shown in the colour of their lowest label (black for none).
+    const id = shownClass(ids[p]!, multilabel);
+    const c = id < 0 ? [0, 0, 0] : (classes[id]?.color ?? [255, 0, 255]);
     data.set(c, p * 3);
   }
   return uri(encodePng({ width: w, height: h, channels: 3, data }));
 }
 
 function predict(m: ModelFolder, images: tf.Tensor4D): Int32Array[] {
-  const ids = tf.tidy(() => tf.argMax(m.model.apply(images, { training: false }) as tf.Tensor4D, 3));
+  const ids = tf.tidy(() => predictedIds(m.model.apply(images, { training: false }) as tf.Tensor4D, m.headMode));
   const flat = ids.dataSync() as Int32Array;
   const [n, h, w] = ids.shape as [number, number, number];
   ids.dispose();
@@ -64,7 +67,7 @@ export async function sampleGrid(pretrainedDir: string, finetunedDir: string, da
   try {
     after = await loadModelFolder(finetunedDir);
     const [h, w, c] = after.options.input;
-    data = await loadAnalysisData(dataDir, { input: after.options.input, classes: after.options.classes, normalize: sampleNormalizationOf(after.options), samples: count, seed: 0 });
+    data = await loadAnalysisData(dataDir, { input: after.options.input, classes: after.options.classes, headMode: after.headMode, normalize: sampleNormalizationOf(after.options), samples: count, seed: 0 });
     const images = data.images;
     const truth = data.masks.dataSync() as Int32Array;
     const pre = before.options.input.join('x') === after.options.input.join('x') ? predict(before, images) : null;
@@ -73,9 +76,9 @@ export async function sampleGrid(pretrainedDir: string, finetunedDir: string, da
     const rows = data.stems.map((stem, i) => ({
       stem,
       image: imagePng(x.subarray(i * h * w * c, (i + 1) * h * w * c), h, w, c),
-      truth: maskPng(truth.subarray(i * h * w, (i + 1) * h * w), h, w, after!.classes),
-      pretrained: pre ? maskPng(pre[i]!, h, w, before.classes) : '',
-      finetuned: maskPng(post[i]!, h, w, after!.classes),
+      truth: maskPng(truth.subarray(i * h * w, (i + 1) * h * w), h, w, after!.classes, after!.headMode === 'multilabel'),
+      pretrained: pre ? maskPng(pre[i]!, h, w, before.classes, before.headMode === 'multilabel') : '',
+      finetuned: maskPng(post[i]!, h, w, after!.classes, after!.headMode === 'multilabel'),
     }));
     const note = before.options.classes !== after.options.classes ? `the pretrained model predicts ${before.options.classes} classes (its own palette), the fine-tuned one ${after.options.classes}` : null;
     return { rows, classes: after.classes, note };

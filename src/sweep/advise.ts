@@ -85,8 +85,8 @@ export function specFor(chosen: string[], unet: Pick<UNet, 'layerMap'>): string 
   return items.sort((a, b) => first(a) - first(b)).join('+');
 }
 
-/** Every set of blocks that fits the budget, best score first (ties: cheaper first). */
-export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: BlockEvidence[], budget: Budget, batch = 8): Candidate[] {
+/** Every block set within the budget, best evidence first; `required` blocks are in every set (a new head must train). */
+export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: BlockEvidence[], budget: Budget, batch = 8, required: readonly string[] = []): Candidate[] {
   const blocks = unet.layerMap.blocks.filter((b) => b.trainableParameters > 0).map((b) => b.name);
   if (blocks.length > 16) throw new UsageError(`the model has ${blocks.length} trainable blocks; the advisor tries every set of at most 16`);
   const score = new Map(evidence.map((e) => [e.block, e.score]));
@@ -96,6 +96,7 @@ export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: Blo
   const out: Candidate[] = [];
   for (let mask = 1; mask < 1 << blocks.length; mask++) {
     const chosen = blocks.filter((_, i) => mask & (1 << i));
+    if (!required.every((b) => chosen.includes(b))) continue;
     const layers = chosen.flatMap((b) => layersOf.get(b)!);
     const params = layers.reduce((s, l) => s + l.trainableParameters, 0) / total;
     if (budget.kind === 'params' && params > budget.limit + 1e-12) continue;

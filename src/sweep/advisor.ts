@@ -15,10 +15,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { diffModels, disposeData, loadAnalysisData, probe, resetSensitivity } from '../analysis/index.js';
-import { useBestBackend } from '../engine/index.js';
-import { loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
+import { PRECISION_SETTINGS, resolvePrecision, useBestBackend, withPrecision } from '../engine/index.js';
+import { headChannels, loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { finetune } from '../train/api.js';
+import { modelForTarget, withTrainedHead } from '../train/new_head.js';
 import { NAMED_POLICIES, resolveTrainSpec } from '../train/freeze_spec.js';
 import { openTrainingData } from '../train/training_data.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -99,14 +100,14 @@ export interface Advice {
 async function shortFullFinetune(modelDir: string, o: AdviseOptions, epochs: number, withReset: boolean): Promise<{ drift: Record<string, number | null>; reset: Record<string, number | null> | null }> {
   const tmp = mkdtempSync(join(tmpdir(), 'unet-advise-'));
   try {
-    const r = await finetune({ model: modelDir, data: resolve(o.data), train: 'all', epochs, batch: o.batch, lr: o.lr, val: o.val, out: join(tmp, 'run'), log: o.log });
+    const r = await finetune({ model: modelDir, data: resolve(o.data), train: 'all', epochs, batch: o.batch, lr: o.lr, val: o.val, precision: o.precision, out: join(tmp, 'run'), log: o.log });
     const before = await loadModelFolder(modelDir);
     try {
       const after = await loadModelFolder(r.model);
       try {
         const drift = Object.fromEntries(diffModels(before, after).blocks.map((b) => [b.name, b.rel]));
         if (!withReset) return { drift, reset: null };
-        const d = await loadAnalysisData(resolve(o.data), { input: after.options.input, classes: after.options.classes, normalize: sampleNormalizationOf(after.options), samples: o.samples ?? 32, seed: 1 });
+        const d = await loadAnalysisData(resolve(o.data), { input: after.options.input, classes: after.options.classes, headMode: after.headMode, normalize: sampleNormalizationOf(after.options), samples: o.samples ?? 32, seed: 1 });
         try {
           const rs = resetSensitivity(before, after, d, { classes: after.options.classes, batchSize: o.batch });
           return { drift, reset: Object.fromEntries(rs.blocks.map((b) => [b.block, b.reset_sensitivity])) };
@@ -142,6 +143,7 @@ function sweepRungs(o: AdviseOptions, out: string, trainCount: number, dirs: str
       batch: o.batch,
       lr: o.lr,
       val: o.val,
+      precision: o.precision,
       ...(rung.trainSamples < trainCount ? { trainSamples: rung.trainSamples } : {}),
       parallel: o.parallel ?? 0,
       force: o.force,
@@ -166,6 +168,8 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   checkChoice(o, 'price', ['measured', 'flops']);
   checkChoice(o, 'evidence', ['probe', 'reset']);
   checkNumber(o, 'adviceBudget', 0, 1, true);
+  checkChoice(o, 'precision', PRECISION_SETTINGS);
+  if (o.precision) resolvePrecision(o.precision); // before the probe, not after it
   if (o.eta !== undefined && o.eta !== 2 && o.eta !== 3) throw new OptionError('eta', `must be 2 or 3 (keep the best half or third of each rung), got ${JSON.stringify(o.eta)}`);
   if (o.strategy === 'halving' && !o.out) throw badInputOption('strategy', 'halving needs options.out: its short trials are sweeps in OUT/halving/ (resumable, and the report reads them)');
   const batch = o.batch ?? 8;
@@ -174,13 +178,19 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   await useBestBackend('native', log);
   const modelDir = resolveModelDir(resolve(o.model), 'model');
   const folder = await loadModelFolder(modelDir);
+  const owned = [folder.model];
   let advice: Advice;
+  let verifyPolicies: string[] | undefined;
   try {
-    log(`probing ${modelDir} on ${samples} samples of ${o.data}`);
-    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: folder.options.classes, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
+    // A target with other classes gets a fresh head (as fine-tuning gives it), which every candidate must train.
+    const { newHead, targetClasses, ...probed } = await modelForTarget(folder, resolve(o.data), 0);
+    if (newHead) owned.push(probed.model);
+    const required = newHead ? ['head'] : [];
+    log(`probing ${modelDir} on ${samples} samples of ${o.data}${newHead ? ` (with a new head for its ${targetClasses} classes)` : ''}`);
+    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: headChannels(folder.headMode, targetClasses), headMode: folder.headMode, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
     let rgn: Record<string, number | null>;
     try {
-      rgn = Object.fromEntries(probe(folder, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));
+      rgn = Object.fromEntries(probe(probed, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));
     } finally {
       disposeData(d);
     }
@@ -200,18 +210,20 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
 
     // The probe's best block sets: by FLOPs first, with room, since measured time can be lower or higher.
     const prefilter: Budget = budget.kind === 'time' ? { ...budget, limit: Math.min(1, budget.limit * 1.5) } : budget;
-    const pool = candidates(folder, evidence, prefilter, batch);
-    if (pool.length === 0) throw badInputOption('budget', `${budget.text}: no block fits (the cheapest block costs more); raise the budget`);
+    const pool = candidates(probed, evidence, prefilter, batch, required);
+    if (pool.length === 0) throw badInputOption('budget', `${budget.text}: no block fits (the cheapest ${newHead ? 'set with the new head ' : 'block '}costs more); raise the budget`);
     // The best sets with room (measured time may be lower than FLOPs say), and the best within the budget by FLOPs.
     const strict = budget.kind === 'time' ? pool.filter((c) => c.flops_share <= budget.limit + 1e-9) : [];
     for (const c of strict.slice(0, 8)) if (!c.spec) c.spec = specFor(c.blocks, folder);
     const probeTop = [...new Map([...pool.slice(0, 8), ...strict.slice(0, 8)].map((c) => [c.spec, c])).values()].sort((a, b) => b.score - a.score);
     const wantsHalving = o.strategy === 'halving' || ((o.strategy ?? 'auto') === 'auto' && !!o.out);
-    const sweepPolicies = o.policies ?? [...NAMED_POLICIES];
+    // With a new head, a policy that freezes it trains it too (encoder: encoder+head), as the demo's sweeps do.
+    const sweepPolicies = withTrainedHead(o.policies ?? [...NAMED_POLICIES], newHead, folder);
+    verifyPolicies = sweepPolicies;
     // The named policies, and a ladder of depths from either end: candidates that cover both sides of the U.
-    const named = [...new Set([...NAMED_POLICIES, ...DEPTH_LADDER.filter((p) => Number(p.split(':')[1]) <= folder.layerMap.blocks.length)])];
+    const named = withTrainedHead([...new Set([...NAMED_POLICIES, ...DEPTH_LADDER.filter((p) => Number(p.split(':')[1]) <= folder.layerMap.blocks.length)])], newHead, folder);
     const needPrices = budget.kind === 'time' || wantsHalving;
-    const prices = needPrices ? await priceSteps(modelDir, folder, [...new Set([...named, ...sweepPolicies, ...probeTop.map((c) => c.spec)])], { batch, measure: o.price !== 'flops', cacheFile: o.stepTimesFile, log }) : null;
+    const prices = needPrices ? await withPrecision(o.precision ?? 'fp32', (precision) => priceSteps(modelDir, folder, [...new Set([...named, ...sweepPolicies, ...probeTop.map((c) => c.spec)])], { batch, precision, measure: o.price !== 'flops', cacheFile: o.stepTimesFile, log })) : null;
     const priceOf = (spec: string): StepPrice | undefined => prices?.prices.find((p) => p.policy === spec);
     const timeShare = (spec: string) => priceOf(spec)?.time_share ?? null;
     const costOf = (spec: string, c?: Pick<Candidate, 'params_share' | 'flops_share'>) => {
@@ -238,9 +250,9 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
         const p = priceOf(spec)!;
         hc.push({ spec, stepSeconds: p.seconds ?? p.flops_share, origin });
       };
-      for (const p of named) if (p !== 'scratch') add(p, DEPTH_LADDER.includes(p) ? 'depth ladder' : 'named policy');
+      for (const p of named) if (!p.startsWith('scratch')) add(p, DEPTH_LADDER.includes(p) ? 'depth ladder' : 'named policy');
       for (const c of probeFit.slice(0, 4)) add(c.spec, `probe's best sets (score ${(c.score * 100).toFixed(1)}%)`);
-      const train = openTrainingData(resolve(o.data), { valFraction: o.val ?? 0.2, seed: 0, input: folder.options.input, modelClasses: folder.options.classes });
+      const train = openTrainingData(resolve(o.data), { valFraction: o.val ?? 0.2, seed: 0, input: folder.options.input, modelClasses: folder.options.classes, headMode: folder.headMode });
       const trainCount = train.train.length;
       const seeds = o.seeds ?? 3;
       const epochs = o.epochs ?? 5;
@@ -309,10 +321,10 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       file: null,
     };
   } finally {
-    folder.model.dispose();
+    for (const m of owned) m.dispose();
   }
   if (o.verify) {
-    const r = await runSweep({ ...(o as SweepOptions), model: o.model, data: o.data, out: o.out! }, [advice.spec]);
+    const r = await runSweep({ ...(o as SweepOptions), model: o.model, data: o.data, out: o.out!, policies: verifyPolicies }, [advice.spec]);
     advice.verify = { ...verdictOf(advice.spec, r.summary.policies, budget), sweep: join(r.dir, 'sweep.json'), failed: r.failed };
   }
   if (o.out) {

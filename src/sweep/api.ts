@@ -4,11 +4,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-import { useBestBackend } from '../engine/index.js';
+import { PRECISION_SETTINGS, resolvePrecision, useBestBackend, type PrecisionSetting } from '../engine/index.js';
 import { loadModelFolder } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { NAMED_POLICIES } from '../train/freeze_spec.js';
-import { checkInt, checkNumber } from '../util/check_options.js';
+import { checkChoice, checkInt, checkNumber } from '../util/check_options.js';
 import { badInputOption, invalidOption, UserError } from '../util/errors.js';
 import { collectSweep, writeSweepSummary, type SweepSummary } from './collect.js';
 import { runMissing, type DriveResult } from './driver.js';
@@ -36,6 +36,8 @@ export interface SweepOptions {
   val?: number;
   /** Training samples per trial, evenly spaced over the training split (default all). */
   trainSamples?: number;
+  /** The trials' convolution precision (see TrainingOptions.precision; default 'fp32'; not fp32: part of the plan's settings). */
+  precision?: PrecisionSetting;
   /** Replace a plan with other settings (and its trials). */
   force?: boolean;
   /** Trials run at once, each in its own process (default 1; 0 runs them one by one in this process). */
@@ -60,13 +62,15 @@ export async function planSweep(o: SweepOptions, extraPolicies: string[] = []): 
   checkNumber(o, 'lr', 0, 10, true);
   checkNumber(o, 'val', 0, 0.95);
   checkInt(o, 'trainSamples', 1, 2 ** 31 - 1);
+  checkChoice(o, 'precision', PRECISION_SETTINGS);
+  if (o.precision) resolvePrecision(o.precision); // bf16 on a CPU without it: an error before the plan is written
   const policies = parsePolicies((o.policies ?? [...NAMED_POLICIES]).join(','));
   for (const p of extraPolicies) if (!policies.includes(p)) policies.push(p);
   const dir = resolve(o.out);
   await useBestBackend('native', o.log);
   const folder = await loadModelFolder(resolveModelDir(resolve(o.model), 'model'));
   try {
-    const settings = { model: folder.dir, data: resolve(o.data), policies, seeds: Array.from({ length: o.seeds ?? 3 }, (_, i) => i), epochs: o.epochs ?? 5, batch: o.batch ?? 8, lr: o.lr ?? 1e-3, val: o.val ?? 0.2, ...(o.trainSamples !== undefined ? { trainSamples: o.trainSamples } : {}) };
+    const settings = { model: folder.dir, data: resolve(o.data), policies, seeds: Array.from({ length: o.seeds ?? 3 }, (_, i) => i), epochs: o.epochs ?? 5, batch: o.batch ?? 8, lr: o.lr ?? 1e-3, val: o.val ?? 0.2, ...(o.trainSamples !== undefined ? { trainSamples: o.trainSamples } : {}), ...(o.precision && o.precision !== 'fp32' ? { precision: o.precision } : {}) };
     return { ...writePlan(dir, makePlan(settings, folder), o.force === true), dir };
   } finally {
     folder.model.dispose();

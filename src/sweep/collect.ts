@@ -1,6 +1,7 @@
 // Gathering a sweep: per policy, validation mIoU over seeds (mean and spread), the plan's costs (trainable
 // parameters, FLOPs per step, flops_share vs `full`), measured step and wall time and peak memory, and which
 // policies are on the Pareto fronts (mIoU vs step time, mIoU vs trainable parameters). Writes DIR/sweep.json.
+import type { HeadMode } from '../model/head_mode.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { ciText, mean, sampleStd as std, tInterval, type MeanInterval } from '../util/stats.js';
 import { paretoFront } from './pareto.js';
@@ -21,6 +22,8 @@ export interface PolicySummary extends PolicyCost {
   val_miou_min: number | null;
   val_miou_max: number | null;
   best_val_miou_mean: number | null;
+  /** Binary heads: the mean foreground IoU over seeds. */
+  val_iou_fg_mean?: number | null;
   step_seconds: number | null;
   /** Measured step time over that of `full` (when `full` was swept). */
   time_share: number | null;
@@ -36,6 +39,8 @@ export interface SweepSummary {
   dir: string;
   settings: Pick<SweepPlan, 'model' | 'data' | 'epochs' | 'batch' | 'lr' | 'val' | 'seeds' | 'policies'>;
   total_parameters: number;
+  /** The trials' head mode: binary sweeps compare mIoU over background and foreground, and show the foreground IoU. */
+  head_mode: HeadMode;
   trials: { planned: number; done: number; missing: number[] };
   policies: PolicySummary[];
   results: TrialResult[];
@@ -66,6 +71,7 @@ export function collectSweep(dir: string): SweepSummary {
       val_miou_min: miou.length ? Math.min(...miou) : null,
       val_miou_max: miou.length ? Math.max(...miou) : null,
       best_val_miou_mean: mean(rs.map((r) => r.best_val_miou).filter((v): v is number => v !== null)),
+      ...(rs.some((r) => r.head_mode === 'binary') ? { val_iou_fg_mean: mean(rs.map((r) => r.val_iou_fg ?? null).filter((v): v is number => v !== null)) } : {}),
       step_seconds: mean(steps),
       time_share: null,
       wall_seconds: mean(rs.map((r) => r.wall_seconds)),
@@ -85,6 +91,7 @@ export function collectSweep(dir: string): SweepSummary {
     dir,
     settings: { model: plan.model, data: plan.data, epochs: plan.epochs, batch: plan.batch, lr: plan.lr, val: plan.val, seeds: plan.seeds, policies: plan.policies },
     total_parameters: plan.total_parameters,
+    head_mode: results.find((r) => r.head_mode)?.head_mode ?? 'multiclass',
     trials: { planned: plan.trials.length, done: results.length, missing },
     policies,
     results,
@@ -109,7 +116,9 @@ function human(n: number): string {
 
 /** The sweep as a text table, best mean mIoU first; `*` marks the Pareto fronts (t: time, p: parameters). */
 export function sweepTable(s: SweepSummary): string[] {
-  const head = ['policy', 'mIoU', '±', '95% CI', 'seeds', 'params', 'share', 'FLOP/step', 'flops', 'step s', 'wall s', 'RSS MiB', 'pareto'];
+  // A binary head's mIoU is over background and foreground; its foreground IoU gets a column of its own.
+  const binary = s.head_mode === 'binary';
+  const head = ['policy', binary ? 'mIoU bg+fg' : s.head_mode === 'multilabel' ? 'mIoU labels' : 'mIoU', '±', '95% CI', ...(binary ? ['fg IoU'] : []), 'seeds', 'params', 'share', 'FLOP/step', 'flops', 'step s', 'wall s', 'RSS MiB', 'pareto'];
   const rows = [...s.policies]
     .sort((a, b) => (b.val_miou_mean ?? -1) - (a.val_miou_mean ?? -1))
     .map((p) => [
@@ -117,6 +126,7 @@ export function sweepTable(s: SweepSummary): string[] {
       fmt(p.val_miou_mean),
       fmt(p.val_miou_std),
       ciText(p.val_miou_ci95),
+      ...(binary ? [fmt(p.val_iou_fg_mean ?? null)] : []),
       `${p.seeds_done}/${p.seeds_planned}`,
       human(p.trainable_parameters),
       `${(p.params_share * 100).toFixed(1)}%`,

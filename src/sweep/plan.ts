@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import type { PrecisionSetting } from '../engine/precision.js';
 import { trainingStepFlops, type UNet } from '../model/index.js';
 import { policyCost } from '../train/cost.js';
 import { resolveTrainSpec } from '../train/freeze_spec.js';
@@ -25,6 +26,8 @@ export interface SweepSettings {
   val: number;
   /** Training samples per trial, evenly spaced over the split (short trials of the advisor); absent: all. */
   trainSamples?: number;
+  /** The trials' convolution precision (engine/precision.ts); absent: fp32. */
+  precision?: PrecisionSetting;
 }
 
 export interface PolicyCost {
@@ -116,7 +119,11 @@ export function makePlan(s: SweepSettings, unet: Pick<UNet, 'model' | 'layerMap'
 
 /** The settings that decide trial results; a plan may be reused only when these are equal. */
 function settingsKey(s: SweepSettings): string {
-  return JSON.stringify([resolve(s.model), resolve(s.data), s.policies, s.seeds, s.epochs, s.batch, s.lr, s.val, s.trainSamples ?? null]);
+  const key: unknown[] = [resolve(s.model), resolve(s.data), s.policies, s.seeds, s.epochs, s.batch, s.lr, s.val];
+  // Plans of full-size fp32 trials keep the key they had before these settings existed.
+  if (s.trainSamples !== undefined) key.push({ trainSamples: s.trainSamples });
+  if ((s.precision ?? 'fp32') !== 'fp32') key.push(s.precision);
+  return JSON.stringify(key);
 }
 
 export function readPlan(dir: string): SweepPlan {
@@ -162,7 +169,7 @@ export function writePlan(dir: string, plan: SweepPlan, replace = false): { plan
       return { plan: extended, reused: true };
     }
     if (!replace) {
-      throw new UserError(`${planPath(dir)}: holds a sweep with other settings (model, data, policies, seeds, epochs, batch, lr or val differ); use another options.out, or options.force to replace the plan and its trials`);
+      throw new UserError(`${planPath(dir)}: holds a sweep with other settings (model, data, policies, seeds, epochs, batch, lr, val or precision differ); use another options.out, or options.force to replace the plan and its trials`);
     }
     // Trial folders are named by index: results of the old plan must not pass for the new one's.
     rmSync(trialsDir(dir), { recursive: true, force: true });

@@ -7,8 +7,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
+import type { HeadMode } from '../model/head_mode.js';
 import { finetune } from '../train/api.js';
-import { readMetrics } from '../train/run_folder.js';
+import { readMetrics, readRunJson } from '../train/run_folder.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { readPlan, trialsDir, type SweepPlan, type Trial } from './plan.js';
@@ -25,6 +26,10 @@ export interface TrialResult {
   val_miou: number | null;
   /** The best epoch's validation mIoU (the model the run kept). */
   best_val_miou: number | null;
+  /** The fine-tuned head's mode (absent in trials of older sweeps: multiclass). */
+  head_mode?: HeadMode;
+  /** Binary heads: the foreground's validation IoU after the last epoch (val_miou is over background and foreground). */
+  val_iou_fg?: number | null;
   best_epoch: number | null;
   epochs: number;
   steps: number;
@@ -129,13 +134,14 @@ export async function runTrial(dir: string, index: number, o: { log?: (line: str
     const log = (l: string) => o.log?.(`  ${l}`);
     const r = resumable
       ? await finetune({ out: paths.run, resume: true, log })
-      : await finetune({ model: plan.model, data: plan.data, train: t.policy, epochs: plan.epochs, batch: plan.batch, lr: plan.lr, seed: t.seed, val: plan.val, ...(plan.trainSamples !== undefined ? { trainSamples: plan.trainSamples } : {}), out: paths.run, force: true, log });
+      : await finetune({ model: plan.model, data: plan.data, train: t.policy, epochs: plan.epochs, batch: plan.batch, lr: plan.lr, seed: t.seed, val: plan.val, ...(plan.trainSamples !== undefined ? { trainSamples: plan.trainSamples } : {}), ...(plan.precision ? { precision: plan.precision } : {}), out: paths.run, force: true, log });
     const lines = readMetrics(paths.run);
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     const perStep = lines.length > 0 && r.steps > 0 ? r.steps / lines.length : 0;
     const timed = lines.length > 1 ? lines.slice(1) : lines;
     const trainSeconds = timed.reduce((s, l) => s + (num(l.train_seconds) ?? 0), 0);
     const last = lines[lines.length - 1];
+    const headMode = (readRunJson(paths.run).setup.headMode as HeadMode | undefined) ?? 'multiclass';
     const result: TrialResult = {
       format: TRIAL_FORMAT,
       index: t.index,
@@ -144,6 +150,8 @@ export async function runTrial(dir: string, index: number, o: { log?: (line: str
       name: t.name,
       val_miou: num(last?.val_miou),
       best_val_miou: num(r.bestMetrics?.val_miou),
+      head_mode: headMode,
+      ...(headMode === 'binary' ? { val_iou_fg: num(last?.val_miou_fg) } : {}),
       best_epoch: r.bestEpoch,
       epochs: lines.length,
       steps: r.steps,

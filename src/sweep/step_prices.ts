@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
+import type { Precision } from '../engine/precision.js';
 import { loadModelFolder, trainingStepFlops, type UNet } from '../model/index.js';
 import { policyCost } from '../train/cost.js';
 import { resolveTrainSpec } from '../train/freeze_spec.js';
@@ -86,7 +87,7 @@ function readCache(file: string): CacheFile {
  * Prices `policies` (freeze specs; `full` is always added as the reference) on the model in `modelDir`.
  * `measure: false` prices by FLOPs alone; `cacheFile: false` measures without reading or writing a cache.
  */
-export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'layerMap'> & { options: { input: [number, number, number]; classes: number } }, policies: string[], o: { batch: number; measure?: boolean; cacheFile?: string | false; log?: (line: string) => void }): Promise<StepPrices> {
+export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'layerMap'> & { options: { input: [number, number, number]; classes: number } }, policies: string[], o: { batch: number; precision?: Precision; measure?: boolean; cacheFile?: string | false; log?: (line: string) => void }): Promise<StepPrices> {
   const all = [...new Set(['full', ...policies])];
   const total = unet.layerMap.trainableParameters;
   const fullFlops = trainingStepFlops(unet, o.batch).total;
@@ -98,7 +99,8 @@ export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'l
     const params = r.trainable.reduce((s, n) => s + (unet.layerMap.layer(n)?.trainableParameters ?? 0), 0);
     return { policy: p, flops_share: fullFlops > 0 ? policyCost(unet, o.batch, r.trainable).total / fullFlops : 0, params_share: total > 0 ? params / total : 0 };
   };
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${tf.getBackend()}`;
+  // bf16 steps are priced apart from fp32 ones (the caller runs this under withPrecision).
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${tf.getBackend()}${o.precision === 'bf16' ? ', bf16' : ''}`;
   if (o.measure === false) return { file: null, machine, full_seconds: null, timing_seconds: 0, prices: all.map((p) => ({ ...base(p), seconds: null, time_share: null, cache: null, source: 'flops' })) };
 
   const file = o.cacheFile === false ? null : (o.cacheFile ?? defaultStepTimesFile());

@@ -10,8 +10,9 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { readImageHeaderSync } from '../data/decode.js';
 import { classStats, openFolderDataset, splitDataset } from '../data/index.js';
 import { packageRoot } from '../engine/addon.js';
-import { useBestBackend } from '../engine/index.js';
+import { PRECISION_SETTINGS, useBestBackend, type PrecisionSetting } from '../engine/index.js';
 import type { ModelArchitecture } from '../model/folder.js';
+import { HEAD_MODES, headChannels, headClasses, type HeadMode } from '../model/head_mode.js';
 import { buildUNet, loadModelFolder, sampleNormalizationOf, type ModelFolder } from '../model/index.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { ARCHS, isEncoderArch, type Arch } from '../model/options.js';
@@ -48,8 +49,15 @@ export interface TrainingOptions {
   lr?: number;
   /** Seed of order, augmentation, dropout, split and new weights (default 0). */
   seed?: number;
-  /** Loss (default 'ce'). */
+  /** Loss (default 'ce'); sigmoid heads (binary, multilabel) take 'bce' (which 'ce' means there), 'dice', 'bce+dice'. */
   loss?: LossName;
+  /**
+   * How the outputs become a segmentation: 'multiclass' (softmax over K classes), 'binary' (one sigmoid
+   * channel; masks 0 and 1 or 255), 'multilabel' (K sigmoid channels; masks bit-packed, bit k = label k).
+   * Default: the model's own (unet.json) for finetune, multiclass for pretrain; another than the model's
+   * gives it a new head in that mode.
+   */
+  headMode?: HeadMode;
   /** Cross-entropy class weights: 'balanced' (median frequency), one weight per class, or 'none' (default). */
   classWeights?: 'none' | 'balanced' | number[];
   /** Optimizer (default 'adam'). */
@@ -68,6 +76,12 @@ export interface TrainingOptions {
   trainSamples?: number;
   /** Augmentation, e.g. 'flip,crop:0.8,brightness:0.1' (default 'none'). */
   augment?: string;
+  /**
+   * The convolutions' precision (default 'fp32'). 'bf16': mixed precision, bf16 convolution inputs and weights with
+   * fp32 accumulation; master weights, optimizer, BatchNorm, loss and saved models stay fp32. Needs a CPU with
+   * AVX512-BF16 or AMX that oneDNN uses (elsewhere an OptionError). 'auto': bf16 where the CPU has it, else fp32.
+   */
+  precision?: PrecisionSetting;
   /** Continue the run in `out` from its last checkpoint, with the configuration of its run.json. */
   resume?: boolean;
   /** Replace an existing run (or model) in `out`. */
@@ -139,10 +153,12 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
   checkNumber(o, 'lr', 0, 10, true);
   checkInt(o, 'seed', 0, 2 ** 31 - 1);
   checkChoice(o, 'loss', LOSSES);
+  checkChoice(o, 'headMode', HEAD_MODES);
   checkChoice(o, 'optimizer', OPTIMIZERS);
   checkNumber(o, 'weightDecay', 0, 1);
   checkNumber(o, 'momentum', 0, 0.9999);
   checkChoice(o, 'schedule', SCHEDULES);
+  checkChoice(o, 'precision', PRECISION_SETTINGS);
   checkNumber(o, 'val', 0, 0.95);
   checkInt(o, 'logEvery', 0);
   checkInt(o, 'cacheMb', 0, 1 << 30);
@@ -172,6 +188,8 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
     augment: o.augment ?? 'none',
     // Only when given, so that run.json of every other run stays as it was.
     ...(o.trainSamples !== undefined ? { trainSamples: o.trainSamples } : {}),
+    precision: o.precision ?? 'fp32',
+    headMode: o.headMode ?? null,
   };
   if (finetune) {
     if (c.train !== null && c.unfreeze !== null) throw new OptionError('train', 'and options.unfreeze both say what trains; unfreeze stages start with their own set (e.g. head@0), so leave options.train out');
@@ -182,7 +200,7 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
 
 /** Options given with `resume` that would change the run: each must equal run.json's value. */
 function checkResumeOptions(o: object, stored: TrainConfig, given: TrainConfig, runJson: string): void {
-  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment', 'trainSamples'];
+  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment', 'headMode', 'precision', 'trainSamples'];
   for (const key of keys) {
     if ((o as Record<string, unknown>)[key] === undefined) continue;
     if (JSON.stringify(given[key]) !== JSON.stringify(stored[key])) {
@@ -220,6 +238,7 @@ async function classWeightsFor(c: TrainConfig, data: TrainingData): Promise<numb
   if (c.loss === 'dice') return undefined;
   const spec = parseClassWeights(c.classWeights, data.classes);
   if (spec.kind === 'none') return undefined;
+  if (data.headMode !== 'multiclass') throw new OptionError('classWeights', `weight the softmax cross-entropy of a multiclass head; this head is ${data.headMode} (leave options.classWeights out)`);
   if (spec.kind === 'list') return spec.weights;
   const stats = await classStats(data.ds, data.train, { numClasses: data.classes });
   const pixels = new Array<number>(data.classes).fill(0);
@@ -227,7 +246,7 @@ async function classWeightsFor(c: TrainConfig, data: TrainingData): Promise<numb
   return balancedWeights(pixels);
 }
 
-type Trainable = { model: LayersModel; options: ModelArchitecture; layerMap: LayerMap };
+type Trainable = { model: LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode: HeadMode };
 
 async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & PretrainOptions): Promise<TrainResult> {
   const finetune = kind === 'finetune';
@@ -244,6 +263,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     if (!isRunFolder(runDir)) throw badInputOption('resume', `${runDir}: no run to resume (no run.json); start it without options.resume`);
     runJsonStored = readRunJson(runDir);
     const stored = runJsonStored.config as unknown as TrainConfig & { data: string; model: string | null };
+    stored.precision ??= 'fp32'; // runs from before the option
     checkResumeOptions(o, stored, config, runPaths(runDir).runJson);
     for (const key of ['data', 'model'] as const) {
       const given = o[key];
@@ -263,7 +283,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
   if (!finetune) {
     checkChoice(o, 'arch', ARCHS);
     checkInt(o, 'filters', 1, 1024);
-    checkInt(o, 'classes', 2, 65536);
+    checkInt(o, 'classes', 1, 65536);
     checkNumber(o, 'dropout', 0, 0.99);
   }
   const { phases } = plan;
@@ -277,6 +297,8 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
   const setup: Record<string, unknown> = {};
   let modelClasses: number | undefined;
   let modelInput: [number, number, number];
+  // The head mode asked for (run.json's on resume), else the model's, else multiclass.
+  let headMode: HeadMode = config.headMode ?? 'multiclass';
   let sourceFolder: ModelFolder | null = null;
   try {
     if (finetune) {
@@ -284,12 +306,14 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       sourceFolder = point ? null : await loadModelFolder(modelDir);
       if (sourceFolder) owned.add(sourceFolder.model);
       const meta = point ? point.folder : sourceFolder!;
-      modelClasses = meta.options.classes;
+      modelClasses = headClasses(meta.headMode, meta.options.classes);
+      headMode = point ? point.folder.headMode : (config.headMode ?? meta.headMode);
       modelInput = meta.options.input;
       for (const w of meta.warnings) log(`warning: ${w}`);
       source.model = modelDir;
     } else if (point) {
       modelInput = point.folder.options.input;
+      headMode = point.folder.headMode;
     } else if (o.input) {
       modelInput = o.input;
     } else {
@@ -298,7 +322,9 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       const h = readImageHeaderSync(ds0.pairs[0]!.image, ds0.maxPixels);
       modelInput = [h.height, h.width, h.channels === 1 ? 1 : 3];
     }
-    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: plan.augment, trainSamples: config.trainSamples });
+    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: plan.augment, headMode, trainSamples: config.trainSamples });
+    // The output channels of the head the data need (a binary head: one channel for its two classes).
+    const channels = headChannels(headMode, data.classes);
     const classes = modelClassesFrom(data.ds.classes, data.classes);
     setup.data = { train: data.train.length, val: data.val.length, split: data.splitSource, classes: data.classes, input: modelInput };
 
@@ -307,7 +333,7 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     } else if (!finetune) {
       // Encoder archs have their own defaults (fixed depth, their reference's decoder widths).
       const encoder = isEncoderArch(o.arch ?? 'course');
-      unet = buildUNet({ arch: o.arch, depth: o.depth, filters: o.filters ?? (encoder ? undefined : 16), classes: data.classes, input: modelInput, dropout: o.dropout, seed: config.seed });
+      unet = { ...buildUNet({ arch: o.arch, depth: o.depth, filters: o.filters ?? (encoder ? undefined : 16), classes: channels, input: modelInput, dropout: o.dropout, seed: config.seed }), headMode };
       owned.add(unet.model);
       setup.architecture = unet.options;
     } else {
@@ -315,15 +341,16 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       const first = resolveTrainSpec(phases[0]!.spec, src.layerMap);
       if (first.fromScratch) {
         if (src.options.arch === 'adopted') throw new OptionError('train', `scratch rebuilds the architecture, which an adopted model (${source.model}) does not record; train it from its weights instead`);
-        unet = buildUNet({ ...src.options, classes: data.classes, seed: config.seed });
+        unet = { ...buildUNet({ ...src.options, classes: channels, seed: config.seed }), headMode };
         owned.add(unet.model);
         setup.fromScratch = true;
-      } else if (src.options.classes !== data.classes) {
-        requireTrainableHead(src.model, first.trainable, src.options.classes, data.classes, phases[0]!.spec);
-        unet = withNewHead(src, data.classes, config.seed);
+      } else if (src.options.classes !== channels || src.headMode !== headMode) {
+        const from = headClasses(src.headMode, src.options.classes);
+        requireTrainableHead(src.model, first.trainable, from, data.classes, phases[0]!.spec, { from: src.headMode, to: headMode });
+        unet = await withNewHead(src, data.classes, config.seed, headMode);
         owned.add(unet.model);
-        setup.newHead = { from: src.options.classes, to: data.classes };
-        log(`the model predicts ${src.options.classes} classes, the data has ${data.classes}: head_logits starts fresh`);
+        setup.newHead = { from, to: data.classes, ...(src.headMode !== headMode ? { headMode: { from: src.headMode, to: headMode } } : {}) };
+        log(`the model predicts ${from} classes (${src.headMode}), the data has ${data.classes} (${headMode}): its output layer starts fresh`);
       } else {
         unet = src;
       }
@@ -332,11 +359,12 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     }
     // The data feed the model as its backbone expects (e.g. [-1, 1] for Keras' MobileNetV2).
     data.sample = { ...data.sample, normalize: sampleNormalizationOf(unet.options) };
-    if (unet.options.classes !== data.classes) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${unet.options.classes}`);
+    if (unet.options.classes !== channels) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${headClasses(unet.headMode, unet.options.classes)}`);
+    setup.headMode = headMode;
 
     const weights = await classWeightsFor(config, data);
     if (weights) setup.classWeights = weights.map((w) => Math.round(w * 1e6) / 1e6);
-    const loss = makeLoss(config.loss as LossName, weights);
+    const loss = makeLoss(config.loss as LossName, weights, headMode);
 
     if (!resume) {
       prepareRunDir(runDir, o.force === true);
@@ -408,6 +436,8 @@ export interface Evaluation {
   model: string;
   data: string;
   split: 'val' | 'train' | 'all';
+  /** The model's head: for binary, `miou` is over background and foreground and `miou_fg` the foreground IoU. */
+  head_mode: HeadMode;
   samples: number;
   miou: number;
   miou_fg: number;
@@ -432,17 +462,19 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   const folder = await loadModelFolder(modelDir);
   try {
     for (const w of folder.warnings) o.log?.(`warning: ${w}`);
-    const data = openTrainingData(o.data, { valFraction, seed, input: folder.options.input, modelClasses: folder.options.classes, normalize: sampleNormalizationOf(folder.options) });
-    if (data.classes !== folder.options.classes) throw badInputOption('data', `${o.data}: has ${data.classes} classes, the model ${folder.options.classes}; evaluate a model trained for these classes (finetune gives it a new head)`);
+    const classCount = headClasses(folder.headMode, folder.options.classes);
+    const data = openTrainingData(o.data, { valFraction, seed, input: folder.options.input, modelClasses: classCount, normalize: sampleNormalizationOf(folder.options), headMode: folder.headMode });
+    if (data.classes !== classCount) throw badInputOption('data', `${o.data}: has ${data.classes} classes, the model ${classCount}; evaluate a model trained for these classes (finetune gives it a new head)`);
     const ds = data.ds;
     const split = o.split ?? (ds.layout === 'splits' && data.splitSource === 'folders' ? 'val' : run ? 'val' : 'all');
     const pairs = split === 'all' ? ds.pairs : splitDataset(ds, { valFraction, seed })[split];
     if (pairs.length === 0) throw badInputOption('data', `${o.data}: the ${split} split is empty`);
-    const r = await evaluateModel(folder.model, folder.options.classes, ds, pairs, { sample: data.sample, batchSize: o.batch ?? 8 });
+    const r = await evaluateModel(folder.model, classCount, ds, pairs, { sample: data.sample, batchSize: o.batch ?? 8, headMode: folder.headMode });
     return {
       model: modelDir,
       data: o.data,
       split,
+      head_mode: folder.headMode,
       samples: r.samples,
       miou: r.miou,
       miou_fg: r.miou_fg,

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { loadModelFolder, saveModelFolder, type ModelFolder, type UNet } from '../model/index.js';
 import type { ClassInfo } from '../model/classes.js';
+import type { HeadMode } from '../model/head_mode.js';
 import type { ModelArchitecture, Provenance } from '../model/folder.js';
 import { fsyncDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
@@ -90,7 +91,7 @@ function renameSlot(name: string, map: Map<string, string>, what: string): strin
 
 export interface WriteCheckpointInput {
   runDir: string;
-  unet: Pick<UNet, 'model' | 'layerMap'> & { options: ModelArchitecture };
+  unet: Pick<UNet, 'model' | 'layerMap'> & { options: ModelArchitecture; headMode?: HeadMode };
   classes: ClassInfo[];
   provenance: Partial<Provenance>;
   groups: LrGroup[];

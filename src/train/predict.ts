@@ -1,7 +1,9 @@
 // Using a (fine-tuned) model: segment new pictures. Each picture is read, converted to the model's channels,
-// resized to its input (bilinear, as training does) and normalised; the class with the largest logit per
-// pixel is mapped back to the picture's own size (nearest). Streamed in batches, so any number of pictures
-// fits in memory; masks are written as PNGs of class ids, optionally with an overlay of the class colours.
+// resized to its input (bilinear, as training does) and normalised as the model expects; the head turns the
+// logits into a mask (head_predict.ts: multiclass the class with the largest logit, binary 1 where the
+// sigmoid is above 0.5, multilabel the bits of the labels above 0.5), mapped back to the picture's own size
+// (nearest). Streamed in batches, so any number of pictures fits in memory; masks are written as PNGs of
+// class ids (label bits for multilabel), optionally with an overlay of the class colours.
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 
@@ -17,15 +19,18 @@ import { resizeBilinear, resizeNearest } from '../data/resize.js';
 import { normalizeInPlace } from '../data/sample.js';
 import { useBestBackend } from '../engine/index.js';
 import type { ClassInfo } from '../model/classes.js';
-import { loadModelFolder } from '../model/index.js';
+import type { HeadMode } from '../model/head_mode.js';
+import { loadModelFolder, sampleNormalizationOf, type InputNormalization } from '../model/index.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { badInputOption, invalidOption } from '../util/errors.js';
+import { predictedIds, shownClass } from './head_predict.js';
 
-/** What predict needs of a model: the layers model, its input size and its classes. */
+/** What predict needs of a model: the layers model, its input size, output channels and input normalisation, and its head mode (default multiclass). */
 export interface Predictor {
   model: tfl.LayersModel;
-  options: { input: [number, number, number]; classes: number };
+  options: { arch: string; input: [number, number, number]; classes: number; inputNormalization?: InputNormalization };
+  headMode?: HeadMode;
 }
 
 export interface Prediction {
@@ -33,7 +38,7 @@ export interface Prediction {
   file: string;
   width: number;
   height: number;
-  /** height x width class ids, at the picture's own size. */
+  /** height x width class ids (binary: 0 background, 1 foreground; multilabel: label bits), at the picture's own size. */
   mask: Uint16Array;
   /** The decoded picture (for overlays, without reading it again). */
   picture: Raster;
@@ -44,6 +49,8 @@ export async function* predict(unet: Predictor, files: string[], o: { batch?: nu
   const batch = o.batch ?? 8;
   if (!(Number.isInteger(batch) && batch >= 1)) throw invalidOption('batch', 'an integer >= 1', batch);
   const [H, W, C] = unet.options.input;
+  const norm = sampleNormalizationOf(unet.options);
+  const headMode = unet.headMode ?? 'multiclass';
   if (C !== 1 && C !== 3) throw badInputOption('model', `takes ${C}-channel input; predict reads grey (1) or RGB (3) pictures only`);
   for (let at = 0; at < files.length; at += batch) {
     const chunk = files.slice(at, at + batch);
@@ -51,10 +58,10 @@ export async function* predict(unet: Predictor, files: string[], o: { batch?: nu
     const x = new Float32Array(chunk.length * H * W * C);
     pictures.forEach(({ raster }, i) => {
       const resized = resizeBilinear(toChannels(raster, C), W, H);
-      normalizeInPlace(resized, C);
+      normalizeInPlace(resized, C, norm);
       x.set(resized, i * H * W * C);
     });
-    const ids = tf.tidy(() => tf.argMax(unet.model.predict(tf.tensor4d(x, [chunk.length, H, W, C])) as tf.Tensor4D, 3));
+    const ids = tf.tidy(() => predictedIds(unet.model.predict(tf.tensor4d(x, [chunk.length, H, W, C])) as tf.Tensor4D, headMode));
     const data = (await ids.data()) as Int32Array;
     ids.dispose();
     for (const [i, { raster }] of pictures.entries()) {
@@ -96,13 +103,17 @@ export function pictureFiles(inputs: string[]): string[] {
   return out;
 }
 
-/** The picture blended with the class colours (alpha 0.5; background, class 0, left as it is). */
-export function overlay(picture: Raster, mask: Uint16Array, classes: ClassInfo[]): Raster {
+/**
+ * The picture blended with the class colours (alpha 0.5; background, class 0, left as it is). With
+ * `multilabel`, mask values are label bits: a pixel takes the colour of its lowest label (none: left as it is).
+ */
+export function overlay(picture: Raster, mask: Uint16Array, classes: ClassInfo[], multilabel = false): Raster {
   const rgb = toChannels(picture, 3);
   const out = new Uint8Array(rgb.data.length);
   for (let p = 0; p < mask.length; p++) {
-    const id = mask[p]!;
-    const color = id === 0 ? null : colorOf(classes[id] ?? { id, name: '' });
+    const id = shownClass(mask[p]!, multilabel);
+    // Class 0 is the background of a multiclass or binary head; label 0 of a multilabel head is a label.
+    const color = id < 0 || (id === 0 && !multilabel) ? null : colorOf(classes[id] ?? { id, name: '' });
     for (let c = 0; c < 3; c++) out[p * 3 + c] = color ? Math.round((rgb.data[p * 3 + c]! + color[c]!) / 2) : rgb.data[p * 3 + c]!;
   }
   return { width: rgb.width, height: rgb.height, channels: 3, data: out };
@@ -113,7 +124,7 @@ export interface PredictFolderOptions {
   model: string;
   /** Pictures and folders of pictures. */
   inputs: string[];
-  /** Where to write OUT/<stem>.png (class ids; 16-bit above 255 classes) and, with overlay, OUT/<stem>.overlay.png. */
+  /** Where to write OUT/<stem>.png (class ids, binary 0/1, multilabel label bits; 16-bit above 255 classes) and, with overlay, OUT/<stem>.overlay.png. */
   out: string;
   overlay?: boolean;
   batch?: number;
@@ -147,7 +158,7 @@ export async function predictToFolder(o: PredictFolderOptions): Promise<PredictF
       let overlayFile: string | null = null;
       if (o.overlay) {
         overlayFile = join(out, `${stem}.overlay.png`);
-        writeFileAtomic(overlayFile, encodePng(overlay(p.picture, p.mask, folder.classes)));
+        writeFileAtomic(overlayFile, encodePng(overlay(p.picture, p.mask, folder.classes, folder.headMode === 'multilabel')));
       }
       written.push({ file: p.file, mask: maskFile, overlay: overlayFile, width: p.width, height: p.height });
       o.onProgress?.(written.length, files.length);

@@ -10,9 +10,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { batchesPerEpoch } from '../data/index.js';
+import { convPrecisionCounts, cpuCapabilities, resolvePrecision, withPrecision, type Precision, type PrecisionSetting } from '../engine/precision.js';
 import { saveModelFolder } from '../model/index.js';
 import type { ClassInfo } from '../model/classes.js';
 import type { ModelArchitecture, Provenance } from '../model/folder.js';
+import type { HeadMode } from '../model/head_mode.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { OptionError, RunError } from '../util/errors.js';
 import { folderBatchSource } from './batch_source.js';
@@ -75,6 +77,13 @@ export interface TrainConfig {
   augment: string;
   /** Samples of the training split trained on (evenly spaced); absent: all. */
   trainSamples?: number;
+  /**
+   * The convolutions' precision (engine/precision.ts): fp32 (default, also for a run.json without it), bf16
+   * (mixed: bf16 convolutions, fp32 accumulation, fp32 master weights, optimizer, BN, loss), or auto.
+   */
+  precision?: PrecisionSetting;
+  /** The head mode asked for (null: the model's own; pretrain: multiclass). */
+  headMode?: HeadMode | null;
 }
 
 /**
@@ -87,6 +96,8 @@ export interface TrainPlan {
   lrRules: LrMultRule[];
   lrSpread: { lo: number; hi: number } | null;
   augment: AugmentSpec;
+  /** What config.precision means on this CPU (auto: bf16 where it can run); bf16 where it cannot is an OptionError. */
+  precision: Precision;
 }
 
 /** Parses a config's texts; errors name the option field (options.lrMult, options.unfreeze, ...). */
@@ -97,6 +108,7 @@ export function planTraining(c: TrainConfig): TrainPlan {
     lrRules: parseLrMult(c.lrMult ?? undefined),
     lrSpread: c.lrSpread ? parseLrSpread(c.lrSpread) : null,
     augment: parseAugment(c.augment),
+    precision: resolvePrecision(c.precision ?? 'fp32'),
   };
 }
 
@@ -106,7 +118,7 @@ export interface TrainerInput {
   finalModelDir: string;
   config: TrainConfig;
   plan: TrainPlan;
-  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap };
+  unet: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode?: HeadMode };
   classes: ClassInfo[];
   data: TrainingData;
   loss: LossFn;
@@ -160,6 +172,8 @@ export interface TrainResult {
   stoppedEarly: boolean;
   final: Record<string, unknown> | null;
   bestMetrics: Record<string, unknown> | null;
+  /** The trained model's head: for binary, val_miou is over background and foreground and val_miou_fg the foreground IoU. */
+  headMode: HeadMode;
   seconds: number;
   /** The TF.js backend that ran it ('native', or 'cpu' without the native engine). */
   backend: string;
@@ -181,6 +195,11 @@ const round = (v: number, d = 6) => Math.round(v * 10 ** d) / 10 ** d;
 export async function runTraining(t: TrainerInput): Promise<TrainResult> {
   const started = performance.now();
   mkdirSync(t.runDir, { recursive: true });
+  const precision = t.plan.precision;
+  return withPrecision(precision, () => train(t, precision, started));
+}
+
+async function train(t: TrainerInput, precision: Precision, started: number): Promise<TrainResult> {
   const c = t.config;
   const { model, layerMap } = t.unet;
   const { phases, lrRules: rules, lrSpread: spread } = t.plan;
@@ -202,6 +221,8 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
   let cache: PrefixCache | null = null;
   const bar = new ProgressBar({ enabled: t.progress });
   t.log(stepLoss(model, t.loss).description);
+  recordPrecision(t, precision);
+  const convCallsBefore = { ...convPrecisionCounts };
 
   let epoch = t.resume?.state.epoch ?? 0;
   let step = t.resume?.state.step ?? 0;
@@ -269,7 +290,7 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
       const lr = done.lr;
       bar.clear();
       const trainSeconds = (performance.now() - epochStart) / 1000;
-      const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss }) : null;
+      const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss, headMode: t.data.headMode }) : null;
       const line: Record<string, unknown> = {
         epoch: epoch + 1,
         step,
@@ -322,7 +343,34 @@ export async function runTraining(t: TrainerInput): Promise<TrainResult> {
     cache?.store.close();
     bar.clear();
   }
+  if (precision === 'bf16') {
+    const fp32 = convPrecisionCounts.fp32 - convCallsBefore.fp32;
+    const bf16 = convPrecisionCounts.bf16 - convCallsBefore.bf16;
+    t.log(`precision bf16: ${bf16} native convolution calls in bf16, ${fp32} in fp32 (shapes with no bf16 kernel in oneDNN)`);
+  }
   return finish(t, early, step, started);
+}
+
+/**
+ * Says which precision and oneDNN ISA run, and records them in run.json (setup.precision; one entry per start,
+ * so a resumed run shows both). A run resumed in another precision than it started in is not bitwise that of an
+ * uninterrupted run: said in the log.
+ */
+function recordPrecision(t: TrainerInput, precision: Precision): void {
+  const requested = t.config.precision ?? 'fp32';
+  const isa = cpuCapabilities().onednnIsa;
+  const what = precision === 'bf16' ? 'convolutions in bf16 with fp32 accumulation; weights, optimizer, BatchNorm and loss in fp32' : 'everything in fp32';
+  t.log(`precision ${precision}${requested !== precision ? ` (requested ${requested})` : ''}, oneDNN ISA ${isa}: ${what}`);
+  if (!existsSync(runPaths(t.runDir).runJson)) return;
+  const run = readRunJson(t.runDir);
+  const entries = (Array.isArray(run.setup.precision) ? run.setup.precision : []) as Record<string, unknown>[];
+  const started = entries[0]?.effective;
+  if (t.resume && started !== undefined && started !== precision) {
+    t.log(`warning: the run started in ${String(started)} and resumes in ${precision}; the result will not be bitwise that of an uninterrupted run`);
+  }
+  const fromEpoch = (t.resume?.state.epoch ?? 0) + 1;
+  run.setup.precision = [...entries.filter((e) => e.from_epoch !== fromEpoch), { from_epoch: fromEpoch, requested, effective: precision, onednn_isa: isa }];
+  writeRunJson(t.runDir, run);
 }
 
 /** Adds the phase's cache decision to run.json (when the run has one): whether the cache was used, and why not. */
@@ -368,6 +416,7 @@ async function finish(t: TrainerInput, early: EarlyStopState, step: number, star
     stoppedEarly: early.stopped,
     final: lines[lines.length - 1] ?? null,
     bestMetrics: lines.find((l) => l.epoch === best.epoch) ?? null,
+    headMode: folder.headMode,
     seconds: round((performance.now() - started) / 1000, 3),
     backend: tf.getBackend(),
   };

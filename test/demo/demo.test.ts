@@ -1,5 +1,6 @@
 // The demo end to end in its smallest configuration (--tiny: the same code path as --quick and the full
-// demo, with 16 scenes, 2 policies and 1 epoch): the shipped model, both shifts, sweeps with the advisor's
+// demo, with 16 scenes, 2 policies and 1 epoch): the shipped town16 model, its three shifts (night, indoor rooms
+// with a new head, toon), sweeps with the advisor's
 // pick, the full fine-tune's analysis, the reports, and an index page that opens in Chromium without errors.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -36,7 +37,7 @@ interface DemoJson {
   }[];
 }
 
-test('demo --tiny: both shifts swept and analysed, one summary, a report that opens in Chromium', { timeout: 300_000 }, async (t) => {
+test('demo --tiny: night, indoor and toon swept and analysed, one summary, a report that opens in Chromium', { timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'unet-demo-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'demo');
@@ -50,20 +51,27 @@ test('demo --tiny: both shifts swept and analysed, one summary, a report that op
   t.diagnostic(`demo --tiny took ${seconds.toFixed(1)} s (${JSON.stringify(d.seconds)})`);
   assert.equal(d.preset, 'tiny');
   assert.equal(d.report, join(out, 'report.html'));
-  assert.equal(d.summary.length, 3, 'a three-line summary');
-  assert.match(d.summary[0]!, /input-level shift .*fine-tune \S+/);
-  assert.match(d.summary[1]!, /output-level shift .*fine-tune \S+/);
-  assert.match(d.summary[2]!, /advisor/);
-  assert.deepEqual(d.shifts.map((s) => [s.key, s.kind]), [['speckle', 'input'], ['newdigits', 'output']]);
+  assert.equal(d.summary.length, 4, 'a line per shift and one for the advisor');
+  assert.match(d.summary[0]!, /input-level shift .*\(night\).*fine-tune \S+/);
+  assert.match(d.summary[1]!, /output-level shift .*\(indoor\).*fine-tune \S+/);
+  assert.match(d.summary[2]!, /input-level shift .*\(toon\).*fine-tune \S+/);
+  assert.match(d.summary[3]!, /advisor/);
+  assert.deepEqual(d.shifts.map((s) => [s.key, s.kind]), [['night', 'input'], ['indoor', 'output'], ['toon', 'input']]);
   for (const s of d.shifts) {
     assert.deepEqual(s.failed, []);
     assert.ok(s.answer && ['full', 'head', s.advice.spec].includes(s.answer.policy), `${s.key}: answer ${s.answer?.policy}`);
+    // Indoor rooms have their own 15 classes: a new head, which the advisor's pick trains too.
+    if (s.key === 'indoor') assert.match(s.advice.spec, /head/);
     assert.ok(s.answer.miou > 0 && s.answer.miou <= 1);
     assert.ok(s.advice.verdict && /^(right|tied|wrong)/.test(s.advice.verdict.verdict), `${s.key}: the advisor's pick is checked against the sweep`);
     assert.ok(typeof s.pretrained_miou === 'number' && typeof s.full_miou === 'number');
     // The full fine-tune's analysis and the probe cover every block of the course U-Net.
     assert.equal(s.blocks.length, 10);
-    for (const b of s.blocks) assert.ok([b.drift, b.cka, b.reset_sensitivity, b.rgn].every((v) => typeof v === 'number'), `${s.key} ${b.block}: a measure is missing`);
+    // A new head has no pretrained weights to drift from or reset to: only its probe is measured.
+    for (const b of s.blocks) {
+      const measures = s.key === 'indoor' && b.block === 'head' ? [b.rgn] : [b.drift, b.cka, b.reset_sensitivity, b.rgn];
+      assert.ok(measures.every((v) => typeof v === 'number'), `${s.key} ${b.block}: a measure is missing`);
+    }
     for (const f of [s.report, s.full_report!]) assert.ok(existsSync(f) && statSync(f).size > 100_000, `${f}: no report`);
     const advice = JSON.parse(readFileSync(join(out, s.key, 'advice.json'), 'utf8')) as { verify: unknown };
     assert.ok(advice.verify, 'advice.json records the verdict (the sweep report shows it)');
@@ -105,10 +113,12 @@ test('demo --tiny: both shifts swept and analysed, one summary, a report that op
   assert.deepEqual(page.requests, [], 'the report asked the network for something');
   assert.ok(page.chartsReady, 'vega-embed did not finish');
   assert.equal(page.chartSvgs, 2, 'mIoU vs parameters and vs step time');
-  assert.equal(page.uBlocks, 20, 'one U of 10 blocks per shift');
-  assert.deepEqual(page.toggles, ['drift', 'CKA', 'reset sensitivity', 'gradient probe', 'drift', 'CKA', 'reset sensitivity', 'gradient probe']);
-  assert.match(page.bodyText, /Input-level shift: speckle/);
-  assert.match(page.bodyText, /Output-level shift: newdigits/);
+  assert.equal(page.uBlocks, 30, 'one U of 10 blocks per shift');
+  const toggles = ['drift', 'CKA', 'reset sensitivity', 'gradient probe'];
+  assert.deepEqual(page.toggles, [...toggles, ...toggles, ...toggles]);
+  assert.match(page.bodyText, /Input-level shift: night/);
+  assert.match(page.bodyText, /Output-level shift: indoor/);
+  assert.match(page.bodyText, /Input-level shift: toon/);
   const words = (x: string) => x.replace(/\s+/g, ' ');
   for (const l of d.summary) assert.ok(words(page.bodyText).includes(words(l)), `the page shows the summary line: ${l}`);
   // The pages it links to are the sweep reports, which pass the report issue's browser check as well.
@@ -124,6 +134,9 @@ test('demo: bad usage is one line and exit code 2', () => {
   const stray = cli('demo', 'somewhere');
   assert.equal(stray.status, 2);
   assert.equal(stray.stderr.trim().split('\n').length, 1);
+  const domain = cli('demo', '--tiny', '--domain', 'mars');
+  assert.equal(domain.status, 2);
+  assert.match(domain.stderr, /--domain: expected world or digits, got "mars"/);
   const help = cli('demo', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--quick/);

@@ -43,6 +43,7 @@ for (const [fixture, arch, skippedRe] of [
     const out = join(tempDir(t), 'm');
     const r = await importModel({ file: join(FIXTURES, `${fixture}.pth`), arch, out, classes: 5, inputSize: [64, 64] });
     assert.deepEqual(r.missed, []);
+    assert.ok(r.options.arch !== 'adopted');
     assert.equal(r.options.flavour, 'torchvision');
     assert.equal(r.options.inputNormalization?.name, 'imagenet');
     const skippedTensors = r.skipped.filter((s) => !/num_batches_tracked/.test(s.name));

@@ -58,6 +58,7 @@ test('adoption agrees with the builder for every arch and up-sampling', () => {
     { arch: 'classic' as const, depth: 3, upsample: 'bilinear' as const, dropout: 0.2 },
     { arch: 'bn' as const, depth: 4 },
     { arch: 'bn' as const, depth: 3, upsample: 'bilinear' as const },
+    { arch: 'bn' as const, depth: 2, upsample: 'milesial-bilinear' as const },
   ]) {
     const u = buildUNet({ ...opts, filters: 2, classes: 3, input: [32, 32, 3], seed: 1 });
     const inferred = inferLayerMap(u.model);
@@ -101,4 +102,25 @@ test('a folder saved by unet-transfer has nothing to adopt', async (t) => {
   await assert.rejects(adoptModelFolder(dir, { force: true }), /nothing to adopt/);
   assert.match(readFileSync(join(dir, 'unet.json'), 'utf8'), /"arch": "course"/);
   u.model.dispose();
+});
+
+test('adopt records the head mode: binary for one output channel, multiclass otherwise, or as asked when it fits', async (t) => {
+  const one = tempDir(t);
+  const plain1 = courseUNetTheCourseWay([16, 16, 1], 2, 1);
+  await writePlainTfjsFolder(plain1, one);
+  const binary = await adoptModelFolder(one);
+  assert.equal(binary.headMode, 'binary');
+  assert.equal(binary.classes.length, 2, 'background and foreground');
+  const multilabel = await adoptModelFolder(one, { force: true, headMode: 'multilabel' });
+  assert.equal(multilabel.headMode, 'multilabel');
+  const loaded = await loadModelFolder(one);
+  assert.equal(loaded.headMode, 'multilabel');
+  const three = tempDir(t);
+  const plain3 = courseUNetTheCourseWay([16, 16, 1], 2, 3);
+  await writePlainTfjsFolder(plain3, three);
+  await assert.rejects(adoptModelFolder(three, { headMode: 'binary' }), /^OptionError: options\.headMode binary needs one output channel, the model has 3/);
+  await assert.rejects(adoptModelFolder(three, { headMode: 'softmax' as never }), /options\.headMode must be one of multiclass, binary, multilabel/);
+  const multiclass = await adoptModelFolder(three);
+  assert.equal(multiclass.headMode, 'multiclass');
+  for (const m of [plain1, plain3, binary.model, multilabel.model, loaded.model, multiclass.model]) m.dispose();
 });

@@ -7,11 +7,12 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import { benchModelFolderPrecisions } from '../../bench/precision_step.js';
 import { benchModelFolder, benchModelStep } from '../../bench/train_step.js';
 import { buildTinyEncoderUNet } from '../../bench/tiny_encoders.js';
-import { useBestBackend } from '../../src/engine/index.js';
+import { cpuCapabilities, getPrecision, useBestBackend } from '../../src/engine/index.js';
 import { buildUNet, saveModelFolder } from '../../src/model/index.js';
-import { UserError } from '../../src/util/errors.js';
+import { OptionError, UserError } from '../../src/util/errors.js';
 import { tempDir } from './helpers.js';
 
 const quick = { batch: 2, steps: 1, warmup: 0, profile: true };
@@ -29,6 +30,23 @@ test('benchModelFolder times and profiles a saved model, with its FLOPs', async 
   assert.ok(r.step_ms > 0 && r.forward_ms >= 0, `step ${r.step_ms} ms, forward ${r.forward_ms} ms`);
   assert.ok(r.gflop_per_step > 0, `FLOPs counted: ${r.gflop_per_step} GFLOP per step`);
   assert.ok(r.profile!.some((k) => k.kernel === 'UnetAdamUpdate'), 'the profile holds the optimizer step');
+  assert.equal(tf.memory().numTensors, before, 'the model and the step tensors are disposed');
+});
+
+test('benchModelFolderPrecisions times a model folder in fp32 and, with precision auto where the CPU has bf16, in bf16 too', async (t) => {
+  await useBestBackend('native');
+  const dir = tempDir(t);
+  const u = buildUNet({ depth: 2, filters: 8, classes: 3, input: [32, 32, 3], seed: 1 });
+  await saveModelFolder(dir, u);
+  u.model.dispose();
+  await assert.rejects(benchModelFolderPrecisions(dir, { ...quick, precision: 'fp16' as never }), (e: unknown) => e instanceof OptionError && e.option === 'precision');
+  const before = tf.memory().numTensors;
+  const r = await benchModelFolderPrecisions(dir, { ...quick, profile: false, precision: 'auto' }, 1);
+  const bf16 = cpuCapabilities().bf16;
+  assert.equal(r.precision, bf16 ? 'bf16' : 'fp32');
+  assert.equal(r.fp32.precision, 'fp32');
+  assert.equal(r.bf16?.precision, bf16 ? 'bf16' : undefined);
+  assert.equal(getPrecision(), 'fp32', 'the engine setting is put back');
   assert.equal(tf.memory().numTensors, before, 'the model and the step tensors are disposed');
 });
 

@@ -91,7 +91,7 @@ test('a new head for another class count keeps the encoder weights and their pre
   const { withNewHead } = await import('../../src/train/new_head.js');
   const src = buildUNet(TINY.resnet18);
   const marked = { ...src, layerMap: src.layerMap.withPretrained(src.model, ['conv1', 'bn1', 'head_logits']) };
-  const u = withNewHead(marked, 7, 9);
+  const u = await withNewHead(marked, 7, 9);
   assert.deepEqual(u.layerMap.pretrainedLayers(), ['conv1', 'bn1']);
   assert.deepEqual(u.model.outputs[0]!.shape, [null, 32, 32, 7]);
   assert.ok(sameBits(snapshot(u.model).get('layer1_0_conv1/kernel')!, snapshot(src.model).get('layer1_0_conv1/kernel')!));

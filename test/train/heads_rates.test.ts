@@ -22,7 +22,7 @@ test('a model with other classes gets a new head: other layers copied, refused w
   const data = await digitSet(join(dir, 'data'), { digits: [0, 4] }); // 6 classes; the model has 4
   const unet = tinyUNet();
   await saveModelFolder(join(dir, 'm'), unet);
-  const fresh = withNewHead(unet, 6, 9);
+  const fresh = await withNewHead(unet, 6, 9);
   const [a, b] = [snapshot(unet.model), snapshot(fresh.model)];
   for (const [k, w] of a) if (!k.startsWith('head_logits/')) assert.ok(sameBits(w, b.get(k)!), `${k} not copied`);
   assert.deepEqual(fresh.model.outputs[0]!.shape, [null, 32, 32, 6]);

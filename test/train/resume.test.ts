@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { cpuCapabilities } from '../../src/engine/index.js';
 import { saveModelFolder } from '../../src/model/index.js';
 import { BASE_CONFIG, digitSet, tempDir, tinyUNet, useNative } from './helpers.js';
 
@@ -16,14 +17,17 @@ before(useNative);
 
 const sha = (modelDir: string) => (JSON.parse(readFileSync(join(modelDir, 'unet.json'), 'utf8')) as { weights: { sha256: string } }).weights.sha256;
 
-test('a fine-tune killed mid-epoch and resumed ends bitwise equal to an uninterrupted run', { timeout: 120_000 }, async (t) => {
+const caps = cpuCapabilities();
+for (const precision of ['fp32', 'bf16'] as const) {
+const skip = precision === 'bf16' && !caps.bf16 ? `no AVX512-BF16/AMX on this CPU: ${caps.bf16Unavailable}` : false;
+test(`a fine-tune (${precision}) killed mid-epoch and resumed ends bitwise equal to an uninterrupted run`, { timeout: 120_000, skip }, async (t) => {
   const dir = tempDir(t);
   const data = await digitSet(join(dir, 'data'), { count: 32 });
   const unet = tinyUNet();
   await saveModelFolder(join(dir, 'pretrained'), unet);
   unet.model.dispose();
   // --train all: Dropout (enc2, bottleneck) is on, so its per-step seeds matter; flips exercise augmentation.
-  const args = (out: string) => ['finetune', '--model', join(dir, 'pretrained'), '--data', data, '--train', 'all', '--epochs', '3', '--batch', '4', '--lr', '0.005', '--seed', '5', '--augment', 'flip', '--out', out, '--log-every', '1', '--quiet'];
+  const args = (out: string) => ['finetune', '--model', join(dir, 'pretrained'), '--data', data, '--train', 'all', '--epochs', '3', '--batch', '4', '--lr', '0.005', '--seed', '5', '--augment', 'flip', '--out', out, '--log-every', '1', '--quiet', '--precision', precision];
 
   const whole = spawnSync(process.execPath, [BIN, ...args(join(dir, 'A'))], { encoding: 'utf8' });
   assert.equal(whole.status, 0, whole.stderr);
@@ -59,7 +63,12 @@ test('a fine-tune killed mid-epoch and resumed ends bitwise equal to an uninterr
   const lines = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const strip = (l: Record<string, unknown>) => ({ ...l, seconds: 0, train_seconds: 0 });
   assert.deepEqual(lines(runB).map(strip), lines(join(dir, 'A')).map(strip));
+  // run.json records the precision of both starts, and the ISA.
+  const setup = (JSON.parse(readFileSync(join(runB, 'run.json'), 'utf8')) as { setup: { precision: { from_epoch: number; requested: string; effective: string; onednn_isa: string }[] } }).setup;
+  assert.deepEqual(setup.precision.map((p) => [p.from_epoch, p.requested, p.effective]), [[1, precision, precision], [2, precision, precision]]);
+  assert.equal(setup.precision[0]!.onednn_isa, caps.onednnIsa);
 });
+}
 
 test('resume refuses a changed option and a run that does not exist', async (t) => {
   const dir = tempDir(t);

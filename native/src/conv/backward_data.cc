@@ -1,7 +1,8 @@
 // Conv2DBackpropInput: dx[N,H,W,C] = dy[N,OH,OW,O] (*)^T w[KH,KW,C,O], the gradient of a
 // convolution with respect to its input, and also the forward pass of conv2dTranspose (there dy is
 // the layer's input and dx its output).
-// From JS: conv2dBackwardData(dy, w, dx, geometry: number[17]).
+// From JS: conv2dBackwardData(dy, w, dx, geometry: number[17], bf16?, dyId?, wId?); returns whether it ran
+// in bf16 (bf16 dy and w, fp32 accumulation, dx fp32).
 #include "conv/dnnl_conv.h"
 
 namespace unet {
@@ -12,14 +13,22 @@ struct BackwardData {
   dnnl::convolution_backward_data prim;
   memory dy, dx;
   Staged w;
+  bool bf16;
+  memory::desc diffDstDesc;  // bf16: the layout the primitive reads dy in
+  memory::desc scratchpadDesc;
 };
 
-BackwardData MakeBackwardData(const Geometry& g) {
-  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.X(), g.WAny(), g.Y(), g.Strides(),
-                                          g.Dilations(), g.PadL(), g.PadR());
-  dnnl::convolution_backward_data::primitive_desc pd(d, Engine(), ForwardHint(g));
+BackwardData MakeBackwardData(const Geometry& g, bool bf16) {
+  bool used = false;
+  auto pd = Bf16OrFp32<dnnl::convolution_backward_data::primitive_desc>(bf16, [&](bool b) {
+    const dt in = b ? dt::bf16 : dt::f32;
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.X(), g.WAny(in), g.Y(in), g.Strides(),
+                                            g.Dilations(), g.PadL(), g.PadR());
+    return dnnl::convolution_backward_data::primitive_desc(d, UserScratchpad(), Engine(), ForwardHint(g, b));
+  }, &used);
+  RecordImpl("Conv2DBackpropInput", g.Key(), pd.impl_info_str(), used);
   return BackwardData{dnnl::convolution_backward_data(pd), memory(g.Y(), Engine(), nullptr),
-                      memory(g.X(), Engine(), nullptr), Staged(g.WUser(), pd.weights_desc(), true)};
+                      memory(g.X(), Engine(), nullptr), Staged(g.WUser(), pd.weights_desc(), true), used, pd.diff_dst_desc(), pd.scratchpad_desc()};
 }
 
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
@@ -28,15 +37,28 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
   float* dy = Tensor(info, 0, g.YSize(), kernel, "dy");
   float* w = Tensor(info, 1, g.WSize(), kernel, "filter");
   float* dx = Tensor(info, 2, g.XSize(), kernel, "dx");
+  const bool bf16 = info.Length() > 4 && Bool(info, 4);
+  const uint64_t dyId = Id(info, 5), wId = Id(info, 6);
   static Cache<BackwardData> cache;
-  return Guarded(info, kernel, [&] {
-    BackwardData& b = cache.Get(g.Key(), [&] { return MakeBackwardData(g); });
-    b.w.In(w);
-    b.dy.set_data_handle(dy);
+  bool ranBf16 = false;
+  Guarded(info, kernel, [&] {
+    std::vector<int64_t> key = g.Key();
+    key.push_back(bf16);
+    BackwardData& b = cache.Get(key, [&] { return MakeBackwardData(g, bf16); });
+    b.w.In(w, wId);
+    memory diffDst = b.dy;
+    if (b.bf16) {
+      diffDst = Activations().Get(g.Y(), b.diffDstDesc, dy, dyId);
+    } else {
+      b.dy.set_data_handle(dy);
+    }
+    ranBf16 = b.bf16;
     b.dx.set_data_handle(dx);
-    b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, b.dy}, {DNNL_ARG_WEIGHTS, b.w.prim}, {DNNL_ARG_DIFF_SRC, b.dx}});
+    b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, b.w.prim}, {DNNL_ARG_DIFF_SRC, b.dx},
+                              {DNNL_ARG_SCRATCHPAD, Scratchpad().For(b.scratchpadDesc)}});
     Stream().wait();
   });
+  return Napi::Boolean::New(info.Env(), ranBf16);
 }
 UNET_KERNEL("conv2dBackwardData", Conv2dBackwardData);
 

@@ -55,8 +55,9 @@ Napi::Value DepthwiseForward(const Napi::CallbackInfo& info) {
   Check(activation >= 0 && activation <= 5, info.Env(), "depthwiseForward: unknown activation");
   static Cache<ForwardPrim> cache;
   return Guarded(info, hasBias || activation ? "FusedDepthwiseConv2D" : kernel, [&] {
-    RunForwardPrim(cache, KeyOf(g, m), x, w, bias, y, activation, alpha,
-                   [&] { return MakeForwardPrim(g, GroupedUser(g, m), GroupedAny(g, m), hasBias, activation, alpha); });
+    RunForwardPrim(cache, KeyOf(g, m), x, w, bias, y, activation, alpha, false, 0, 0, [&] {
+      return MakeForwardPrim(g, GroupedUser(g, m), GroupedAny(g, m), hasBias, activation, alpha, false, kernel);
+    });
   });
 }
 UNET_KERNEL("depthwiseForward", DepthwiseForward);

@@ -6,6 +6,13 @@
 // its preferred (blocked) weight layout: about twice as fast here as plain HWIO. The weights are
 // reordered into that layout on every call (they change at every training step, and are small next
 // to the activations).
+//
+// Mixed precision (bf16): the same primitives with bf16 src/weights/diff_dst and fp32 accumulation; the
+// outputs (dst, diff_src, diff_weights) stay fp32, so everything around the convolutions (BN, loss,
+// optimizer) sees fp32 tensors. Inputs are converted by oneDNN reorders: the weights into the primitive's
+// blocked layout, cached per primitive by the tensor's identity (an id from JavaScript: TF.js tensors are
+// immutable, so the same id means the same values and an optimizer update means a new id); activations into
+// bf16 NHWC, the last few conversions kept by id so that dz, read by both gradients, is converted once.
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -70,10 +77,10 @@ struct Geometry {
   int64_t WSize() const { return kh * kw * c * o; }
 
   // oneDNN's logical dims are N,C,H,W and O,I,H,W whatever the physical layout.
-  memory::desc X() const { return memory::desc({n, c, h, w}, dt::f32, tag::nhwc); }
-  memory::desc Y() const { return memory::desc({n, o, oh, ow}, dt::f32, tag::nhwc); }
+  memory::desc X(dt type = dt::f32) const { return memory::desc({n, c, h, w}, type, tag::nhwc); }
+  memory::desc Y(dt type = dt::f32) const { return memory::desc({n, o, oh, ow}, type, tag::nhwc); }
   memory::desc WUser() const { return memory::desc({o, c, kh, kw}, dt::f32, tag::hwio); }
-  memory::desc WAny() const { return memory::desc({o, c, kh, kw}, dt::f32, tag::any); }
+  memory::desc WAny(dt type = dt::f32) const { return memory::desc({o, c, kh, kw}, type, tag::any); }
   memory::dims Strides() const { return {sh, sw}; }
   memory::dims Dilations() const { return {dh - 1, dw - 1}; }  // oneDNN: 0 = dense
   memory::dims PadL() const { return {pt, pl}; }
@@ -81,11 +88,86 @@ struct Geometry {
 };
 static_assert(sizeof(Geometry) == Geometry::kFields * sizeof(int64_t), "Geometry is filled by memcpy");
 
-// The forward descriptor that backward primitives need as a hint.
-inline dnnl::convolution_forward::primitive_desc ForwardHint(const Geometry& g) {
-  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, g.X(),
-                                    g.WAny(), g.Y(), g.Strides(), g.Dilations(), g.PadL(), g.PadR());
-  return dnnl::convolution_forward::primitive_desc(d, Engine());
+// One scratchpad for every conv primitive (they run one at a time, under Lock()). oneDNN 2.6's own
+// ("library") scratchpad is allocated when an execution starts and freed when it ends, and fresh memory
+// costs page faults on this kind of VM (see buffer_pool.ts); the bf16 backward-weights primitives keep
+// transposed copies of x and dy there. The buffer only grows, and is touched once when it does.
+class SharedScratchpad {
+ public:
+  memory For(const memory::desc& desc) {
+    const size_t size = desc.get_size();
+    if (size > size_) {
+      buffer_.reset(static_cast<char*>(std::aligned_alloc(4096, (size + 4095) / 4096 * 4096)));
+      if (!buffer_) throw dnnl::error(dnnl_out_of_memory, "conv scratchpad");
+      std::memset(buffer_.get(), 0, size);
+      size_ = size;
+    }
+    return memory(desc, Engine(), size ? buffer_.get() : nullptr);
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, Free> buffer_;
+  size_t size_ = 0;
+};
+
+inline SharedScratchpad& Scratchpad() {
+  static SharedScratchpad s;
+  return s;
+}
+
+// Primitive attributes with a user-provided scratchpad (SharedScratchpad).
+inline dnnl::primitive_attr UserScratchpad(dnnl::primitive_attr attr = dnnl::primitive_attr()) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// The forward descriptor that backward primitives need as a hint (bf16: bf16 src and weights, fp32 dst).
+inline dnnl::convolution_forward::primitive_desc ForwardHint(const Geometry& g, bool bf16 = false) {
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, g.X(in),
+                                    g.WAny(in), g.Y(), g.Strides(), g.Dilations(), g.PadL(), g.PadR());
+  return dnnl::convolution_forward::primitive_desc(d, UserScratchpad(), Engine());
+}
+
+// oneDNN's reference implementations ("ref:any", "gemm:ref") are correct but tens of times slower than its
+// jit ones; a bf16 primitive that only has those (e.g. 3 input channels on some CPUs) runs in fp32 instead.
+inline bool IsReference(const std::string& impl) { return impl.rfind("ref", 0) == 0 || impl.find(":ref") != std::string::npos; }
+
+// Which implementations the conv kernels created (kernel, geometry, impl, bf16), for benchmarks and tests.
+struct ImplRecord {
+  std::string kernel;
+  std::vector<int64_t> key;
+  std::string impl;
+  bool bf16;
+};
+inline std::vector<ImplRecord>& Implementations() {
+  static std::vector<ImplRecord> records;
+  return records;
+}
+inline void RecordImpl(const char* kernel, const std::vector<int64_t>& key, const std::string& impl, bool bf16) {
+  if (Implementations().size() < 1024) Implementations().push_back({kernel, key, impl, bf16});
+}
+
+// Builds a primitive descriptor in bf16 when asked and oneDNN has a non-reference bf16 implementation for it,
+// else in fp32. make(bf16) returns the primitive descriptor; *usedBf16 says which one came back.
+template <typename Pd, typename Make>
+Pd Bf16OrFp32(bool bf16, Make make, bool* usedBf16) {
+  if (bf16) {
+    try {
+      Pd pd = make(true);
+      if (!IsReference(pd.impl_info_str())) {
+        *usedBf16 = true;
+        return pd;
+      }
+    } catch (const dnnl::error&) {
+      // no bf16 implementation at all: fp32 below
+    }
+  }
+  *usedBf16 = false;
+  return make(false);
 }
 
 // The activation codes of conv2dForward / depthwiseForward as a oneDNN post-op: 0 linear, 1 relu, 2 relu6,
@@ -135,6 +217,8 @@ struct Staged {
   dnnl::reorder reorder;
   bool reorders = false;
 
+  uint64_t holds = 0;  // the id of the tensor whose values prim holds (inputs; 0 = none)
+
   // toPrim: user -> prim (an input); otherwise prim -> user (an output).
   Staged(const memory::desc& userDesc, const memory::desc& primDesc, bool toPrim)
       : user(userDesc, Engine(), nullptr) {
@@ -147,14 +231,100 @@ struct Staged {
     reorder = toPrim ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
   }
 
-  void In(float* data) {
+  // id: the tensor's identity (0 = unknown): when prim already holds that tensor's values the reorder is skipped.
+  void In(float* data, uint64_t id = 0) {
     user.set_data_handle(data);
-    if (reorders) reorder.execute(Stream(), user, prim);
+    if (!reorders) return;
+    if (id != 0 && id == holds) return;
+    reorder.execute(Stream(), user, prim);
+    holds = id;
   }
   void Out(float* data) { user.set_data_handle(data); }
   void Flush() {
     if (reorders) reorder.execute(Stream(), prim, user);
   }
+};
+
+// bf16 NHWC copies of fp32 activations, the last few kept by tensor id: the gradient dz is read by the
+// backward-data and the backward-weights primitives one after the other, and converted once. At most
+// kPerShape buffers per shape, reused (fresh memory costs page faults here), least recently used first.
+class Bf16Activations {
+ public:
+  // The copy of the fp32 NHWC tensor `data` in `bf16Desc` (bf16, NHWC or a blocked layout; id 0: unknown
+  // identity, always converted).
+  memory Get(const memory::desc& f32Desc, const memory::desc& bf16Desc, float* data, uint64_t id) {
+    Slot* hit = nullptr;
+    Slot* victim = nullptr;
+    int sameShape = 0;
+    for (auto& s : slots_) {
+      if (s->f32Desc != f32Desc || s->bf16Desc != bf16Desc) continue;
+      sameShape++;
+      if (id != 0 && s->id == id) hit = s.get();
+      if (!victim || s->used < victim->used) victim = s.get();
+    }
+    clock_++;
+    if (hit) {
+      hit->used = clock_;
+      return hit->bf16;
+    }
+    if (sameShape < kPerShape) {
+      if (slots_.size() >= kMaxSlots) slots_.clear(), victim = nullptr;
+      auto s = std::make_unique<Slot>();
+      s->f32Desc = f32Desc;
+      s->bf16Desc = bf16Desc;
+      s->user = memory(f32Desc, Engine(), nullptr);
+      s->bf16 = memory(bf16Desc, Engine());
+      s->reorder = dnnl::reorder(s->user, s->bf16);
+      victim = s.get();
+      slots_.push_back(std::move(s));
+    }
+    victim->user.set_data_handle(data);
+    victim->reorder.execute(Stream(), victim->user, victim->bf16);
+    victim->id = id;
+    victim->used = clock_;
+    return victim->bf16;
+  }
+
+ private:
+  static constexpr int kPerShape = 3;
+  static constexpr size_t kMaxSlots = 96;
+  struct Slot {
+    memory::desc f32Desc, bf16Desc;
+    memory user, bf16;
+    dnnl::reorder reorder;
+    uint64_t id = 0, used = 0;
+  };
+  std::vector<std::unique_ptr<Slot>> slots_;
+  uint64_t clock_ = 0;
+};
+
+inline Bf16Activations& Activations() {
+  static Bf16Activations a;
+  return a;
+}
+
+// A tensor id from JavaScript (a non-negative integer below 2^53; 0 = unknown).
+inline uint64_t Id(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber()) return 0;
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  return v > 0 ? static_cast<uint64_t>(v) : 0;
+}
+
+// Runs what follows with `n` OpenMP threads (0: unchanged) and puts the process's count back at the end of the scope.
+// oneDNN's jit kernels split their work for the thread count of the moment they are created, and run with it.
+class ThreadsScope {
+ public:
+  explicit ThreadsScope(int n) : set_(n > 0 && n != ConfigureThreads()) {
+    if (set_) omp_set_num_threads(n);
+  }
+  ~ThreadsScope() {
+    if (set_) omp_set_num_threads(ConfigureThreads());
+  }
+  ThreadsScope(const ThreadsScope&) = delete;
+  ThreadsScope& operator=(const ThreadsScope&) = delete;
+
+ private:
+  bool set_;
 };
 
 // Runs body, turning oneDNN failures into JavaScript errors that name the kernel.

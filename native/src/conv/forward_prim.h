@@ -1,6 +1,7 @@
 // The forward convolution primitive shared by conv2dForward (forward.cc) and depthwiseForward (depthwise.cc):
 // bias and activation fused in (a bias and an eltwise post-op), weights described by the caller (dense HWIO, or
-// grouped for depthwise) and reordered per call into the primitive's preferred layout.
+// grouped for depthwise) and reordered into the primitive's preferred layout (skipped while the same weight
+// tensor comes back). In bf16 (dense only) x and w are read as bf16 copies, accumulation, bias and y stay fp32.
 #pragma once
 #include "conv/dnnl_conv.h"
 
@@ -11,42 +12,68 @@ struct ForwardPrim {
   dnnl::convolution_forward prim;
   memory x, y, bias;
   Staged w;
+  bool bf16;
+  memory::desc srcDesc;  // bf16: the layout the primitive reads x in
+  memory::desc scratchpadDesc;
 };
 
+// wAny: the weights' logical dims with format any (fp32); in bf16 the same dims in bf16 are asked for. kernel:
+// the name the implementation is recorded under (convImplementations).
 inline ForwardPrim MakeForwardPrim(const Geometry& g, const memory::desc& wUser, const memory::desc& wAny, bool hasBias,
-                                   int64_t activation, float alpha) {
+                                   int64_t activation, float alpha, bool bf16, const char* kernel) {
   memory::desc biasDesc = hasBias ? memory::desc({g.o}, dt::f32, tag::x) : memory::desc();
-  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.X(),
-                                    wAny, biasDesc, g.Y(), g.Strides(), g.Dilations(), g.PadL(), g.PadR());
   dnnl::post_ops po;
   AppendActivation(po, activation, alpha);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = UserScratchpad();
   attr.set_post_ops(po);
-  dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
-  return ForwardPrim{dnnl::convolution_forward(pd), memory(g.X(), Engine(), nullptr), memory(g.Y(), Engine(), nullptr),
-                     hasBias ? memory(biasDesc, Engine(), nullptr) : memory(), Staged(wUser, pd.weights_desc(), true)};
+  bool used = false;
+  auto pd = Bf16OrFp32<dnnl::convolution_forward::primitive_desc>(bf16, [&](bool b) {
+    const dt in = b ? dt::bf16 : dt::f32;
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.X(in),
+                                      memory::desc(wAny.dims(), in, tag::any), biasDesc, g.Y(), g.Strides(),
+                                      g.Dilations(), g.PadL(), g.PadR());
+    return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+  }, &used);
+  RecordImpl(kernel, g.Key(), pd.impl_info_str(), used);
+  return ForwardPrim{dnnl::convolution_forward(pd),
+                     memory(g.X(), Engine(), nullptr),
+                     memory(g.Y(), Engine(), nullptr),
+                     hasBias ? memory(biasDesc, Engine(), nullptr) : memory(),
+                     Staged(wUser, pd.weights_desc(), true),
+                     used,
+                     pd.src_desc(),
+                     pd.scratchpad_desc()};
 }
 
-// Runs the cached primitive for (key, bias, activation, alpha), making it with make() the first time.
+// Runs the cached primitive for (key, bias, activation, alpha, bf16), making it with make() the first time;
+// xId / wId are the tensors' identities (0 = unknown). Returns whether it ran in bf16.
 template <typename Make>
-void RunForwardPrim(Cache<ForwardPrim>& cache, std::vector<int64_t> key, float* x, float* w, float* bias, float* y,
-                    int64_t activation, float alpha, Make make) {
+bool RunForwardPrim(Cache<ForwardPrim>& cache, std::vector<int64_t> key, float* x, float* w, float* bias, float* y,
+                    int64_t activation, float alpha, bool bf16, uint64_t xId, uint64_t wId, Make make) {
   key.push_back(bias != nullptr);
   key.push_back(activation);
   uint32_t alphaBits = 0;
   if (activation == 3) std::memcpy(&alphaBits, &alpha, sizeof(alpha));
   key.push_back(alphaBits);
+  key.push_back(bf16);
   ForwardPrim& f = cache.Get(key, make);
-  f.w.In(w);
-  f.x.set_data_handle(x);
+  f.w.In(w, wId);
   f.y.set_data_handle(y);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, f.x}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y}};
+  memory src = f.x;
+  if (f.bf16) {
+    src = Activations().Get(f.x.get_desc(), f.srcDesc, x, xId);
+  } else {
+    f.x.set_data_handle(x);
+  }
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y},
+                                       {DNNL_ARG_SCRATCHPAD, Scratchpad().For(f.scratchpadDesc)}};
   if (bias) {
     f.bias.set_data_handle(bias);
     args.emplace(DNNL_ARG_BIAS, f.bias);
   }
   f.prim.execute(Stream(), args);
   Stream().wait();
+  return f.bf16;
 }
 
 }  // namespace conv

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { runPytorchPeer } from '../../../bench/peer.js';
 import { benchPolicyEpochs } from '../../../bench/policy_epoch.js';
-import { benchModelFolder, benchTrainingStep, type StepBenchResult } from '../../../bench/train_step.js';
-import { addon, useBestBackend } from '../../engine/index.js';
+import { benchModelFolderPrecisions, benchStepPrecisions, type PrecisionStepResult } from '../../../bench/precision_step.js';
+import { addon, useBestBackend, type PrecisionSetting } from '../../engine/index.js';
 import { ENCODER_ARCHS } from '../../model/options.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
 import { UsageError } from '../../util/errors.js';
@@ -15,7 +15,7 @@ import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs 
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'time a training step of the course U-Net (optionally against PyTorch) or of a model folder (--model), or a fine-tuning policy\'s epochs (--train)',
-  usage: '[--model DIR] [--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
+  usage: '[--model DIR] [--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--precision fp32|bf16|auto] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
   options: {
     model: { type: 'string', valueName: 'DIR', description: 'time a step of the model folder DIR instead of a course U-Net (its own input size and classes)' },
     filters: { type: 'string', default: '16', description: 'filters of the first block (F)' },
@@ -26,6 +26,7 @@ export const benchCommand: Command = {
     steps: { type: 'string', default: '5', description: 'timed steps (the median is reported)' },
     warmup: { type: 'string', default: '2', description: 'untimed steps first' },
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
+    precision: { type: 'string', valueName: 'P', description: 'fp32 (default), or bf16 / auto: time the step in fp32 and in bf16 mixed precision (and PyTorch with and without autocast-bf16 with --peer)' },
     arch: { type: 'string', valueName: 'A', description: `the U-Net to time: course (default), ${ENCODER_ARCHS.join(', ')} (their reference widths; --filters ignored)` },
     peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
     profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
@@ -39,6 +40,7 @@ export const benchCommand: Command = {
     'unet-transfer bench',
     'unet-transfer bench --peer --json',
     'unet-transfer bench --filters 32 --profile',
+    'unet-transfer bench --precision bf16 --peer',
     'unet-transfer bench --model models/mine --profile',
     'unet-transfer bench --train decoder+head --images 1000 --height 64 --width 64 --json',
   ],
@@ -58,50 +60,76 @@ export const benchCommand: Command = {
     };
     const backend = await useBestBackend(choiceOption(args, 'backend', ['native', 'cpu'] as const), io.err);
     const threads = addon.loaded.conv?.threads ?? cpus().length;
+    const precision = args.values.precision === undefined ? undefined : (String(args.values.precision) as PrecisionSetting);
     if (args.values.model !== undefined) {
       if (args.values.peer) throw new UsageError('--peer times PyTorch on the course U-Net; it does not go with --model');
       const dir = String(args.values.model);
       if (!io.quiet && !io.json) io.err(`timing the model in ${dir} (batch ${o.batch}) on ${backend} with ${threads} threads...`);
-      return printStep(await benchModelFolder(dir, o), { backend, threads }, args, io);
+      return printStep(await benchModelFolderPrecisions(dir, { ...o, precision }), { backend, threads }, args, io);
     }
     if (!io.quiet && !io.json) io.err(`timing the ${o.arch === 'course' ? `course U-Net (F=${o.filters}, ` : `${o.arch} U-Net (`}batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
-    const ours = benchTrainingStep(o);
+    const timed = benchStepPrecisions({ ...o, precision });
     const result: Record<string, unknown> = {};
     if (args.values.peer) {
       if (!io.quiet && !io.json) io.err('timing the PyTorch peer...');
       const peer = runPytorchPeer({ ...o, threads });
+      const peerBf16 = timed.bf16 && o.arch === 'course' ? runPytorchPeer({ ...o, threads, bf16: true }) : null;
       Object.assign(result, {
         peer: `pytorch ${peer.version}`,
         peer_step_ms: peer.step_ms,
         peer_forward_ms: peer.forward_ms,
         peer_parameters: peer.parameters,
         peer_peak_rss_mb: peer.peak_rss_mb,
-        step_ratio: Math.round((ours.step_ms / peer.step_ms) * 1000) / 1000,
-        forward_ratio: Math.round((ours.forward_ms / peer.forward_ms) * 1000) / 1000,
+        step_ratio: Math.round((timed.fp32.step_ms / peer.step_ms) * 1000) / 1000,
+        forward_ratio: Math.round((timed.fp32.forward_ms / peer.forward_ms) * 1000) / 1000,
+        ...(peerBf16 && timed.bf16
+          ? {
+              peer_bf16_step_ms: peerBf16.step_ms,
+              peer_bf16_forward_ms: peerBf16.forward_ms,
+              peer_bf16_vs_fp32: Math.round((peerBf16.step_ms / peer.step_ms) * 1000) / 1000,
+              bf16_step_ratio: Math.round((timed.bf16.step_ms / peerBf16.step_ms) * 1000) / 1000,
+            }
+          : {}),
       });
     }
-    return printStep(ours, { backend, threads, ...result }, args, io);
+    return printStep(timed, { backend, threads, ...result }, args, io);
   },
 };
 
-/** Prints a step's timing (and the PyTorch peer's, in `extra`, when it ran). */
-function printStep(ours: StepBenchResult, extra: { backend: string; threads: number } & Record<string, unknown>, args: ParsedArgs, io: CommandIO): number {
+/** Prints a step's timing in fp32 and, when bf16 ran, in bf16 (and the PyTorch peer's, in `extra`, when it ran). */
+function printStep(timed: PrecisionStepResult, extra: { backend: string; threads: number } & Record<string, unknown>, args: ParsedArgs, io: CommandIO): number {
   const { backend, threads, ...peer } = extra;
-  const result: Record<string, unknown> = { backend, threads, ...ours, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), ...peer };
+  const ours = timed.bf16 ?? timed.fp32;
+  const { requested, cpu } = timed;
+  const result: Record<string, unknown> = {
+    backend, threads, ...ours, precision_requested: requested, onednn_isa: cpu.onednnIsa, avx512_bf16: cpu.avx512Bf16, amx: cpu.amx,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), ...peer,
+  };
   delete result.profile;
+  delete result.step_times_ms;
+  if (timed.bf16) {
+    Object.assign(result, { fp32_step_ms: timed.fp32.step_ms, fp32_forward_ms: timed.fp32.forward_ms, bf16_step_ms: timed.bf16.step_ms, bf16_forward_ms: timed.bf16.forward_ms, bf16_vs_fp32: timed.bf16_vs_fp32, bf16_impls: timed.bf16_impls });
+  }
   if (ours.profile) result.kernels = ours.profile.map((k) => ({ ...k, ms: Math.round(k.ms * 100) / 100 }));
   if (io.json) {
     io.out(JSON.stringify(result));
     return 0;
   }
-  io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}`);
+  io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}, oneDNN ISA ${cpu.onednnIsa}, precision ${timed.precision}${requested !== timed.precision ? ` (requested ${requested})` : ''}`);
   io.out(`parameters       ${ours.parameters.toLocaleString('en-US')}`);
-  io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
-  io.out(`forward pass     ${ours.forward_ms} ms`);
+  if (timed.bf16) {
+    io.out(`training step    fp32 ${timed.fp32.step_ms} ms, bf16 ${timed.bf16.step_ms} ms: bf16 / fp32 ${timed.bf16_vs_fp32}x  (${ours.gflop_per_step} GFLOP; ${timed.fp32.gflops} and ${timed.bf16.gflops} GFLOP/s)`);
+    io.out(`forward pass     fp32 ${timed.fp32.forward_ms} ms, bf16 ${timed.bf16.forward_ms} ms`);
+    io.out(`bf16 kernels     ${Object.entries(timed.bf16_impls ?? {}).map(([k, n]) => `${k} (${n})`).join(', ')}`);
+  } else {
+    io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
+    io.out(`forward pass     ${ours.forward_ms} ms`);
+  }
   io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
   if (args.values.peer) {
     io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
-    io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x`);
+    if (result.peer_bf16_step_ms !== undefined) io.out(`PyTorch bf16     ${result.peer_bf16_step_ms} ms, forward ${result.peer_bf16_forward_ms} ms (torch.autocast cpu bfloat16): ${result.peer_bf16_vs_fp32}x its fp32 step`);
+    io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x (fp32)${result.bf16_step_ratio !== undefined ? `; bf16 step ${result.bf16_step_ratio}x` : ''}`);
   }
   if (ours.profile) {
     const total = ours.profile.reduce((s, k) => s + k.ms, 0);
@@ -118,7 +146,7 @@ function printStep(ours: StepBenchResult, extra: { backend: string; threads: num
 
 /** `bench --train SPEC`: a policy's epoch times over in-memory digit scenes, and its share of the FLOPs of `all`. */
 async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> {
-  for (const flag of ['peer', 'profile']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} times a single step; it does not go with --train`);
+  for (const flag of ['peer', 'profile', 'precision']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} times a single step; it does not go with --train`);
   const train = String(args.values.train);
   const o = {
     train,

@@ -1,34 +1,40 @@
-// `demo [--quick] [--out DIR]`: the question this tool answers, on the model that ships with it: which layers
-// to fine-tune for an input-level and an output-level domain shift, at what cost; one report.
+// `demo [--quick] [--domain world|digits] [--out DIR]`: the question this tool answers, on a model that ships
+// with it: which layers to fine-tune for input-level and output-level domain shifts, at what cost; one report.
 import { resolve } from 'node:path';
 
 import { runDemo } from '../../demo/run.js';
-import { PRESETS, type PresetName } from '../../demo/presets.js';
+import { DEMO_DOMAINS, type DomainName, type PresetName } from '../../demo/presets.js';
+
+const PRESETS = DEMO_DOMAINS.world.presets;
 import { UsageError } from '../../util/errors.js';
 import type { Command } from '../command.js';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'which layers to fine-tune, shown end to end: the shipped digits model on two domain shifts (sweeps, analysis, advisor), one report',
-  usage: '[--quick] [--out DIR] [--force] [--json]',
+  summary: 'which layers to fine-tune, shown end to end: the shipped town16 model on night, indoor and toon scenes (sweeps, analysis, advisor), one report',
+  usage: '[--quick] [--domain world|digits] [--out DIR] [--force] [--json]',
   options: {
-    quick: { type: 'boolean', description: `a smaller run (${PRESETS.quick.policies.length} policies, ${PRESETS.quick.seeds} seed, ${PRESETS.quick.epochs} epochs, ${PRESETS.quick.train} training scenes per shift; about a minute on 2 cores) instead of the full one (${PRESETS.full.policies.length} named policies, ${PRESETS.full.seeds} seeds, ${PRESETS.full.epochs} epochs; under 10 minutes)` },
+    quick: { type: 'boolean', description: `a smaller run (${PRESETS.quick.policies.length} policies, ${PRESETS.quick.seeds} seed, ${PRESETS.quick.epochs} epochs, ${PRESETS.quick.train} training frames per shift; a minute and a half on 2 cores) instead of the full one (${PRESETS.full.policies.length} named policies, ${PRESETS.full.seeds} seeds, ${PRESETS.full.epochs} epochs, ${PRESETS.full.train} frames; under 15 minutes)` },
     // The tests' configuration: the same code path in seconds (not listed in --help's examples).
     tiny: { type: 'boolean', description: 'the smallest configuration (2 policies, 1 epoch, 16 scenes; for tests: its numbers mean little)' },
+    domain: { type: 'string', valueName: 'world|digits', description: 'world (default): models/town16, the course U-Net pretrained on rendered town streets by day, on night streets, indoor rooms (a new head) and the toon look; digits: models/digits04 on speckled digits and new digits (the demo of earlier versions)' },
     out: { type: 'string', valueName: 'DIR', description: 'the demo folder: data, one sweep folder per shift, report.html (default runs/demo, or runs/demo-quick with --quick); rerunning resumes it' },
     force: { type: 'boolean', description: 'start over in a demo folder that holds a demo with other settings' },
     'trial-processes': { type: 'boolean', description: 'run each fine-tune in its own process (per-trial peak memory in the report; about 1-2 s more per trial)' },
   },
-  examples: ['unet-transfer demo --quick', 'unet-transfer demo --out runs/demo', 'npm run demo   # sets up what is missing first'],
+  examples: ['unet-transfer demo --quick', 'unet-transfer demo --out runs/demo', 'unet-transfer demo --quick --domain digits', 'npm run demo   # sets up what is missing first'],
   async run(args, io) {
     if (args.positionals.length) throw new UsageError(`demo takes no positional arguments, got ${JSON.stringify(args.positionals[0])} (the folder goes in --out)`);
     if (args.values.quick && args.values.tiny) throw new UsageError('--quick and --tiny are two sizes of the demo; give one');
+    const domain = (typeof args.values.domain === 'string' ? args.values.domain : 'world') as DomainName;
+    if (!(domain in DEMO_DOMAINS)) throw new UsageError(`--domain: expected ${Object.keys(DEMO_DOMAINS).join(' or ')}, got ${JSON.stringify(domain)}`);
     const name: PresetName = args.values.tiny ? 'tiny' : args.values.quick ? 'quick' : 'full';
     const out = resolve(typeof args.values.out === 'string' ? args.values.out : name === 'full' ? 'runs/demo' : `runs/demo-${name}`);
     const chatty = !io.json && !io.quiet;
     const r = await runDemo({
       out,
-      preset: PRESETS[name],
+      preset: DEMO_DOMAINS[domain].presets[name],
+      domain,
       force: args.values.force === true,
       trialProcesses: args.values['trial-processes'] === true,
       log: chatty ? io.err : undefined,

@@ -7,6 +7,7 @@ import { packageRoot } from '../../engine/addon.js';
 import { useBestBackend } from '../../engine/index.js';
 import { adoptModelFolder, loadModelFolder, saveModelFolder } from '../../model/folder.js';
 import { defaultClasses, parseClasses, type ClassInfo } from '../../model/classes.js';
+import { HEAD_MODES, type HeadMode } from '../../model/head_mode.js';
 import { readJsonFile } from '../../model/manifest.js';
 import { ARCHS, DEFAULTS, MAX_DEPTH, MIN_DEPTH, parseInputSize, UPSAMPLES, type UNetOptionsInput } from '../../model/options.js';
 import { summarize, summaryText } from '../../model/summary.js';
@@ -96,7 +97,7 @@ export const modelCreateCommand: Command = {
       const classList = classes.list ?? defaultClasses(classes.count);
       const provenance = { createdBy: `unet-transfer ${toolVersion()} model create`, createdAt: new Date().toISOString(), trainedOn: null, parent: null, ...pretrained?.provenance };
       const weights = await saveModelFolder(out, unet, { classes: classList, provenance });
-      const summary = summarize({ dir: out, ...unet, classes: classList, provenance, weights, warnings: [] });
+      const summary = summarize({ dir: out, ...unet, classes: classList, provenance, weights, headMode: 'multiclass', warnings: [] });
       if (io.json) io.out(JSON.stringify(summary));
       else {
         if (!io.quiet) for (const line of summaryText(summary)) io.out(line);
@@ -146,6 +147,7 @@ export const modelAdoptCommand: Command = {
   options: {
     classes: { type: 'string', valueName: 'FILE', description: 'classes.json naming the output channels (default: class0..classN-1)' },
     force: { type: 'boolean', description: 'replace an existing unet.json' },
+    'head-mode': { type: 'string', valueName: 'M', description: `${HEAD_MODES.join(', ')} (default: binary for one output channel, else multiclass)` },
   },
   examples: ['unet-transfer model adopt downloads/keras-unet', 'unet-transfer model adopt downloads/keras-unet --classes data/classes.json'],
   async run(args, io) {
@@ -153,7 +155,8 @@ export const modelAdoptCommand: Command = {
     const file = args.values.classes;
     const classes = typeof file === 'string' ? parseClasses(readJsonFile(file, 16 * 1024 * 1024), file) : undefined;
     await useBestBackend('native', io.err);
-    const folder = await adoptModelFolder(dir, { classes, force: args.values.force === true, provenance: { adoptedBy: `unet-transfer ${toolVersion()} model adopt`, adoptedAt: new Date().toISOString() } });
+    const headMode = args.values['head-mode'] === undefined ? undefined : (String(args.values['head-mode']) as HeadMode);
+    const folder = await adoptModelFolder(dir, { classes, headMode, force: args.values.force === true, provenance: { adoptedBy: `unet-transfer ${toolVersion()} model adopt`, adoptedAt: new Date().toISOString() } });
     folder.model.dispose();
     const summary = summarize(folder);
     if (io.json) io.out(JSON.stringify(summary));

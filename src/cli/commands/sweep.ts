@@ -22,6 +22,7 @@ export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   batch: { type: 'string', valueName: 'N', description: 'batch size (default 8)' },
   lr: { type: 'string', valueName: 'RATE', description: 'learning rate (default 1e-3)' },
   val: { type: 'string', valueName: 'F', description: 'validation fraction when the data set has no val/ folder (default 0.2)' },
+  precision: { type: 'string', valueName: 'P', description: 'the trials\' convolutions in fp32, bf16 (mixed precision) or auto (default fp32)' },
   out: { type: 'string', valueName: 'DIR', description: 'the sweep folder' },
   force: { type: 'boolean', description: 'replace a plan with other settings (and its trials)' },
 };
@@ -53,6 +54,7 @@ function sweepFlags(args: ParsedArgs, io: CommandIO): Omit<SweepOptions, 'out'> 
     batch: args.values.batch === undefined ? undefined : intOption(args, 'batch', 1, 4096),
     lr: numOption(args, 'lr', 0, 10, true),
     val: numOption(args, 'val', 0, 0.95),
+    precision: str(args, 'precision') as SweepOptions['precision'],
     force: args.values.force === true,
     parallel: args.values.parallel === undefined ? undefined : intOption(args, 'parallel', 1, 64),
     log: io.quiet ? undefined : io.err,

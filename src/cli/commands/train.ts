@@ -1,6 +1,7 @@
 // `pretrain`, `finetune` and `evaluate`: train a U-Net from scratch on a source data set, fine-tune a
 // chosen part of a pretrained one on a target data set (freeze specs, BN handling, per-region rates,
 // gradual unfreezing, exact resume), and measure a model on a data set.
+import { HEAD_MODES, type HeadMode } from '../../model/head_mode.js';
 import { MAX_DEPTH, MIN_DEPTH, parseInputSize, ARCHS, DEFAULTS } from '../../model/options.js';
 import { evaluate, finetune, pretrain, type EvaluateOptions, type FinetuneOptions, type PretrainOptions } from '../../train/api.js';
 import { parseLossName } from '../../train/losses/index.js';
@@ -17,7 +18,8 @@ const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   batch: { type: 'string', valueName: 'N', description: 'batch size (default 8)' },
   lr: { type: 'string', valueName: 'RATE', description: 'base learning rate (default 1e-3)' },
   seed: { type: 'string', valueName: 'N', description: 'seed of order, augmentation, dropout, split and new weights (default 0)' },
-  loss: { type: 'string', valueName: 'L', description: 'ce, dice or ce+dice (default ce)' },
+  loss: { type: 'string', valueName: 'L', description: 'ce, dice or ce+dice (default ce); sigmoid heads: bce (= ce), dice, bce+dice' },
+  'head-mode': { type: 'string', valueName: 'M', description: `${HEAD_MODES.join(', ')}: how outputs become a segmentation (default: the model's; pretrain multiclass)` },
   'class-weights': { type: 'string', valueName: 'W', description: 'cross-entropy class weights: balanced (median frequency) or w0,w1,... (default none)' },
   optimizer: { type: 'string', valueName: 'O', description: 'adam, adamw or sgd (momentum) (default adam)' },
   'weight-decay': { type: 'string', valueName: 'WD', description: 'AdamW decoupled weight decay (default 0.01)' },
@@ -26,6 +28,7 @@ const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   'early-stop': { type: 'string', valueName: 'METRIC:N', description: `stop after N epochs without improvement of METRIC (${Object.keys(MONITORS).join(', ')}); also picks the best model` },
   val: { type: 'string', valueName: 'F', description: 'validation fraction when the data set has no val/ folder (default 0.2)' },
   augment: { type: 'string', valueName: 'SPEC', description: 'augmentation, e.g. flip,crop:0.8,brightness:0.1 (default none)' },
+  precision: { type: 'string', valueName: 'P', description: 'convolutions in fp32, bf16 (mixed precision: needs AVX512-BF16 or AMX) or auto (bf16 where the CPU has it) (default fp32)' },
   out: { type: 'string', valueName: 'DIR', description: 'where to write' },
   resume: { type: 'boolean', description: 'continue the run in --out from its last checkpoint (configuration from its run.json)' },
   force: { type: 'boolean', description: 'replace an existing run in --out' },
@@ -79,6 +82,8 @@ function trainingOptions(args: ParsedArgs, io: CommandIO, finetune: boolean): Fi
     earlyStop: es === undefined ? undefined : (parseEarlyStop(es) as FinetuneOptions['earlyStop']),
     val: numOption(args, 'val', 0, 0.95),
     augment: str(args, 'augment'),
+    precision: str(args, 'precision') as FinetuneOptions['precision'],
+    headMode: str(args, 'head-mode') as HeadMode | undefined,
     resume,
     force: args.values.force === true,
     log: (line) => {
@@ -103,7 +108,7 @@ function trainingOptions(args: ParsedArgs, io: CommandIO, finetune: boolean): Fi
       filters: int(args, 'filters', 1, 1024),
       depth: int(args, 'depth', MIN_DEPTH, MAX_DEPTH),
       input: str(args, 'input') === undefined ? undefined : parseInputSize(str(args, 'input')!),
-      classes: int(args, 'classes', 2, 65536),
+      classes: int(args, 'classes', 1, 65536),
       dropout: numOption(args, 'dropout', 0, 0.99),
     });
   }
@@ -120,7 +125,8 @@ function printResult(io: CommandIO, r: TrainResult, command: string): void {
   const b = r.bestMetrics ?? {};
   const f = (k: string) => (typeof b[k] === 'number' ? (b[k] as number).toFixed(4) : '-');
   const monitor = r.monitor === 'val_miou' ? '' : `${r.monitor} ${r.best?.toFixed(4) ?? '-'}, `;
-  io.out(`${r.model}: best epoch ${r.bestEpoch} of ${r.epochs}${r.stoppedEarly ? ' (stopped early)' : ''}: ${monitor}val_miou ${f('val_miou')}, val_dice ${f('val_dice')}, pixel accuracy ${f('val_pixel_accuracy')}`);
+  const fg = r.headMode === 'binary' ? `foreground IoU ${f('val_miou_fg')}, ` : '';
+  io.out(`${r.model}: best epoch ${r.bestEpoch} of ${r.epochs}${r.stoppedEarly ? ' (stopped early)' : ''}: ${monitor}${fg}val_miou ${f('val_miou')}, val_dice ${f('val_dice')}, pixel accuracy ${f('val_pixel_accuracy')}`);
   if (!io.quiet) io.out(`run: ${r.run} (run.json, metrics.jsonl, checkpoints/) in ${r.seconds.toFixed(1)} s`);
 }
 
@@ -189,7 +195,8 @@ export const evaluateCommand: Command = {
     if (io.json) {
       io.out(JSON.stringify(r));
     } else {
-      io.out(`${r.model} on ${data} (${r.split}, ${r.samples} samples): mIoU ${r.miou.toFixed(4)} (without background ${r.miou_fg.toFixed(4)}), Dice ${r.dice.toFixed(4)}, pixel accuracy ${r.pixel_accuracy.toFixed(4)}`);
+      const iou = r.head_mode === 'binary' ? `foreground IoU ${r.miou_fg.toFixed(4)}, mIoU over background and foreground ${r.miou.toFixed(4)}` : `mIoU ${r.miou.toFixed(4)} (without background ${r.miou_fg.toFixed(4)})`;
+      io.out(`${r.model} on ${data} (${r.split}, ${r.samples} samples, ${r.head_mode} head): ${iou}, Dice ${r.dice.toFixed(4)}, pixel accuracy ${r.pixel_accuracy.toFixed(4)}`);
       if (!io.quiet) for (const c of r.per_class) io.out(`  ${String(c.id).padStart(3)} ${c.name.padEnd(16)} IoU ${c.iou === null ? '   -  ' : c.iou.toFixed(4)}  Dice ${c.dice === null ? '   -  ' : c.dice.toFixed(4)}`);
     }
     return 0;

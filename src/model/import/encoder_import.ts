@@ -143,7 +143,7 @@ export async function importEncoderModel(source: SourceWeights, o: EncoderImport
     };
     const marked = { ...unet, layerMap: unet.layerMap.withPretrained(unet.model, loaded) };
     const record = await saveModelFolder(o.out, marked, { provenance });
-    return { format: source.format, mapping: `torchvision-${o.arch}`, options: unet.options, mapped, skipped, missed, notes, weights: record };
+    return { format: source.format, mapping: `torchvision-${o.arch}`, options: unet.options, headMode: 'multiclass', mapped, skipped, missed, notes, weights: record };
   } finally {
     unet.model.dispose();
   }

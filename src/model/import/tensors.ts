@@ -30,7 +30,7 @@ export type SourceLayout = 'torch' | 'keras';
 
 export interface SourceWeights {
   /** Which reader produced this. */
-  format: 'torch' | 'safetensors' | 'keras-h5';
+  format: 'torch' | 'safetensors' | 'keras-h5' | 'keras-archive';
   layout: SourceLayout;
   tensors: Map<string, SourceTensor>;
   /** Entries that are not tensors (counters, lists, metadata) and why they were left out. */
@@ -39,6 +39,13 @@ export interface SourceWeights {
   notes: string[];
   /** Keras only: layer name -> class name from the model config, when present. */
   layerClasses?: Map<string, string>;
+  /** Keras only: the model config (parsed JSON, never run), when the file has one. */
+  modelConfig?: unknown;
+  /**
+   * Keras 3 weights files only: the tensors are named `layers/<group>/vars/<index>` (groups named after the
+   * layer class, in model order); `owners` holds the layer name a group records, where Keras wrote one.
+   */
+  kerasVars?: { owners: Map<string, string> };
 }
 
 export function elementCount(shape: readonly number[]): number {

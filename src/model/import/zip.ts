@@ -1,5 +1,5 @@
-// A minimal, strict zip reader for PyTorch checkpoints. torch.save writes a zip of STORED (uncompressed)
-// entries, 64-byte aligned, sometimes in ZIP64 form; that is all this reads. Every offset and size is
+// A minimal, strict zip reader for PyTorch checkpoints and Keras 3 .keras archives. Both write zips of
+// STORED (uncompressed) entries (torch.save 64-byte aligned, sometimes in ZIP64 form); that is all this reads. Every offset and size is
 // checked against the buffer before it is used, entries may not overlap one another or the central
 // directory, and each entry's CRC-32 is verified, so a truncated or tampered file gives a clear error
 // instead of garbage weights. Entries are views into the caller's buffer: nothing is copied.
@@ -131,7 +131,7 @@ export function readZip(bytes: Uint8Array, source: string): Map<string, ZipEntry
     }
     if (flags & 0x1) fail(`entry ${name} is encrypted`);
     if (method !== 0) {
-      fail(`entry ${name} is compressed (method ${method}); only uncompressed (stored) entries, as torch.save writes them, are supported — re-save the checkpoint with torch.save`);
+      fail(`entry ${name} is compressed (method ${method}); only uncompressed (stored) entries, as torch.save and Keras model.save write them, are supported — save the file again with torch.save or model.save`);
     }
     if (compSize !== plainSize) fail(`entry ${name} is stored but its sizes differ (${compSize} vs ${plainSize})`);
     if (entries.has(name)) fail(`entry ${name} appears twice`);

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs-core';
 
+import { DEFAULT_DIGIT_SCENES, generateDigitScenes } from '../../src/data/index.js';
 import { loadModelFolder } from '../../src/model/index.js';
 import { priceSteps } from '../../src/sweep/step_prices.js';
 import { timePolicySteps } from '../../src/train/step_timer.js';
@@ -122,4 +123,26 @@ test('advise --verify prints 95% intervals and says "tied" when they overlap', {
   const withReset = JSON.parse(reset.stdout) as { evidence: { block: string; reset?: number | null }[]; explanation: string[] };
   assert.ok(withReset.evidence.every((e) => typeof e.reset === 'number'), JSON.stringify(withReset.evidence));
   assert.match(withReset.explanation[0]!, /reset sensitivity after a short full fine-tune/);
+});
+
+test('advise on a target with other classes: every candidate, the pick and the verify sweep train the new head', { timeout: 300_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unet-newhead-advice-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const s = await tinySetting(dir);
+  // Digits 3-7: background + 5 classes, where the model predicts 4.
+  const other = join(dir, 'other');
+  await generateDigitScenes(other, { ...DEFAULT_DIGIT_SCENES, size: 32, count: 8, valCount: 4, digits: [3, 7], seed: 2 });
+  const out = join(dir, 'advice');
+  const common = ['--model', s.model, '--data', other, '--budget', '0.9time', '--batch', '4', '--lr', '0.01', '--step-times', join(dir, 'st.json')];
+  const r = cli(['advise', ...common, '--strategy', 'halving', '--advice-budget', '1', '--seeds', '2', '--epochs', '2', '--out', join(dir, 'halving')]);
+  assert.equal(r.code, 0, r.stderr);
+  const a = JSON.parse(readFileSync(join(dir, 'halving', 'advice.json'), 'utf8')) as AdviceJson;
+  assert.ok(a.blocks.includes('head'), `the pick trains the head: ${a.spec}`);
+  assert.ok(a.halving!.candidates.some((c) => c.spec === 'encoder+head'), 'encoder is tried with the head');
+  for (const c of a.halving!.candidates) assert.match(c.spec, /head|full|all|deep/, `candidate ${c.spec} trains the head`);
+  const v = cli(['advise', ...common, '--strategy', 'probe', '--verify', '--policies', 'head,encoder,decoder', '--seeds', '1', '--epochs', '1', '--out', out]);
+  assert.equal(v.code, 0, v.stderr);
+  const verified = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { policies: { policy: string }[] };
+  assert.ok(verified.policies.some((p) => p.policy === 'encoder+head'), 'the verify sweep trains encoder with the head');
+  assert.ok(!verified.policies.some((p) => p.policy === 'encoder'));
 });

@@ -12,7 +12,9 @@ import { blockCka, diffModels } from '../src/analysis/index.js';
 import { useBestBackend } from '../src/engine/index.js';
 import { buildUNet, type UNet } from '../src/model/index.js';
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '256' }, reps: { type: 'string', default: '3' }, 'skip-cka': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { images: { type: 'string', default: '256' }, reps: { type: 'string', default: '3' }, 'skip-cka': { type: 'boolean' } },
+});
 
 /** Adds seeded noise (relative scale `eps` of each weight's std) to every weight of the model. */
 function perturb(u: UNet, eps: number, seed: number): void {

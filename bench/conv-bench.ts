@@ -129,7 +129,15 @@ function time(fn: () => tf.Tensor | void, reps: number): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, batch: { type: 'string', default: '8' }, filters: { type: 'string', default: '16' }, raw: { type: 'boolean', default: false }, precision: { type: 'string', default: 'fp32' } } });
+  const { values } = parseArgs({
+    options: {
+      reps: { type: 'string', default: '3' },
+      batch: { type: 'string', default: '8' },
+      filters: { type: 'string', default: '16' },
+      raw: { type: 'boolean', default: false },
+      precision: { type: 'string', default: 'fp32' },
+    },
+  });
   if (values.precision === 'bf16') return comparePrecisions(Number(values.reps), Number(values.batch), Number(values.filters));
   if (values.precision !== 'fp32') throw new Error(`--precision: fp32 or bf16, not ${values.precision}`);
   const reps = Number(values.reps);
@@ -162,9 +170,13 @@ async function main(): Promise<void> {
     p.dispose();
   }
   for (const c of cols) {
-    console.log(`${c.padEnd(11)} ${(perPass[c].flops / 1e9).toFixed(2)} GFLOP in ${perPass[c].ms.toFixed(1)} ms: ${(perPass[c].flops / perPass[c].ms / 1e6).toFixed(1)} GFLOP/s`);
+    console.log(
+      `${c.padEnd(11)} ${(perPass[c].flops / 1e9).toFixed(2)} GFLOP in ${perPass[c].ms.toFixed(1)} ms: ${(perPass[c].flops / perPass[c].ms / 1e6).toFixed(1)} GFLOP/s`,
+    );
   }
-  console.log(`all 24 convolutions of a training step: ${(total.flops / 1e9).toFixed(2)} GFLOP in ${total.ms.toFixed(1)} ms: ${(total.flops / total.ms / 1e6).toFixed(1)} GFLOP/s`);
+  console.log(
+    `all 24 convolutions of a training step: ${(total.flops / 1e9).toFixed(2)} GFLOP in ${total.ms.toFixed(1)} ms: ${(total.flops / total.ms / 1e6).toFixed(1)} GFLOP/s`,
+  );
 }
 
 function once(fn: () => void): number {
@@ -178,7 +190,9 @@ async function comparePrecisions(reps: number, batch: number, f: number): Promis
   await useBestBackend('native');
   const caps = cpuCapabilities();
   if (!caps.bf16) throw new Error(`bf16 cannot run here: ${caps.bf16Unavailable}`);
-  console.log(`conv bench fp32 vs bf16 (raw addon calls, inputs converted per call): batch ${batch}, F=${f}, 96x128, best of ${reps}, oneDNN ISA ${caps.onednnIsa}`);
+  console.log(
+    `conv bench fp32 vs bf16 (raw addon calls, inputs converted per call): batch ${batch}, F=${f}, 96x128, best of ${reps}, oneDNN ISA ${caps.onednnIsa}`,
+  );
   const cols: Pass[] = ['fwd', 'bwdData', 'bwdWeights'];
   console.log(['layer'.padEnd(18), 'shape'.padEnd(26), ...cols.map((c) => `${c} fp32/bf16 ms`.padStart(24))].join(''));
   const sum: Record<Pass, { fp32: number; bf16: number }> = { fwd: { fp32: 0, bf16: 0 }, bwdData: { fp32: 0, bf16: 0 }, bwdWeights: { fp32: 0, bf16: 0 } };

@@ -42,7 +42,8 @@ export function runPytorchPeer(o: PeerOptions): PeerResult {
   if (arch !== 'course' && !isEncoderArch(arch)) throw new UserError(`options.arch: the PyTorch peer builds course, ${ENCODER_ARCHS.join(', ')}; not ${arch}`);
   const encoder = isEncoderArch(arch);
   const script = join(packageRoot(), 'bench', 'peer', encoder ? 'encoder_unet.py' : 'torch_unet.py');
-  if (!existsSync(PYTHON)) throw new UserError(`options.peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch${encoder ? ' python3-torchvision' : ''})`);
+  if (!existsSync(PYTHON))
+    throw new UserError(`options.peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch${encoder ? ' python3-torchvision' : ''})`);
   const shape = ['--classes', o.classes, '--batch', o.batch, '--height', o.height, '--width', o.width, '--threads', o.threads, '--steps', o.steps];
   if (o.bf16 && encoder) throw new UserError(`options.precision: the PyTorch peer runs bf16 (autocast) for the course U-Net only, not ${arch}`);
   const args = [script, ...(encoder ? ['--arch', arch] : ['--filters', o.filters]), ...shape, ...(o.bf16 ? ['--bf16'] : [])].map(String);
@@ -52,7 +53,11 @@ export function runPytorchPeer(o: PeerOptions): PeerResult {
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 30 * 60_000, env });
   if (r.status !== 0) {
     const why = (r.stderr || r.error?.message || '').trim().split('\n').pop();
-    const hint = /No module named 'torch'/.test(r.stderr ?? '') ? ' (as root: apt-get install -y python3-torch)' : /No module named 'torchvision'/.test(r.stderr ?? '') ? ' (as root: apt-get install -y python3-torchvision)' : '';
+    const hint = /No module named 'torch'/.test(r.stderr ?? '')
+      ? ' (as root: apt-get install -y python3-torch)'
+      : /No module named 'torchvision'/.test(r.stderr ?? '')
+        ? ' (as root: apt-get install -y python3-torchvision)'
+        : '';
     throw new UserError(`the PyTorch peer failed: ${why}${hint}`);
   }
   const line = r.stdout.trim().split('\n').pop() ?? '';

@@ -39,11 +39,20 @@ const groups = buildLrGroups(frozen.variables, new Map(), () => makeOptimizer('a
 const scenes = digitScenesInMemory(N, H, W, 1);
 const source = memoryBatchSource(scenes.images, scenes.masks, [H, W, 3], 1);
 const spillDir = mkdtempSync(join(tmpdir(), 'unet-profile-'));
-const planned = planActivationCache({ model: unet.model, layerMap: unet.layerMap, freeze: frozen, groups, source, options: { enabled: true, limitMb: 2048, spillDir } });
+const planned = planActivationCache({
+  model: unet.model,
+  layerMap: unet.layerMap,
+  freeze: frozen,
+  groups,
+  source,
+  options: { enabled: true, limitMb: 2048, spillDir },
+});
 const loss = makeLoss('ce');
 const plan = stepLoss(unet.model, loss);
 const vars = groups.flatMap((g) => g.variables.map((v) => v.variable));
-console.log(`--train ${values.train}, ${N} scenes ${H}x${W}: ${planned.decision.used ? 'cached prefix' : `no cache (${planned.decision.reason})`}; ${plan.description}`);
+console.log(
+  `--train ${values.train}, ${N} scenes ${H}x${W}: ${planned.decision.used ? 'cached prefix' : `no cache (${planned.decision.reason})`}; ${plan.description}`,
+);
 
 // The first epoch as training runs it (it fills the cache); then the same steps taken apart.
 await trainEpoch({ model: unet.model, loss, groups, dropouts: [], seed: 1, epoch: 0, batchSize: 8, source, cache: planned.cache, lrAt: () => 1e-3 });

@@ -57,7 +57,10 @@ const MAX_SCENE_BYTES = 4 * 2 ** 30;
 /** N digit scenes (MNIST digits 0-4 on a black canvas), grey replicated to 3 channels, cropped to H x W. */
 export function digitScenesInMemory(n: number, height: number, width: number, seed: number): { images: Float32Array[]; masks: Int32Array[] } {
   const bytes = n * height * width * (3 * 4 + 4);
-  if (bytes > MAX_SCENE_BYTES) throw new UserError(`options.images ${n} at ${height}x${width} needs ${(bytes / 2 ** 20).toFixed(0)} MiB in memory, over ${MAX_SCENE_BYTES / 2 ** 20} MiB; use fewer images`);
+  if (bytes > MAX_SCENE_BYTES)
+    throw new UserError(
+      `options.images ${n} at ${height}x${width} needs ${(bytes / 2 ** 20).toFixed(0)} MiB in memory, over ${MAX_SCENE_BYTES / 2 ** 20} MiB; use fewer images`,
+    );
   const size = Math.max(height, width, 16);
   const o = { ...DEFAULT_DIGIT_SCENES, size, seed };
   const mnist = readMnist('train');
@@ -103,7 +106,14 @@ export async function benchPolicyEpochs(o: PolicyBenchOptions, log: (line: strin
   try {
     const { images, masks } = digitScenesInMemory(o.images, o.height, o.width, o.seed);
     const source = memoryBatchSource(images, masks, [o.height, o.width, 3], o.seed);
-    const planned = planActivationCache({ model: unet.model, layerMap: unet.layerMap, freeze: frozen, groups, source, options: { enabled: o.cache, limitMb: o.cacheMb, spillDir } });
+    const planned = planActivationCache({
+      model: unet.model,
+      layerMap: unet.layerMap,
+      freeze: frozen,
+      groups,
+      source,
+      options: { enabled: o.cache, limitMb: o.cacheMb, spillDir },
+    });
     cacheStore = planned.cache?.store ?? null;
     const decision: CacheDecision = planned.decision;
     const loss = makeLoss('ce');
@@ -112,10 +122,23 @@ export async function benchPolicyEpochs(o: PolicyBenchOptions, log: (line: strin
     let steps = 0;
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const t0 = performance.now();
-      const r = await trainEpoch({ model: unet.model, loss, groups, dropouts, seed: o.seed, epoch, batchSize: o.batch, source, cache: planned.cache, lrAt: () => 1e-3 });
+      const r = await trainEpoch({
+        model: unet.model,
+        loss,
+        groups,
+        dropouts,
+        seed: o.seed,
+        epoch,
+        batchSize: o.batch,
+        source,
+        cache: planned.cache,
+        lrAt: () => 1e-3,
+      });
       times.push(performance.now() - t0);
       steps = r.steps;
-      log(`${o.train}: epoch ${epoch + 1}/${o.epochs} (${r.cache === 'off' ? 'no cache' : r.cache === 'fill' ? 'filling the cache' : 'from the cache'}) ${times[epoch]!.toFixed(0)} ms`);
+      log(
+        `${o.train}: epoch ${epoch + 1}/${o.epochs} (${r.cache === 'off' ? 'no cache' : r.cache === 'fill' ? 'filling the cache' : 'from the cache'}) ${times[epoch]!.toFixed(0)} ms`,
+      );
     }
     const trainable = new Set(frozen.variables.map((v) => v.layer));
     const flops = policyStepFlops(unet, o.batch, trainable, planned.cache ? planned.cache.split.prefixLayers : []);

@@ -1,6 +1,14 @@
 // The training step timed in fp32 and, where asked and possible, in bf16 mixed precision, alternating rounds in
 // one process so that both see the same phases of a shared machine.
-import { convImplementations, cpuCapabilities, PRECISION_SETTINGS, resolvePrecision, type CpuCapabilities, type Precision, type PrecisionSetting } from '../src/engine/index.js';
+import {
+  convImplementations,
+  cpuCapabilities,
+  PRECISION_SETTINGS,
+  resolvePrecision,
+  type CpuCapabilities,
+  type Precision,
+  type PrecisionSetting,
+} from '../src/engine/index.js';
 import { loadModelFolder, trainingStepFlops } from '../src/model/index.js';
 import { checkChoice } from '../src/util/check_options.js';
 import { benchModelStep, benchTrainingStep, median, type ModelStepBenchOptions, type StepBenchOptions, type StepBenchResult } from './train_step.js';
@@ -36,7 +44,13 @@ function requestedPrecision(o: PrecisionBenchOptions): { requested: PrecisionSet
  * Times `step` in fp32, and in bf16 too when options.precision resolves to bf16: `rounds` alternations of fp32
  * then bf16. The profile (when `profile`) is of the requested precision's last round.
  */
-function timePrecisions(requested: PrecisionSetting, precision: Precision, profile: boolean, step: (precision: Precision, profile: boolean) => StepBenchResult, rounds = 2): PrecisionStepResult {
+function timePrecisions(
+  requested: PrecisionSetting,
+  precision: Precision,
+  profile: boolean,
+  step: (precision: Precision, profile: boolean) => StepBenchResult,
+  rounds = 2,
+): PrecisionStepResult {
   const cpu = cpuCapabilities();
   if (precision === 'fp32') return { requested, precision, cpu, fp32: step('fp32', profile) };
   const runs: Record<Precision, StepBenchResult[]> = { fp32: [], bf16: [] };
@@ -70,7 +84,11 @@ export function benchStepPrecisions(o: Omit<StepBenchOptions, 'precision'> & Pre
 }
 
 /** A step of the model in folder `dir` in the precisions of options.precision (the model is loaded once). */
-export async function benchModelFolderPrecisions(dir: string, o: Omit<ModelStepBenchOptions, 'precision'> & PrecisionBenchOptions, rounds = 2): Promise<PrecisionStepResult> {
+export async function benchModelFolderPrecisions(
+  dir: string,
+  o: Omit<ModelStepBenchOptions, 'precision'> & PrecisionBenchOptions,
+  rounds = 2,
+): Promise<PrecisionStepResult> {
   const { requested, precision } = requestedPrecision(o);
   const folder = await loadModelFolder(dir);
   try {

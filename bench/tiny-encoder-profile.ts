@@ -32,9 +32,13 @@ for (const encoder of encoders) {
     console.log(JSON.stringify({ encoder, backend, ...r, kernel_ms: total, js_kernel_ms: js }));
     continue;
   }
-  console.log(`${encoder}: ${r.parameters.toLocaleString('en-US')} parameters, step ${r.step_ms} ms, forward ${r.forward_ms} ms (batch ${values.batch}, ${size}x${size}, ${backend})`);
+  console.log(
+    `${encoder}: ${r.parameters.toLocaleString('en-US')} parameters, step ${r.step_ms} ms, forward ${r.forward_ms} ms (batch ${values.batch}, ${size}x${size}, ${backend})`,
+  );
   console.log(`  kernels ${total.toFixed(1)} ms, of which JavaScript ${js.toFixed(1)} ms (${((100 * js) / total).toFixed(1)}%)`);
   for (const k of kernels) {
-    console.log(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(5)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`);
+    console.log(
+      `  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(5)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`,
+    );
   }
 }

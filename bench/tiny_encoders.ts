@@ -42,15 +42,34 @@ function invertedResidual(x: Sym, init: () => Init, name: string, expand: number
   h = bn(h, `${name}_expand_BN`);
   h = tfl.layers.reLU({ name: `${name}_expand_relu`, maxValue: 6 }).apply(h) as Sym;
   if (stride === 2) {
-    const padding: [[number, number], [number, number]] = symmetric ? [[1, 1], [1, 1]] : [[0, 1], [0, 1]];
+    const padding: [[number, number], [number, number]] = symmetric
+      ? [
+          [1, 1],
+          [1, 1],
+        ]
+      : [
+          [0, 1],
+          [0, 1],
+        ];
     h = tfl.layers.zeroPadding2d({ name: `${name}_pad`, padding }).apply(h) as Sym;
   }
   h = tfl.layers
-    .depthwiseConv2d({ name: `${name}_depthwise`, kernelSize: 3, strides: stride, padding: stride === 2 ? 'valid' : 'same', useBias: false, depthwiseInitializer: init() })
+    .depthwiseConv2d({
+      name: `${name}_depthwise`,
+      kernelSize: 3,
+      strides: stride,
+      padding: stride === 2 ? 'valid' : 'same',
+      useBias: false,
+      depthwiseInitializer: init(),
+    })
     .apply(h) as Sym;
   h = bn(h, `${name}_depthwise_BN`);
   // Keras' layer (ReLU(6.)) and its Activation('relu6') compute the same: both kinds run here.
-  h = (symmetric ? tfl.layers.activation({ name: `${name}_depthwise_relu`, activation: 'relu6' }) : tfl.layers.reLU({ name: `${name}_depthwise_relu`, maxValue: 6 })).apply(h) as Sym;
+  h = (
+    symmetric
+      ? tfl.layers.activation({ name: `${name}_depthwise_relu`, activation: 'relu6' })
+      : tfl.layers.reLU({ name: `${name}_depthwise_relu`, maxValue: 6 })
+  ).apply(h) as Sym;
   h = tfl.layers.conv2d({ name: `${name}_project`, filters: out, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(h) as Sym;
   h = bn(h, `${name}_project_BN`);
   if (stride === 1 && inC === out) h = tfl.layers.add({ name: `${name}_add` }).apply([x, h]) as Sym;
@@ -107,8 +126,18 @@ export function buildTinyEncoderUNet(o: TinyEncoderOptions): tfl.LayersModel {
     let out: Sym;
     if (o.encoder === 'mobilenetv2') {
       // Stem: Keras pads ((0,1),(0,1)) then a valid 3x3 stride-2 conv.
-      let h = tfl.layers.zeroPadding2d({ name: 'Conv1_pad', padding: [[0, 1], [0, 1]] }).apply(input) as Sym;
-      h = tfl.layers.conv2d({ name: 'Conv1', filters: c(16), kernelSize: 3, strides: 2, padding: 'valid', useBias: false, kernelInitializer: init() }).apply(h) as Sym;
+      let h = tfl.layers
+        .zeroPadding2d({
+          name: 'Conv1_pad',
+          padding: [
+            [0, 1],
+            [0, 1],
+          ],
+        })
+        .apply(input) as Sym;
+      h = tfl.layers
+        .conv2d({ name: 'Conv1', filters: c(16), kernelSize: 3, strides: 2, padding: 'valid', useBias: false, kernelInitializer: init() })
+        .apply(h) as Sym;
       h = bn(h, 'bn_Conv1');
       const s2 = tfl.layers.reLU({ name: 'Conv1_relu', maxValue: 6 }).apply(h) as Sym; // /2
       h = invertedResidual(s2, init, 'block_1', 4, c(16), 2, false); // /4
@@ -126,7 +155,9 @@ export function buildTinyEncoderUNet(o: TinyEncoderOptions): tfl.LayersModel {
     } else {
       // Stem: torchvision's conv1 (7x7 stride 2, padding 3) -> BN -> ReLU, max-pool 3x3 stride 2 padding 1.
       let h = tfl.layers.zeroPadding2d({ name: 'conv1_pad', padding: 3 }).apply(input) as Sym;
-      h = tfl.layers.conv2d({ name: 'conv1', filters: c(16), kernelSize: 7, strides: 2, padding: 'valid', useBias: false, kernelInitializer: init() }).apply(h) as Sym;
+      h = tfl.layers
+        .conv2d({ name: 'conv1', filters: c(16), kernelSize: 7, strides: 2, padding: 'valid', useBias: false, kernelInitializer: init() })
+        .apply(h) as Sym;
       h = bn(h, 'bn1');
       const s2 = tfl.layers.activation({ name: 'relu', activation: 'relu' }).apply(h) as Sym; // /2
       h = tfl.layers.zeroPadding2d({ name: 'maxpool_pad', padding: 1 }).apply(s2) as Sym;

@@ -94,7 +94,8 @@ function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: 
   }
   const [, height, width, channels] = inShape as number[];
   const classes = outShape[3] as number;
-  if (![height, width, channels, classes].every((d) => Number.isInteger(d) && d > 0)) throw new UserError(`model ${model.name}: input or output size is not fixed (${JSON.stringify(inShape)})`);
+  if (![height, width, channels, classes].every((d) => Number.isInteger(d) && d > 0))
+    throw new UserError(`model ${model.name}: input or output size is not fixed (${JSON.stringify(inShape)})`);
   const optimizer = new FusedAdam(1e-3);
   const x = tf.randomNormal([o.batch, height, width, channels], 0, 1, 'float32', 7) as tf.Tensor4D;
   const y = tf.randomUniform([o.batch, outShape[1] as number, outShape[2] as number], 0, classes, 'int32', 8) as tf.Tensor3D;

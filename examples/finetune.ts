@@ -29,4 +29,6 @@ before.model.dispose();
 after.model.dispose();
 
 const report = await writeReport({ dir: run.run });
-console.log(JSON.stringify({ best: run.best, frozenEncoderMoved: drift.blocks.some((b) => b.name.startsWith('enc') && (b.rel ?? 0) > 0), report: report.file }));
+console.log(
+  JSON.stringify({ best: run.best, frozenEncoderMoved: drift.blocks.some((b) => b.name.startsWith('enc') && (b.rel ?? 0) > 0), report: report.file }),
+);

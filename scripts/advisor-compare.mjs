@@ -34,16 +34,37 @@ for (const dir of adviceDirs) {
     const cost = a.budget.kind === 'params' ? p?.params_share : (p?.time_share ?? p?.flops_share);
     return { rule, kind: cost !== undefined && cost > a.budget.limit + 1e-9 ? 'over budget' : r.kind, gap: r.gap };
   });
-  rows.push({ advice: dir, budget: a.budget.text, strategy: a.strategy, spec: a.spec, kind: v.kind, gap: v.gap, best: v.best_within_budget, verdict: v.verdict, shift: a.shift?.kind, confidence: a.halving?.confidence?.level ?? null, spent_share_priced: a.halving ? a.halving.spent_seconds / a.halving.full_sweep.seconds : 0, wall_seconds: wall, wall_share: namedWall > 0 ? wall / namedWall : null, rules });
+  rows.push({
+    advice: dir,
+    budget: a.budget.text,
+    strategy: a.strategy,
+    spec: a.spec,
+    kind: v.kind,
+    gap: v.gap,
+    best: v.best_within_budget,
+    verdict: v.verdict,
+    shift: a.shift?.kind,
+    confidence: a.halving?.confidence?.level ?? null,
+    spent_share_priced: a.halving ? a.halving.spent_seconds / a.halving.full_sweep.seconds : 0,
+    wall_seconds: wall,
+    wall_share: namedWall > 0 ? wall / namedWall : null,
+    rules,
+  });
 }
 if (json) {
   console.log(JSON.stringify({ sweep: sweepDir, sweep_wall_seconds: sweepWall, rows }));
 } else {
   const f = (x, d = 3) => (x === null || x === undefined ? '-' : Number(x).toFixed(d));
   console.log(`sweep ${sweepDir}: ${s.trials.done}/${s.trials.planned} trials, ${sweepWall.toFixed(0)} s of trial wall time`);
-  console.log('| budget | advice (strategy) | verdict | gap | best within budget | shift said | confidence | advice compute (priced / wall share of the sweep) | ' + RULES.map((r) => `always ${r}`).join(' | ') + ' |');
+  console.log(
+    '| budget | advice (strategy) | verdict | gap | best within budget | shift said | confidence | advice compute (priced / wall share of the sweep) | ' +
+      RULES.map((r) => `always ${r}`).join(' | ') +
+      ' |',
+  );
   console.log('|---|---|---|---:|---|---|---|---:|' + RULES.map(() => '---|').join(''));
   for (const r of rows) {
-    console.log(`| ${r.budget} | ${r.spec} (${r.strategy}) | ${r.kind} | ${f(r.gap)} | ${r.best} | ${r.shift ?? '-'} | ${r.confidence ?? '-'} | ${(r.spent_share_priced * 100).toFixed(0)}% / ${r.wall_share === null ? '-' : `${(r.wall_share * 100).toFixed(0)}%`} | ${r.rules.map((x) => `${x.kind}${x.gap ? ` (${f(x.gap)})` : ''}`).join(' | ')} |`);
+    console.log(
+      `| ${r.budget} | ${r.spec} (${r.strategy}) | ${r.kind} | ${f(r.gap)} | ${r.best} | ${r.shift ?? '-'} | ${r.confidence ?? '-'} | ${(r.spent_share_priced * 100).toFixed(0)}% / ${r.wall_share === null ? '-' : `${(r.wall_share * 100).toFixed(0)}%`} | ${r.rules.map((x) => `${x.kind}${x.gap ? ` (${f(x.gap)})` : ''}`).join(' | ')} |`,
+    );
   }
 }

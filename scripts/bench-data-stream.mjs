@@ -42,7 +42,11 @@ let genSeconds = null;
 if (!existsSync(imagesDir) || readdirSync(imagesDir).length !== count) {
   log(`generating ${count} ${size}x${size} digit scenes in ${dir} ...`);
   const t0 = Date.now();
-  await data.generateDigitScenes(dir, { ...data.DEFAULT_DIGIT_SCENES, size, count, valCount: 0, seed: 1 }, { force: true, onProgress: (d, t) => d % 2000 === 0 && log(`  ${d}/${t}`) });
+  await data.generateDigitScenes(
+    dir,
+    { ...data.DEFAULT_DIGIT_SCENES, size, count, valCount: 0, seed: 1 },
+    { force: true, onProgress: (d, t) => d % 2000 === 0 && log(`  ${d}/${t}`) },
+  );
   genSeconds = (Date.now() - t0) / 1000;
 } else {
   log(`reusing ${dir}`);
@@ -72,7 +76,9 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     seen += b.stems.length;
     tf.dispose([b.images, b.masks]);
     sample();
-    for (const m of marks) if (before < m && seen >= m) checkpoints.push({ images: seen, peakRssMiB: mib(peakRss), rssNowMiB: mib(process.memoryUsage().rss), numTensors: tf.memory().numTensors });
+    for (const m of marks)
+      if (before < m && seen >= m)
+        checkpoints.push({ images: seen, peakRssMiB: mib(peakRss), rssNowMiB: mib(process.memoryUsage().rss), numTensors: tf.memory().numTensors });
   }
 }
 clearInterval(timer);
@@ -97,6 +103,9 @@ const report = {
 if (values.json) console.log(JSON.stringify(report));
 else {
   console.log(`streamed ${seen} images of ${size}x${size} (batch ${batchSize}) in ${seconds.toFixed(1)} s (${report.imagesPerSecond}/s)`);
-  console.log(`RSS: start ${report.startRssMiB} MiB, after opening ${report.afterOpenRssMiB} MiB, peak ${report.peakRssMiB} MiB (heap ${report.peakHeapUsedMiB} MiB, buffers ${report.peakExternalMiB} MiB)`);
-  for (const c of checkpoints) console.log(`  after ${c.images} images: peak RSS ${c.peakRssMiB} MiB, RSS now ${c.rssNowMiB} MiB, live tensors ${c.numTensors}`);
+  console.log(
+    `RSS: start ${report.startRssMiB} MiB, after opening ${report.afterOpenRssMiB} MiB, peak ${report.peakRssMiB} MiB (heap ${report.peakHeapUsedMiB} MiB, buffers ${report.peakExternalMiB} MiB)`,
+  );
+  for (const c of checkpoints)
+    console.log(`  after ${c.images} images: peak RSS ${c.peakRssMiB} MiB, RSS now ${c.rssNowMiB} MiB, live tensors ${c.numTensors}`);
 }

@@ -55,9 +55,26 @@ const results = [];
 for (const r of rows) {
   const ratio = r.epoch_ms / allMs;
   const limit = 1.25 * r.flops_share;
-  results.push({ policy: r.policy, epoch_ms: r.epoch_ms, later_epochs_ms: r.later_epochs_ms, ratio: Math.round(ratio * 1000) / 1000, limit: Math.round(limit * 1000) / 1000, within: ratio <= limit });
+  results.push({
+    policy: r.policy,
+    epoch_ms: r.epoch_ms,
+    later_epochs_ms: r.later_epochs_ms,
+    ratio: Math.round(ratio * 1000) / 1000,
+    limit: Math.round(limit * 1000) / 1000,
+    within: ratio <= limit,
+  });
   const cache = r.cache ? `yes, ${Math.round(r.cache_mb)} MiB` : 'no';
-  lines.push(`| ${r.policy} | ${r.trainable_params.toLocaleString('en')} | ${cache} | ${r.flops_share.toFixed(3)} | ${s(r.first_epoch_ms)} | ${s(r.epoch_ms)} | ${ratio.toFixed(3)}${ratio <= limit ? '' : ' **(over)**'} | ${limit.toFixed(3)} |`);
+  lines.push(
+    `| ${r.policy} | ${r.trainable_params.toLocaleString('en')} | ${cache} | ${r.flops_share.toFixed(3)} | ${s(r.first_epoch_ms)} | ${s(r.epoch_ms)} | ${ratio.toFixed(3)}${ratio <= limit ? '' : ' **(over)**'} | ${limit.toFixed(3)} |`,
+  );
 }
 console.log(lines.join('\n'));
-console.log(JSON.stringify({ all_epoch_ms: [first.epoch_ms, last.epoch_ms], epochs: Number(values.epochs), repeat: Number(values.repeat), images: Number(values.images), results }));
+console.log(
+  JSON.stringify({
+    all_epoch_ms: [first.epoch_ms, last.epoch_ms],
+    epochs: Number(values.epochs),
+    repeat: Number(values.repeat),
+    images: Number(values.images),
+    results,
+  }),
+);

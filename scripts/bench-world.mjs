@@ -59,7 +59,9 @@ const report = {
 if (values.json) console.log(JSON.stringify(report));
 else {
   const f = (t) => `${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU (${((1000 * t.wall) / count).toFixed(1)} ms/frame wall)`;
-  console.log(`${count} ${values.world}/${values.style} frames of ${values.size} on ${report.cpu} (${report.cores} cores), load ${report.load[0]} -> ${report.load[1]}`);
+  console.log(
+    `${count} ${values.world}/${values.style} frames of ${values.size} on ${report.cpu} (${report.cores} cores), load ${report.load[0]} -> ${report.load[1]}`,
+  );
   console.log(`  render only:          ${f(render)}`);
   console.log(`  written as a data set: ${f(write)}`);
 }

@@ -17,7 +17,10 @@ const lockDir = join(nativeDir, '.build-lock');
 
 function lock() {
   for (let i = 0; ; i++) {
-    try { mkdirSync(lockDir); return; } catch {
+    try {
+      mkdirSync(lockDir);
+      return;
+    } catch {
       if (i > 1200) throw new Error(`native build lock ${lockDir} held for 10 minutes; remove it if no build runs`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
     }

@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (existsSync(join(root, '.git'))) process.exit(0); // a checkout: setup.mjs builds (and reports) it
 if (!existsSync('/usr/include/oneapi/dnnl/dnnl.hpp')) {
-  console.error('unet-transfer: oneDNN is missing, so the native engine is not built and training will be slow.\n' +
-    'unet-transfer: install it (Debian: sudo apt-get install -y libdnnl-dev), then run: npm rebuild unet-transfer');
+  console.error(
+    'unet-transfer: oneDNN is missing, so the native engine is not built and training will be slow.\n' +
+      'unet-transfer: install it (Debian: sudo apt-get install -y libdnnl-dev), then run: npm rebuild unet-transfer',
+  );
   process.exit(0);
 }
 const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: 'inherit' });

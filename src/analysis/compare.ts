@@ -89,13 +89,28 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
     const result: Comparison = { before: before.dir, after: after.dir, ...drift };
     const functional = new Map<string, FunctionalBlock>();
     if (o.data) {
-      const d = await loadAnalysisData(o.data, { input: after.options.input, classes: after.options.classes, headMode: after.headMode, normalize: sampleNormalizationOf(after.options), samples });
+      const d = await loadAnalysisData(o.data, {
+        input: after.options.input,
+        classes: after.options.classes,
+        headMode: after.headMode,
+        normalize: sampleNormalizationOf(after.options),
+        samples,
+      });
       data.push(d);
       log?.(`target: ${d.images.shape[0]} images of ${o.data} (${d.split === 'val' ? 'val/ split' : 'all pairs'})`);
       const cka = blockCka(before, after, d.images, { batchSize: batch, names, onProgress: log ? (i, n) => log(`  CKA: group ${i}/${n}`) : undefined });
-      const reset = resetSensitivity(before, after, d, { classes: after.options.classes, batchSize: batch, names, onProgress: log ? (i, n) => log(`  reset/transplant: ${i}/${n}`) : undefined });
+      const reset = resetSensitivity(before, after, d, {
+        classes: after.options.classes,
+        batchSize: batch,
+        names,
+        onProgress: log ? (i, n) => log(`  reset/transplant: ${i}/${n}`) : undefined,
+      });
       for (const b of reset.blocks) {
-        functional.set(b.block, { cka: cka.blocks.find((c) => c.block === b.block)?.cka ?? null, reset_sensitivity: b.reset_sensitivity, transplant_gain: b.transplant_gain });
+        functional.set(b.block, {
+          cka: cka.blocks.find((c) => c.block === b.block)?.cka ?? null,
+          reset_sensitivity: b.reset_sensitivity,
+          transplant_gain: b.transplant_gain,
+        });
       }
       result.target = {
         data: o.data,
@@ -109,7 +124,13 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
       };
     }
     if (o.sourceData) {
-      const d = await loadAnalysisData(o.sourceData, { input: before.options.input, classes: before.options.classes, headMode: before.headMode, normalize: sampleNormalizationOf(before.options), samples });
+      const d = await loadAnalysisData(o.sourceData, {
+        input: before.options.input,
+        classes: before.options.classes,
+        headMode: before.headMode,
+        normalize: sampleNormalizationOf(before.options),
+        samples,
+      });
       data.push(d);
       log?.(`source: ${d.images.shape[0]} images of ${o.sourceData} (${d.split === 'val' ? 'val/ split' : 'all pairs'})`);
       const beforeMiou = evaluateOn(before.model, before.options.classes, d, batch).miou;
@@ -127,7 +148,11 @@ export async function compareModels(o: CompareOptions): Promise<Comparison> {
         samples: d.images.shape[0],
         before_miou: beforeMiou,
         after_miou: afterMiou,
-        ...(sameHead ? {} : { note: `AFTER predicts ${headClasses(after.headMode, after.options.classes)} classes (${after.headMode} head), the source ${headClasses(before.headMode, before.options.classes)} (${before.headMode}): its source mIoU is undefined` }),
+        ...(sameHead
+          ? {}
+          : {
+              note: `AFTER predicts ${headClasses(after.headMode, after.options.classes)} classes (${after.headMode} head), the source ${headClasses(before.headMode, before.options.classes)} (${before.headMode}): its source mIoU is undefined`,
+            }),
         cka_passes: cka.passes,
         blocks: cka.blocks.map((c) => ({ block: c.block, layer: c.layer, cka: c.cka })),
       };

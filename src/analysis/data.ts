@@ -42,16 +42,24 @@ export async function loadAnalysisData(dir: string, o: LoadOptions): Promise<Ana
   const headMode = o.headMode ?? 'multiclass';
   const classes = headClasses(headMode, o.classes);
   if (ds.classes && ds.classes.numClasses !== classes) {
-    throw new UserError(`${dir}: has ${ds.classes.numClasses} classes (classes.json), the model ${classes}${headMode === 'multiclass' ? '' : ` (${headMode} head)`}; use a data set with the model's classes`);
+    throw new UserError(
+      `${dir}: has ${ds.classes.numClasses} classes (classes.json), the model ${classes}${headMode === 'multiclass' ? '' : ` (${headMode} head)`}; use a data set with the model's classes`,
+    );
   }
   const val = ds.pairs.filter((p) => p.split === 'val');
   const pool = val.length > 0 ? val : ds.pairs;
   const n = Math.min(o.samples ?? pool.length, pool.length);
   if (n < 1) throw new UserError(`${dir}: no samples to analyse`);
   // A seeded subset, kept in file order so that output does not depend on the draw's order.
-  const pick = epochOrder(pool.length, o.seed ?? 0, 0).slice(0, n).sort((a, b) => a - b);
+  const pick = epochOrder(pool.length, o.seed ?? 0, 0)
+    .slice(0, n)
+    .sort((a, b) => a - b);
   const maskEncoding = headMode === 'binary' ? 'binary' : headMode === 'multilabel' ? 'bits' : 'ids';
-  const batch = await loadInMemory(ds, pick.map((i) => pool[i]!), { height, width, channels, numClasses: classes, maskEncoding, ...(o.normalize ? { normalize: o.normalize } : {}) });
+  const batch = await loadInMemory(
+    ds,
+    pick.map((i) => pool[i]!),
+    { height, width, channels, numClasses: classes, maskEncoding, ...(o.normalize ? { normalize: o.normalize } : {}) },
+  );
   return { root: dir, images: batch.images, masks: batch.masks, stems: batch.stems, split: val.length > 0 ? 'val' : 'all', headMode };
 }
 

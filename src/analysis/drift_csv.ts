@@ -19,7 +19,23 @@ export interface FunctionalBlock {
 
 /** Every row (layers, replaced layers, blocks, regions, total) as CSV, with the block's functional measures. */
 export function driftCsv(r: DriftReport, functional: Map<string, FunctionalBlock>): string {
-  const cols = ['level', 'name', 'layer', 'block', 'region', 'weight', 'n', ...MEASURES, 'moving_mean_rel', 'moving_variance_rel', 'replaced', 'cka', 'reset_sensitivity', 'transplant_gain', 'source_cka'];
+  const cols = [
+    'level',
+    'name',
+    'layer',
+    'block',
+    'region',
+    'weight',
+    'n',
+    ...MEASURES,
+    'moving_mean_rel',
+    'moving_variance_rel',
+    'replaced',
+    'cka',
+    'reset_sensitivity',
+    'transplant_gain',
+    'source_cka',
+  ];
   const out = [cols.join(',')];
   const row = (o: Record<string, unknown>) => out.push(cols.map((c) => csvCell(o[c])).join(','));
   for (const l of r.layers) row({ level: 'layer', name: l.layer, ...l });
@@ -29,4 +45,3 @@ export function driftCsv(r: DriftReport, functional: Map<string, FunctionalBlock
   row({ level: 'total', ...r.total });
   return `${out.join('\n')}\n`;
 }
-

@@ -22,7 +22,13 @@ export function matMulTN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     const x = tf.reshape(a, [1, 1, a.shape[0], a.shape[1]]);
     const dy = tf.reshape(b, [1, 1, b.shape[0], b.shape[1]]);
     // Conv2DBackpropFilter has no public op in tfjs-core; the kernel is registered by every backend.
-    const w = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [1, 1, a.shape[1], b.shape[1]] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const w = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+      strides: 1,
+      pad: 'valid',
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+      filterShape: [1, 1, a.shape[1], b.shape[1]],
+    } as unknown as tf.NamedAttrMap) as tf.Tensor;
     return tf.reshape(w, [a.shape[1], b.shape[1]]) as tf.Tensor2D;
   });
 }

@@ -3,7 +3,15 @@
 // sensitivity, transplant gain) and, before fine-tuning, where the target pulls (Auto-RGN probe). Every
 // function returns plain data; the CLI (src/cli/commands/analysis.ts) only formats it.
 export { pairModels, requireSameInput, weightName, type AnalysisModel, type ModelPair, type PairedLayer } from './pairing.js';
-export { diffModels, type AggregateDrift, type DiffOptions, type DriftMeasures, type DriftReport, type LayerDrift, type ReplacedLayer } from './weight_drift.js';
+export {
+  diffModels,
+  type AggregateDrift,
+  type DiffOptions,
+  type DriftMeasures,
+  type DriftReport,
+  type LayerDrift,
+  type ReplacedLayer,
+} from './weight_drift.js';
 export { asMatrix, largestEigenvalue, largestSingularValue } from './spectral.js';
 export { blockOutputLayer, blockOutputs, type BlockOutputs } from './activations.js';
 export { blockCka, blockCka as cka, ckaFromGrams, centerGram, gramOf, linearCka, type BlockCka, type CkaOptions, type CkaReport } from './cka.js';

@@ -108,7 +108,9 @@ export function pairModels(before: AnalysisModel, after: AnalysisModel, names = 
   if (diffs.length > 0) {
     const shown = diffs.slice(0, 20).join(', ');
     const more = diffs.length > 20 ? `, and ${diffs.length - 20} more` : '';
-    throw new UserError(`${names.before} and ${names.after} have different architectures; ${diffs.length} layer${diffs.length === 1 ? ' differs' : 's differ'}: ${shown}${more}`);
+    throw new UserError(
+      `${names.before} and ${names.after} have different architectures; ${diffs.length} layer${diffs.length === 1 ? ' differs' : 's differ'}: ${shown}${more}`,
+    );
   }
   return { layers, replaced: layers.filter((l) => l.replaced).map((l) => l.info.name) };
 }
@@ -117,6 +119,7 @@ export function pairModels(before: AnalysisModel, after: AnalysisModel, names = 
 export function requireSameInput(before: AnalysisModel, after: AnalysisModel, names = { before: 'BEFORE', after: 'AFTER' }): [number, number, number] {
   const a = before.model.inputs[0]!.shape.slice(1);
   const b = after.model.inputs[0]!.shape.slice(1);
-  if (a.join('x') !== b.join('x')) throw new UserError(`${names.before} takes ${a.join('x')} input and ${names.after} ${b.join('x')}; functional measures feed both the same images`);
+  if (a.join('x') !== b.join('x'))
+    throw new UserError(`${names.before} takes ${a.join('x')} input and ${names.after} ${b.join('x')}; functional measures feed both the same images`);
   return a as [number, number, number];
 }

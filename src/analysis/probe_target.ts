@@ -46,7 +46,13 @@ export async function probeTarget(o: ProbeTargetOptions): Promise<ProbeTargetRep
   try {
     const { newHead, targetClasses, ...model } = await modelForTarget(folder, o.data, o.seed ?? 0);
     if (newHead) owned.push(model.model);
-    data = await loadAnalysisData(o.data, { input: folder.options.input, classes: headChannels(folder.headMode, targetClasses), headMode: folder.headMode, normalize: sampleNormalizationOf(folder.options), samples: o.samples ?? 64 });
+    data = await loadAnalysisData(o.data, {
+      input: folder.options.input,
+      classes: headChannels(folder.headMode, targetClasses),
+      headMode: folder.headMode,
+      normalize: sampleNormalizationOf(folder.options),
+      samples: o.samples ?? 64,
+    });
     const r = probe(model, data, { batchSize: o.batch ?? 8, onProgress: o.log ? (i, n) => o.log!(`  batch ${i}/${n}`) : undefined });
     return { model: folder.dir, data: o.data, split: data.split, new_head: newHead, target_classes: targetClasses, ...r };
   } finally {

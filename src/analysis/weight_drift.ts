@@ -115,7 +115,12 @@ function outputAxis(className: string, shape: number[]): number {
   return className === 'Conv2DTranspose' ? shape.length - 2 : shape.length - 1;
 }
 
-function compare(before: Float32Array, after: Float32Array, shape: number[], outAxis: number): Omit<Sums, 'sigmaD2' | 'sigmaB2' | 'biasD2' | 'biasB2' | 'hasBias'> {
+function compare(
+  before: Float32Array,
+  after: Float32Array,
+  shape: number[],
+  outAxis: number,
+): Omit<Sums, 'sigmaD2' | 'sigmaB2' | 'biasD2' | 'biasB2' | 'hasBias'> {
   const out = shape[outAxis] ?? 1;
   const stride = shape.slice(outAxis + 1).reduce((a, b) => a * b, 1);
   const fd = new Float64Array(out);
@@ -272,7 +277,14 @@ export function diffModels(before: AnalysisModel, after: AnalysisModel, opts: Di
       if (p.replaced) {
         const main = p.before.weights.find((w) => MAIN_WEIGHTS.includes(w.originalName.slice(w.originalName.lastIndexOf('/') + 1))) ?? p.before.weights[0]!;
         const other = layerWeights(p.after).get(main.originalName.slice(main.originalName.lastIndexOf('/') + 1))!;
-        replaced.push({ layer: name, block: p.info.block, region: p.info.region, replaced: true, shape_before: main.shape as number[], shape_after: other.shape as number[] });
+        replaced.push({
+          layer: name,
+          block: p.info.block,
+          region: p.info.region,
+          replaced: true,
+          shape_before: main.shape as number[],
+          shape_after: other.shape as number[],
+        });
         continue;
       }
       const m = measureLayer(p, seed);

@@ -41,7 +41,10 @@ export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
   const options = { ...COMMON_OPTIONS, ...cmd.options };
   // parseArgs refuses keys that are present but undefined, so copy only what each option sets.
   const config = Object.fromEntries(
-    Object.entries(options).map(([k, { description: _d, valueName: _v, ...spec }]) => [k, Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined))]),
+    Object.entries(options).map(([k, { description: _d, valueName: _v, ...spec }]) => [
+      k,
+      Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)),
+    ]),
   );
   try {
     const { values, positionals } = parseArgs({ args: argv, options: config as unknown as ParseArgsConfig['options'], allowPositionals: true, strict: true });

@@ -2,7 +2,16 @@
 import { UserError } from '../util/errors.js';
 
 /** Fields whose flag is not their kebab-case form (positional arguments, flags that say it otherwise). */
-const FLAG_OF: Record<string, string> = { before: 'BEFORE', after: 'AFTER', file: 'FILE', cache: 'no-cache', maxPixels: 'max-megapixels', dir: 'DIR', inputs: 'IMAGE|DIR', stepTimesFile: 'step-times' };
+const FLAG_OF: Record<string, string> = {
+  before: 'BEFORE',
+  after: 'AFTER',
+  file: 'FILE',
+  cache: 'no-cache',
+  maxPixels: 'max-megapixels',
+  dir: 'DIR',
+  inputs: 'IMAGE|DIR',
+  stepTimesFile: 'step-times',
+};
 
 /** `lrSpread` -> `--lr-spread` (a positional argument by its name, BEFORE). */
 export function flagOf(field: string): string {

@@ -23,7 +23,7 @@ function topHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
     '',
-    'Run `unet-transfer <command> --help` for a command\'s options and examples.',
+    "Run `unet-transfer <command> --help` for a command's options and examples.",
     '`unet-transfer --version` prints the version.',
   ].join('\n');
 }
@@ -87,7 +87,9 @@ export async function main(argv: string[]): Promise<number> {
 // Ctrl-C: every model, checkpoint and report is written atomically (temp file, fsync, rename), so stopping at
 // once loses only the epoch or trial in progress; say how to continue instead of printing a stack.
 process.once('SIGINT', () => {
-  process.stderr.write('\nunet-transfer: interrupted. Finished epochs and trials are checkpointed; rerun with --resume (finetune, pretrain) or the same command (sweep, demo) to continue.\n');
+  process.stderr.write(
+    '\nunet-transfer: interrupted. Finished epochs and trials are checkpointed; rerun with --resume (finetune, pretrain) or the same command (sweep, demo) to continue.\n',
+  );
   process.exit(130);
 });
 

@@ -49,7 +49,11 @@ export interface StreamOptions extends SampleOptions {
 type Loaded = { ok: true; sample: Sample } | { ok: false; error: unknown; pair: SamplePair };
 
 /** Streams decoded samples (no tensors) in the epoch's order, reading a bounded number ahead. */
-export async function* streamSamples(ds: FolderDataset, pairs: SamplePair[], opts: Omit<StreamOptions, 'batchSize'> & { batchSize?: number }): AsyncGenerator<Sample> {
+export async function* streamSamples(
+  ds: FolderDataset,
+  pairs: SamplePair[],
+  opts: Omit<StreamOptions, 'batchSize'> & { batchSize?: number },
+): AsyncGenerator<Sample> {
   const seed = opts.seed ?? 0;
   const epoch = opts.epoch ?? 0;
   const order = opts.shuffle === false ? pairs.map((_, i) => i) : epochOrder(pairs.length, seed, epoch);
@@ -114,7 +118,9 @@ export async function loadInMemory(ds: FolderDataset, pairs: SamplePair[], opts:
   const bytes = pairs.length * opts.height * opts.width * (opts.channels * 4 + 4);
   const limit = opts.maxBytes ?? 2 * 2 ** 30;
   if (bytes > limit) {
-    throw new UserError(`${ds.root}: ${pairs.length} samples at ${opts.width}x${opts.height} need ${(bytes / 2 ** 20).toFixed(0)} MiB in memory, over ${(limit / 2 ** 20).toFixed(0)} MiB; stream it in batches instead`);
+    throw new UserError(
+      `${ds.root}: ${pairs.length} samples at ${opts.width}x${opts.height} need ${(bytes / 2 ** 20).toFixed(0)} MiB in memory, over ${(limit / 2 ** 20).toFixed(0)} MiB; stream it in batches instead`,
+    );
   }
   const samples: Sample[] = [];
   for await (const s of streamSamples(ds, pairs, { ...opts, shuffle: false })) samples.push(s);

@@ -48,11 +48,23 @@ export class ClassCounter {
 
   stats(classes: ClassSet | null): ClassStats {
     const ids = new Set<number>([...(classes?.classes.map((c) => c.id) ?? []), ...this.pixels.keys()]);
-    const list = [...ids].sort((a, b) => a - b).map((id) => {
-      const pixels = this.pixels.get(id) ?? 0;
-      return { id, name: classes?.byId.get(id)?.name ?? (id === 0 ? 'background' : `class_${id}`), pixels, share: this.total ? pixels / this.total : 0, masks: this.masks.get(id) ?? 0, weight: 0 };
-    });
-    const present = list.filter((c) => c.pixels > 0).map((c) => c.share).sort((a, b) => a - b);
+    const list = [...ids]
+      .sort((a, b) => a - b)
+      .map((id) => {
+        const pixels = this.pixels.get(id) ?? 0;
+        return {
+          id,
+          name: classes?.byId.get(id)?.name ?? (id === 0 ? 'background' : `class_${id}`),
+          pixels,
+          share: this.total ? pixels / this.total : 0,
+          masks: this.masks.get(id) ?? 0,
+          weight: 0,
+        };
+      });
+    const present = list
+      .filter((c) => c.pixels > 0)
+      .map((c) => c.share)
+      .sort((a, b) => a - b);
     if (present.length) {
       const mid = present.length >> 1;
       const median = present.length % 2 ? present[mid]! : (present[mid - 1]! + present[mid]!) / 2;

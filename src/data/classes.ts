@@ -33,9 +33,26 @@ export const packRgb = (r: number, g: number, b: number): number => (r << 16) | 
 export function defaultColor(id: number): [number, number, number] {
   if (id === 0) return [0, 0, 0];
   const PALETTE: [number, number, number][] = [
-    [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240],
-    [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [220, 190, 255], [170, 110, 40], [255, 250, 200],
-    [128, 0, 0], [170, 255, 195], [128, 128, 0], [255, 215, 180], [0, 0, 128], [128, 128, 128],
+    [230, 25, 75],
+    [60, 180, 75],
+    [255, 225, 25],
+    [0, 130, 200],
+    [245, 130, 48],
+    [145, 30, 180],
+    [70, 240, 240],
+    [240, 50, 230],
+    [210, 245, 60],
+    [250, 190, 212],
+    [0, 128, 128],
+    [220, 190, 255],
+    [170, 110, 40],
+    [255, 250, 200],
+    [128, 0, 0],
+    [170, 255, 195],
+    [128, 128, 0],
+    [255, 215, 180],
+    [0, 0, 128],
+    [128, 128, 128],
   ];
   const base = PALETTE[(id - 1) % PALETTE.length]!;
   const round = Math.floor((id - 1) / PALETTE.length);
@@ -52,7 +69,8 @@ export function makeClassSet(classes: ClassInfo[], meta: Record<string, unknown>
   const byColor = new Map<number, number>();
   for (const [i, c] of classes.entries()) {
     if (typeof c !== 'object' || c === null) throw new UserError(`${where}: entry ${i} is not an object like {"id":0,"name":"background"}`);
-    if (!Number.isInteger(c.id) || c.id < 0 || c.id > 65535) throw new UserError(`${where}: entry ${i} has id ${JSON.stringify(c.id)}, expected an integer 0..65535`);
+    if (!Number.isInteger(c.id) || c.id < 0 || c.id > 65535)
+      throw new UserError(`${where}: entry ${i} has id ${JSON.stringify(c.id)}, expected an integer 0..65535`);
     if (typeof c.name !== 'string' || c.name.length === 0) throw new UserError(`${where}: class ${c.id} needs a non-empty "name"`);
     if (byId.has(c.id)) throw new UserError(`${where}: class id ${c.id} appears twice`);
     byId.set(c.id, c);
@@ -101,7 +119,10 @@ export function readClassesFile(file: string): ClassSet {
 
 /** Classes named by number when a data set has no classes.json: ids 0..n-1, 0 called background. */
 export function numberedClasses(n: number): ClassSet {
-  return makeClassSet(Array.from({ length: n }, (_, id) => ({ id, name: id === 0 ? 'background' : `class_${id}` })), { inferred: true });
+  return makeClassSet(
+    Array.from({ length: n }, (_, id) => ({ id, name: id === 0 ? 'background' : `class_${id}` })),
+    { inferred: true },
+  );
 }
 
 /** The JSON text of a class set in the object form (used by writers). */

@@ -41,7 +41,9 @@ export function formatPixels(n: number): string {
 export function checkPixelLimit(h: ImageHeader, file: string, maxPixels = DEFAULT_MAX_PIXELS): void {
   const n = h.width * h.height;
   if (n > maxPixels) {
-    throw new UserError(`${file}: ${h.width}x${h.height} (${formatPixels(n)}) is over the limit of ${formatPixels(maxPixels)} (raise it with options.maxPixels)`);
+    throw new UserError(
+      `${file}: ${h.width}x${h.height} (${formatPixels(n)}) is over the limit of ${formatPixels(maxPixels)} (raise it with options.maxPixels)`,
+    );
   }
 }
 

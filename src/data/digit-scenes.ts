@@ -74,11 +74,14 @@ export function validateDigitOptions(o: DigitSceneOptions): void {
   if (!Number.isInteger(o.count) || o.count < 1) bad(`options.count must be a positive integer, got ${o.count}`);
   if (!Number.isInteger(o.valCount) || o.valCount < 0) bad(`options.valCount must be an integer >= 0, got ${o.valCount}`);
   const [lo, hi] = o.digits;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi <= 9 && lo <= hi)) bad(`options.digits must be a range within 0-9 like 0-4, got ${lo}-${hi}`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi <= 9 && lo <= hi))
+    bad(`options.digits must be a range within 0-9 like 0-4, got ${lo}-${hi}`);
   const [pl, ph] = o.perImage;
-  if (!(Number.isInteger(pl) && Number.isInteger(ph) && pl >= 1 && ph <= 20 && pl <= ph)) bad(`options.perImage must be a range like 1-3 within 1-20, got ${pl}-${ph}`);
+  if (!(Number.isInteger(pl) && Number.isInteger(ph) && pl >= 1 && ph <= 20 && pl <= ph))
+    bad(`options.perImage must be a range like 1-3 within 1-20, got ${pl}-${ph}`);
   const [sl, sh] = o.scale;
-  if (!(sl > 0 && sh <= 1 && sl <= sh) || Math.round(o.size * sl) < 8) bad(`options.scale must be a range of fractions like 0.3-0.5 within (0, 1], with digits at least 8 px (got ${sl}-${sh} of ${o.size} px)`);
+  if (!(sl > 0 && sh <= 1 && sl <= sh) || Math.round(o.size * sl) < 8)
+    bad(`options.scale must be a range of fractions like 0.3-0.5 within (0, 1], with digits at least 8 px (got ${sl}-${sh} of ${o.size} px)`);
   if (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 255) bad(`options.threshold must be an integer from 1 to 255, got ${o.threshold}`);
 }
 
@@ -209,7 +212,10 @@ export async function generateDigitScenes(
   const { classes, meta } = digitSceneClasses(o);
   const target = await writeFolderAtomically(out, opts.force === true, (folder) => {
     const lines: string[] = [];
-    for (const [name, split, n] of [['train', 'train', o.count], ['val', 'test', o.valCount]] as const) {
+    for (const [name, split, n] of [
+      ['train', 'train', o.count],
+      ['val', 'test', o.valCount],
+    ] as const) {
       if (n === 0) continue;
       const mnist = readMnist(split);
       const pools = indicesByDigit(mnist);

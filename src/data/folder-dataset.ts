@@ -68,7 +68,9 @@ function isHidden(name: string): boolean {
 
 function listFolder(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((n) => !isHidden(n)).sort();
+    return readdirSync(dir)
+      .filter((n) => !isHidden(n))
+      .sort();
   } catch (e) {
     throw new UserError(`${dir}: cannot list folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
@@ -129,7 +131,8 @@ function pairFolder(dir: string, split: SplitName | undefined, bad: BadFile[], i
   for (const [stem, mask] of masks) {
     if (!images.has(stem) && mask !== '') bad.push({ file: mask, reason: `is a mask without an image (expected ${join(imagesDir, stem)}.png or .jpg)` });
   }
-  if (images.size === 0 && masks.size === 0) throw new UserError(`${imagesDir}: no images (expected PNG or JPEG files, each with a PNG mask of the same stem in ${masksDir})`);
+  if (images.size === 0 && masks.size === 0)
+    throw new UserError(`${imagesDir}: no images (expected PNG or JPEG files, each with a PNG mask of the same stem in ${masksDir})`);
   return pairs;
 }
 
@@ -170,7 +173,10 @@ export function describeBad(b: BadFile): string {
 export function reportBad(ds: Pick<FolderDataset, 'skipBad' | 'skipped' | 'root'>, bad: BadFile[]): void {
   if (bad.length === 0) return;
   if (!ds.skipBad) {
-    const more = bad.length > 1 ? ` (and ${bad.length - 1} more problem${bad.length > 2 ? 's' : ''}; \`unet-transfer data inspect ${ds.root}\` lists them, options.skipBad skips them)` : ' (options.skipBad skips bad samples)';
+    const more =
+      bad.length > 1
+        ? ` (and ${bad.length - 1} more problem${bad.length > 2 ? 's' : ''}; \`unet-transfer data inspect ${ds.root}\` lists them, options.skipBad skips them)`
+        : ' (options.skipBad skips bad samples)';
     throw new UserError(`${describeBad(bad[0]!)}${more}`);
   }
   for (const b of bad) if (!ds.skipped.some((s) => s.file === b.file)) ds.skipped.push(b);
@@ -210,7 +216,8 @@ export function openFolderDataset(dir: string, opts: FolderDatasetOptions = {}):
   reportBad(ds, bad);
   const badFiles = new Set(bad.map((b) => b.file));
   ds.pairs = pairs.filter((p) => !badFiles.has(p.image) && !badFiles.has(p.mask));
-  if (ds.pairs.length === 0 && !opts.allowEmpty) throw new UserError(`${dir}: no usable image/mask pairs${bad.length ? ` (${bad.length} skipped as bad)` : ''}`);
+  if (ds.pairs.length === 0 && !opts.allowEmpty)
+    throw new UserError(`${dir}: no usable image/mask pairs${bad.length ? ` (${bad.length} skipped as bad)` : ''}`);
   return ds;
 }
 

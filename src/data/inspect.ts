@@ -73,7 +73,9 @@ export async function inspectDataset(dir: string, opts: InspectOptions): Promise
     try {
       writeFileAtomic(opts.sheet, encodePng(renderContactSheet(sheetItems, ds.classes)));
     } catch (e) {
-      throw new UserError(`${opts.sheet}: cannot write the contact sheet (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another place with options.sheet FILE, or options.sheet none`);
+      throw new UserError(
+        `${opts.sheet}: cannot write the contact sheet (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another place with options.sheet FILE, or options.sheet none`,
+      );
     }
     sheet = opts.sheet;
   }
@@ -86,10 +88,12 @@ export async function inspectDataset(dir: string, opts: InspectOptions): Promise
     pairs: ds.pairs.length + ds.skipped.length,
     usable,
     splits,
-    sizes: [...sizes].map(([k, count]) => {
-      const [width, height] = k.split('x').map(Number) as [number, number];
-      return { width, height, count };
-    }).sort((a, b) => b.count - a.count),
+    sizes: [...sizes]
+      .map(([k, count]) => {
+        const [width, height] = k.split('x').map(Number) as [number, number];
+        return { width, height, count };
+      })
+      .sort((a, b) => b.count - a.count),
     formats,
     channels,
     classes: stats.classes,

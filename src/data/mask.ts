@@ -37,14 +37,20 @@ export function maskToIds(mask: Raster, file: string, classes: ClassSet | null, 
       return `(${at % mask.width}, ${Math.floor(at / mask.width)})`;
     };
     if (encoding === 'binary') {
-      for (const v of seen) if (v !== 0 && v !== 1 && v !== 255) throw new UserError(`${file}: value ${v} at pixel ${where(v)}; a binary mask holds 0 (background) and 1 or 255 (foreground)`);
+      for (const v of seen)
+        if (v !== 0 && v !== 1 && v !== 255)
+          throw new UserError(`${file}: value ${v} at pixel ${where(v)}; a binary mask holds 0 (background) and 1 or 255 (foreground)`);
       if (seen.has(1) && seen.has(255)) throw new UserError(`${file}: holds both 1 and 255; a binary mask marks the foreground with one of them`);
       if (seen.has(255)) for (let i = 0; i < n; i++) out[i] = out[i]! ? 1 : 0;
       return out;
     }
     if (encoding === 'bits') {
       const labels = maxClasses ?? 8;
-      for (const v of seen) if (v >= 2 ** labels) throw new UserError(`${file}: value ${v} at pixel ${where(v)} sets a bit beyond the ${labels} labels (a multilabel mask holds bit k for label k, values 0..${2 ** labels - 1})`);
+      for (const v of seen)
+        if (v >= 2 ** labels)
+          throw new UserError(
+            `${file}: value ${v} at pixel ${where(v)} sets a bit beyond the ${labels} labels (a multilabel mask holds bit k for label k, values 0..${2 ** labels - 1})`,
+          );
       return out;
     }
     for (const v of seen) {
@@ -58,7 +64,9 @@ export function maskToIds(mask: Raster, file: string, classes: ClassSet | null, 
     return out;
   }
   if (!classes || classes.byColor.size === 0) {
-    throw new UserError(`${file}: is a colour mask; colour masks need classes.json with a "color" [r,g,b] for every class (or save masks as grey PNGs of class ids)`);
+    throw new UserError(
+      `${file}: is a colour mask; colour masks need classes.json with a "color" [r,g,b] for every class (or save masks as grey PNGs of class ids)`,
+    );
   }
   let lastKey = -1;
   let lastId = 0;

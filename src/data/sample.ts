@@ -34,12 +34,20 @@ export interface Sample {
 
 /** Loads a pair at full resolution: the picture (8-bit raster) and its class ids. Errors name the file. */
 export async function loadPairRaw(ds: FolderDataset, pair: SamplePair, numClasses?: number, encoding: MaskEncoding = 'ids') {
-  const [img, msk] = await Promise.all([readPicture(pair.image, { maxPixels: ds.maxPixels }), readPicture(pair.mask, { maxPixels: ds.maxPixels, keep16: true })]);
+  const [img, msk] = await Promise.all([
+    readPicture(pair.image, { maxPixels: ds.maxPixels }),
+    readPicture(pair.mask, { maxPixels: ds.maxPixels, keep16: true }),
+  ]);
   if (msk.header.format !== 'png') throw new UserError(`${pair.mask}: masks must be PNG (this is a JPEG)`);
   if (msk.raster.width !== img.raster.width || msk.raster.height !== img.raster.height) {
-    throw new UserError(`${pair.mask}: is ${msk.raster.width}x${msk.raster.height} but its image ${pair.image} is ${img.raster.width}x${img.raster.height}; a mask must have its image's size`);
+    throw new UserError(
+      `${pair.mask}: is ${msk.raster.width}x${msk.raster.height} but its image ${pair.image} is ${img.raster.width}x${img.raster.height}; a mask must have its image's size`,
+    );
   }
-  const ids = encoding === 'ids' ? maskToIds(msk.raster, pair.mask, ds.classes, ds.classes ? undefined : numClasses) : maskToIds(msk.raster, pair.mask, null, numClasses, encoding);
+  const ids =
+    encoding === 'ids'
+      ? maskToIds(msk.raster, pair.mask, ds.classes, ds.classes ? undefined : numClasses)
+      : maskToIds(msk.raster, pair.mask, null, numClasses, encoding);
   return { image: img.raster, ids, header: img.header };
 }
 
@@ -50,7 +58,9 @@ export async function loadPairRaw(ds: FolderDataset, pair: SamplePair, numClasse
 export async function loadSample(ds: FolderDataset, pair: SamplePair, opts: SampleOptions, augmentKey: number[] = [0]): Promise<Sample> {
   const { image, ids } = await loadPairRaw(ds, pair, opts.numClasses, opts.maskEncoding);
   const rgb = toChannels(image, opts.channels);
-  const aug = isIdentity(opts.augment) ? null : drawAugment(opts.augment!, new Rng(augmentKey[0] ?? 0, 'augment', ...augmentKey.slice(1), pair.stem), rgb.width, rgb.height);
+  const aug = isIdentity(opts.augment)
+    ? null
+    : drawAugment(opts.augment!, new Rng(augmentKey[0] ?? 0, 'augment', ...augmentKey.slice(1), pair.stem), rgb.width, rgb.height);
   const { width: W, height: H, channels: C } = opts;
   const x = resizeBilinear(rgb, W, H, aug?.box);
   const y = resizeNearest({ width: image.width, height: image.height, channels: 1, data: ids }, W, H, aug?.box);

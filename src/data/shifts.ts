@@ -85,7 +85,10 @@ const SHIFTS: Record<string, ShiftDef> = {
   invert: { params: [], apply: (img) => img.forEach((v, i) => (img[i] = 1 - v)) },
   contrast: { params: [{ name: 'factor', lo: 0, hi: 10, dflt: 0.5 }], apply: (img, _w, _h, [f]) => img.forEach((v, i) => (img[i] = 0.5 + f! * (v - 0.5))) },
   brightness: { params: [{ name: 'offset', lo: -1, hi: 1, dflt: 0.2 }], apply: (img, _w, _h, [b]) => img.forEach((v, i) => (img[i] = v + b!)) },
-  gamma: { params: [{ name: 'gamma', lo: 0.05, hi: 10, dflt: 2 }], apply: (img, _w, _h, [g]) => img.forEach((v, i) => (img[i] = Math.pow(Math.max(0, v), g!))) },
+  gamma: {
+    params: [{ name: 'gamma', lo: 0.05, hi: 10, dflt: 2 }],
+    apply: (img, _w, _h, [g]) => img.forEach((v, i) => (img[i] = Math.pow(Math.max(0, v), g!))),
+  },
   noise: {
     params: [{ name: 'sigma', lo: 0, hi: 1, dflt: 0.1 }],
     apply(img, _w, _h, [s], rng) {
@@ -117,7 +120,10 @@ export function parseShifts(text: string, option = '--shift'): ShiftStep[] {
     const [name, ...args] = part.split(':');
     const def = SHIFTS[name!];
     if (!def) throw new UsageError(`${option}: unknown shift "${name}" (expected ${SHIFT_NAMES.join(', ')}, e.g. speckle:0.5,blur:1.5)`);
-    if (args.length > def.params.length) throw new UsageError(`${option}: "${part}" takes ${def.params.length ? `at most ${def.params.length} value(s): ${def.params.map((p) => p.name).join(', ')}` : 'no value'}`);
+    if (args.length > def.params.length)
+      throw new UsageError(
+        `${option}: "${part}" takes ${def.params.length ? `at most ${def.params.length} value(s): ${def.params.map((p) => p.name).join(', ')}` : 'no value'}`,
+      );
     const params: number[] = [];
     for (const [i, p] of def.params.entries()) {
       const a = args[i];

@@ -50,7 +50,10 @@ const f3 = (x: number | null | undefined) => (typeof x === 'number' && Number.is
 /** `fine-tune decoder+head: mIoU 0.871 (best full 0.880; pretrained as-is 0.412), 45% of the parameters at 0.52x full's step time`. */
 export function answerLine(a: ShiftAnswer | null, pretrainedMiou: number | null): string {
   if (!a) return 'no finished trial';
-  const cost = a.time_share !== null ? `${a.time_share.toFixed(2)}x full fine-tuning's step time (measured)` : `${pct(a.flops_share)} of full fine-tuning's FLOPs per step`;
+  const cost =
+    a.time_share !== null
+      ? `${a.time_share.toFixed(2)}x full fine-tuning's step time (measured)`
+      : `${pct(a.flops_share)} of full fine-tuning's FLOPs per step`;
   const best = a.best_policy === a.policy ? 'the best policy' : `best: ${a.best_policy} ${f3(a.best_miou)}`;
   return `fine-tune ${a.policy} (${a.blocks.join(', ')}): mIoU ${f3(a.miou)} (${best}; pretrained as-is ${f3(pretrainedMiou)}) training ${pct(a.params_share)} of the parameters at ${cost}`;
 }

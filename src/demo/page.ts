@@ -43,7 +43,12 @@ interface UnetJsonLite {
 function diagramBlocks(model: string): DiagramBlock[] {
   try {
     const u = JSON.parse(readFileSync(join(model, 'unet.json'), 'utf8')) as UnetJsonLite;
-    return (u.layerMap?.blocks ?? []).map((b) => ({ name: String(b.name), region: String(b.region), level: Number(b.level), parameters: Number(b.parameters) }));
+    return (u.layerMap?.blocks ?? []).map((b) => ({
+      name: String(b.name),
+      region: String(b.region),
+      level: Number(b.level),
+      parameters: Number(b.parameters),
+    }));
   } catch (err) {
     throw new UserError(`${join(model, 'unet.json')}: cannot read the model's blocks (${(err as Error).message})`);
   }
@@ -58,7 +63,13 @@ function policyTable(r: ShiftResult): string {
   const body = rows
     .map((p) => {
       const cls = [p.policy === r.answer?.policy ? 'answer' : '', p.policy === r.advice.spec ? 'rec' : ''].join(' ').trim();
-      const tags = [p.policy === r.answer?.policy ? 'the answer' : '', p.policy === r.advice.spec ? 'advisor\'s pick' : '', p.from_scratch ? 'reference: random init' : ''].filter(Boolean).join(', ');
+      const tags = [
+        p.policy === r.answer?.policy ? 'the answer' : '',
+        p.policy === r.advice.spec ? "advisor's pick" : '',
+        p.from_scratch ? 'reference: random init' : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       return `<tr class="${cls}"><td>${e(p.policy)}${tags ? ` <small>(${e(tags)})</small>` : ''}</td><td>${f3(p.val_miou_mean)}</td><td>${f3(p.val_miou_std)}</td><td>${ciText(p.val_miou_ci95)}</td><td>${p.seeds_done}/${p.seeds_planned}</td><td>${e(p.blocks.join(', '))}</td><td>${pct(p.params_share)}</td><td>${p.time_share === null ? '-' : `${p.time_share.toFixed(2)}x`}</td><td>${pct(p.flops_share)}</td></tr>`;
     })
     .join('');
@@ -69,34 +80,72 @@ function shiftSection(d: DemoResult, r: ShiftResult, blocks: DiagramBlock[], sam
   const a = r.answer;
   const v = r.advice.verdict;
   const measures = [
-    { key: 'drift', label: 'drift', meaning: 'full fine-tune: relative weight drift ||ΔW|| / ||W|| of the block', values: Object.fromEntries(r.blocks.map((b) => [b.block, b.drift])) },
-    { key: 'cka', label: 'CKA', meaning: 'full fine-tune: linear CKA of the block\'s outputs before vs after on target images (low = representation changed)', values: Object.fromEntries(r.blocks.map((b) => [b.block, b.cka])), invert: true },
-    { key: 'reset', label: 'reset sensitivity', meaning: 'full fine-tune: target mIoU lost when only this block is put back to its pretrained weights', values: Object.fromEntries(r.blocks.map((b) => [b.block, b.reset_sensitivity])) },
-    { key: 'rgn', label: 'gradient probe', meaning: 'before training: relative gradient norm ||∇W L|| / ||W|| on target batches (Auto-RGN), the advisor\'s evidence', values: Object.fromEntries(r.blocks.map((b) => [b.block, b.rgn])) },
+    {
+      key: 'drift',
+      label: 'drift',
+      meaning: 'full fine-tune: relative weight drift ||ΔW|| / ||W|| of the block',
+      values: Object.fromEntries(r.blocks.map((b) => [b.block, b.drift])),
+    },
+    {
+      key: 'cka',
+      label: 'CKA',
+      meaning: "full fine-tune: linear CKA of the block's outputs before vs after on target images (low = representation changed)",
+      values: Object.fromEntries(r.blocks.map((b) => [b.block, b.cka])),
+      invert: true,
+    },
+    {
+      key: 'reset',
+      label: 'reset sensitivity',
+      meaning: 'full fine-tune: target mIoU lost when only this block is put back to its pretrained weights',
+      values: Object.fromEntries(r.blocks.map((b) => [b.block, b.reset_sensitivity])),
+    },
+    {
+      key: 'rgn',
+      label: 'gradient probe',
+      meaning: "before training: relative gradient norm ||∇W L|| / ||W|| on target batches (Auto-RGN), the advisor's evidence",
+      values: Object.fromEntries(r.blocks.map((b) => [b.block, b.rgn])),
+    },
   ].filter((m) => Object.values(m.values).some((x) => typeof x === 'number'));
   const topBy = (k: 'drift' | 'reset_sensitivity', n = 3) =>
-    [...r.blocks].filter((b) => typeof b[k] === 'number').sort((x, y) => (y[k] as number) - (x[k] as number)).slice(0, n).map((b) => `${b.block} ${f3(b[k])}`).join(', ');
-  const lowCka = [...r.blocks].filter((b) => typeof b.cka === 'number').sort((x, y) => x.cka! - y.cka!).slice(0, 3).map((b) => `${b.block} ${f3(b.cka)}`).join(', ');
+    [...r.blocks]
+      .filter((b) => typeof b[k] === 'number')
+      .sort((x, y) => (y[k] as number) - (x[k] as number))
+      .slice(0, n)
+      .map((b) => `${b.block} ${f3(b[k])}`)
+      .join(', ');
+  const lowCka = [...r.blocks]
+    .filter((b) => typeof b.cka === 'number')
+    .sort((x, y) => x.cka! - y.cka!)
+    .slice(0, 3)
+    .map((b) => `${b.block} ${f3(b.cka)}`)
+    .join(', ');
   const facts = [
-    a ? `<b>Fine-tune ${e(a.policy)}</b> (blocks ${e(a.blocks.join(', '))}): val mIoU ${f3(a.miou)}, the cheapest policy within ${MIOU_TOLERANCE} of the best (${e(a.best_policy)}, ${f3(a.best_miou)}), training ${pct(a.params_share)} of the parameters at ${a.time_share === null ? `${pct(a.flops_share)} of full's FLOPs` : `${a.time_share.toFixed(2)}x full fine-tuning's measured step time`}.` : 'No trial finished.',
+    a
+      ? `<b>Fine-tune ${e(a.policy)}</b> (blocks ${e(a.blocks.join(', '))}): val mIoU ${f3(a.miou)}, the cheapest policy within ${MIOU_TOLERANCE} of the best (${e(a.best_policy)}, ${f3(a.best_miou)}), training ${pct(a.params_share)} of the parameters at ${a.time_share === null ? `${pct(a.flops_share)} of full's FLOPs` : `${a.time_share.toFixed(2)}x full fine-tuning's measured step time`}.`
+      : 'No trial finished.',
     `The pretrained model as it is scores ${f3(r.pretrained_miou)} on the target's validation images; fine-tuning everything (<code>full</code>) ${f3(a?.full_miou ?? r.full_miou)}${a?.full_miou != null ? ' (mean over seeds)' : ''}.`,
     r.source_miou_before === null
       ? ''
       : r.source_miou_after === null
         ? `On the source task (${e(d.domain.pretrainedOn)}) the pretrained model scores ${f3(r.source_miou_before)}; the fine-tuned one has a new head for the target's classes, so it no longer predicts the source classes at all.`
         : `On the source task (${e(d.domain.pretrainedOn)}) the full fine-tune goes from ${f3(r.source_miou_before)} to ${f3(r.source_miou_after)}: ${r.source_miou_after < r.source_miou_before - 0.05 ? 'it forgets the old task' : 'the old task survives'}.`,
-    topBy('drift') ? `In the full fine-tune, the weights moved most (relative drift) in ${e(topBy('drift'))}; the representations changed most (lowest CKA) in ${e(lowCka)}; and the changes that matter most (reset sensitivity: mIoU lost when the block alone is reset) are in ${e(topBy('reset_sensitivity'))}.` : '',
+    topBy('drift')
+      ? `In the full fine-tune, the weights moved most (relative drift) in ${e(topBy('drift'))}; the representations changed most (lowest CKA) in ${e(lowCka)}; and the changes that matter most (reset sensitivity: mIoU lost when the block alone is reset) are in ${e(topBy('reset_sensitivity'))}.`
+      : '',
     `The advisor (gradient probe only, before any training, budget ${e(r.advice.budget)}) picked <code>${e(r.advice.spec)}</code>${v ? `; checked against the sweep: ${e(v.verdict)}` : ''}.`,
     r.failed.length ? `<span class="note">${r.failed.length} trial(s) failed: ${e(r.failed.map((f) => `${f.index}: ${f.message}`).join('; '))}</span>` : '',
   ].filter(Boolean);
   const cell = (src: string, alt: string) => (src ? `<img src="${e(src)}" alt="${e(alt)}">` : '<span>-</span>');
   const grid = samples?.rows.length
     ? `<h3>Validation samples: pretrained vs full fine-tune</h3>${samples.note ? `<p class="note">${e(samples.note)}</p>` : ''}<div class="grid"><span class="hd">sample</span><span class="hd">image</span><span class="hd">truth</span><span class="hd">pretrained</span><span class="hd">fine-tuned (full)</span>${samples.rows
-        .map((s) => `<span>${e(s.stem)}</span>${cell(s.image, 'image')}${cell(s.truth, 'truth')}${cell(s.pretrained, 'pretrained')}${cell(s.finetuned, 'fine-tuned')}`)
+        .map(
+          (s) =>
+            `<span>${e(s.stem)}</span>${cell(s.image, 'image')}${cell(s.truth, 'truth')}${cell(s.pretrained, 'pretrained')}${cell(s.finetuned, 'fine-tuned')}`,
+        )
         .join('')}</div>`
     : '';
   return `<h2 id="${e(r.key)}">${i + 1}. ${e(r.title[0]!.toUpperCase() + r.title.slice(1))}: ${e(r.key)}</h2>
-<p>${e(r.description)}. Data: <span class="path">${e(relative(d.dir, r.data))}</span>. Details: ${link(d.dir, r.report, 'the sweep report')}${r.full_report ? ` · ${link(d.dir, r.full_report, 'the full fine-tune\'s report')}` : ''}.</p>
+<p>${e(r.description)}. Data: <span class="path">${e(relative(d.dir, r.data))}</span>. Details: ${link(d.dir, r.report, 'the sweep report')}${r.full_report ? ` · ${link(d.dir, r.full_report, "the full fine-tune's report")}` : ''}.</p>
 <ul>${facts.map((f) => `<li>${f}</li>`).join('')}</ul>
 ${policyTable(r)}
 <h3>The full fine-tune, block by block</h3>
@@ -108,7 +157,13 @@ function chartSpec(d: DemoResult, cost: 'params' | 'time'): Record<string, unkno
   const rows = d.shifts.flatMap((r) =>
     r.summary.policies
       .filter((p) => p.val_miou_mean !== null && (cost === 'params' || p.time_share !== null))
-      .map((p) => ({ shift: r.key, policy: p.policy, miou: p.val_miou_mean, cost: cost === 'params' ? Math.max(1e-4, p.params_share) : p.time_share, answer: p.policy === r.answer?.policy })),
+      .map((p) => ({
+        shift: r.key,
+        policy: p.policy,
+        miou: p.val_miou_mean,
+        cost: cost === 'params' ? Math.max(1e-4, p.params_share) : p.time_share,
+        answer: p.policy === r.answer?.policy,
+      })),
   );
   const title = cost === 'params' ? 'share of parameters trained' : 'step time vs full fine-tuning';
   return {
@@ -185,13 +240,22 @@ export async function renderDemoFolder(dir: string, file?: string): Promise<stri
   } catch (err) {
     throw new UserError(`${jsonFile}: cannot read the demo's record (${(err as Error).message})`);
   }
-  if (d.format !== DEMO_FORMAT || !Array.isArray(d.shifts) || !Array.isArray(d.summary)) throw new UserError(`${jsonFile}: not a demo record (expected format ${DEMO_FORMAT})`);
+  if (d.format !== DEMO_FORMAT || !Array.isArray(d.shifts) || !Array.isArray(d.summary))
+    throw new UserError(`${jsonFile}: not a demo record (expected format ${DEMO_FORMAT})`);
   if (d.state !== 'done') throw new UserError(`${dir}: the demo has not finished; rerun unet-transfer demo with options.out ${dir} to finish it`);
   const shifts = d.shifts.map((s) => {
     if (typeof s.key !== 'string' || !/^[a-z0-9-]+$/.test(s.key)) throw new UserError(`${jsonFile}: a shift has a malformed key`);
     const sweep = join(dir, s.key);
     const fullRun = s.full_run ? join(sweep, relative(s.sweep, s.full_run)) : null;
-    return { ...s, data: join(dir, 'data', s.key), sweep, report: join(sweep, 'report.html'), full_run: fullRun, full_report: fullRun ? join(fullRun, 'report.html') : null, summary: collectSweep(sweep) };
+    return {
+      ...s,
+      data: join(dir, 'data', s.key),
+      sweep,
+      report: join(sweep, 'report.html'),
+      full_run: fullRun,
+      full_report: fullRun ? join(fullRun, 'report.html') : null,
+      summary: collectSweep(sweep),
+    };
   });
   // Demo folders of before the world domain recorded no domain: they are digit demos.
   return writeDemoPage({ ...d, domain: d.domain ?? DEMO_DOMAINS.digits, dir, report: file ?? join(dir, 'report.html'), shifts });

@@ -32,9 +32,51 @@ export interface DemoPreset {
 
 /** The digits domain's sizes (the demo of earlier versions, whose README table they made). */
 const DIGITS_PRESETS: Record<PresetName, DemoPreset> = {
-  tiny: { name: 'tiny', train: 16, val: 8, sourceVal: 8, policies: ['full', 'head'], seeds: 1, epochs: 1, batch: 8, lr: 1e-3, probeSamples: 8, analysisSamples: 8, budget: '25%params', parallel: 1 },
-  quick: { name: 'quick', train: 128, val: 48, sourceVal: 32, policies: ['full', 'decoder+head', 'encoder', 'head'], seeds: 1, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 16, analysisSamples: 32, budget: '25%params', parallel: 1 },
-  full: { name: 'full', train: 400, val: 100, sourceVal: 100, policies: [...NAMED_POLICIES], seeds: 2, epochs: 4, batch: 8, lr: 1e-3, probeSamples: 32, analysisSamples: 64, budget: '25%params', parallel: 1 },
+  tiny: {
+    name: 'tiny',
+    train: 16,
+    val: 8,
+    sourceVal: 8,
+    policies: ['full', 'head'],
+    seeds: 1,
+    epochs: 1,
+    batch: 8,
+    lr: 1e-3,
+    probeSamples: 8,
+    analysisSamples: 8,
+    budget: '25%params',
+    parallel: 1,
+  },
+  quick: {
+    name: 'quick',
+    train: 128,
+    val: 48,
+    sourceVal: 32,
+    policies: ['full', 'decoder+head', 'encoder', 'head'],
+    seeds: 1,
+    epochs: 3,
+    batch: 8,
+    lr: 1e-3,
+    probeSamples: 16,
+    analysisSamples: 32,
+    budget: '25%params',
+    parallel: 1,
+  },
+  full: {
+    name: 'full',
+    train: 400,
+    val: 100,
+    sourceVal: 100,
+    policies: [...NAMED_POLICIES],
+    seeds: 2,
+    epochs: 4,
+    batch: 8,
+    lr: 1e-3,
+    probeSamples: 32,
+    analysisSamples: 64,
+    budget: '25%params',
+    parallel: 1,
+  },
 };
 
 /**
@@ -43,8 +85,36 @@ const DIGITS_PRESETS: Record<PresetName, DemoPreset> = {
  */
 const WORLD_PRESETS: Record<PresetName, DemoPreset> = {
   tiny: { ...DIGITS_PRESETS.tiny },
-  quick: { name: 'quick', train: 64, val: 32, sourceVal: 24, policies: ['full', 'decoder+head', 'encoder', 'head'], seeds: 1, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 16, analysisSamples: 16, budget: '25%params', parallel: 1 },
-  full: { name: 'full', train: 240, val: 80, sourceVal: 80, policies: [...NAMED_POLICIES], seeds: 2, epochs: 3, batch: 8, lr: 1e-3, probeSamples: 32, analysisSamples: 48, budget: '25%params', parallel: 1 },
+  quick: {
+    name: 'quick',
+    train: 64,
+    val: 32,
+    sourceVal: 24,
+    policies: ['full', 'decoder+head', 'encoder', 'head'],
+    seeds: 1,
+    epochs: 3,
+    batch: 8,
+    lr: 1e-3,
+    probeSamples: 16,
+    analysisSamples: 16,
+    budget: '25%params',
+    parallel: 1,
+  },
+  full: {
+    name: 'full',
+    train: 240,
+    val: 80,
+    sourceVal: 80,
+    policies: [...NAMED_POLICIES],
+    seeds: 2,
+    epochs: 3,
+    batch: 8,
+    lr: 1e-3,
+    probeSamples: 32,
+    analysisSamples: 48,
+    budget: '25%params',
+    parallel: 1,
+  },
 };
 
 /** How a demo data set is made: digit scenes (`data digits`) or rendered video-game frames (`data world`). */
@@ -86,7 +156,7 @@ const WORLD_DOMAIN: DemoDomain = {
   model: 'town16',
   input: [96, 128, 3],
   classes: 23,
-  pretrainedOn: 'rendered town streets by day (CARLA\'s 23 classes, 96x128 RGB)',
+  pretrainedOn: "rendered town streets by day (CARLA's 23 classes, 96x128 RGB)",
   source: { generator: 'world', world: 'town', style: 'day', seed: 3 },
   shifts: [
     {

@@ -32,7 +32,6 @@ import { answerLine, answerOf, type ShiftAnswer } from './findings.js';
 import { writeDemoPage } from './page.js';
 import { DEMO_DOMAINS, DEMO_FORMAT, presetKey, type DemoDomain, type DemoPreset, type DemoScenes, type DemoShift, type DomainName } from './presets.js';
 
-
 /** The pretrained model that ships in the package for a demo domain. */
 export const shippedModelDir = (domain: DomainName = 'world'): string => join(packageRoot(), 'models', DEMO_DOMAINS[domain].model);
 
@@ -109,9 +108,13 @@ function prepareOut(dir: string, key: string, force: boolean): boolean {
     } catch {
       old = null;
     }
-    if (!old || old.format !== DEMO_FORMAT) throw new UserError(`options.out ${dir}: the folder is not empty and holds no demo (no demo.json); choose another options.out`);
+    if (!old || old.format !== DEMO_FORMAT)
+      throw new UserError(`options.out ${dir}: the folder is not empty and holds no demo (no demo.json); choose another options.out`);
     if (old.key === key) return true;
-    if (!force) throw new UserError(`options.out ${dir}: holds a demo with other settings (another preset, domain or model); pass options.force to start over there, or choose another options.out`);
+    if (!force)
+      throw new UserError(
+        `options.out ${dir}: holds a demo with other settings (another preset, domain or model); pass options.force to start over there, or choose another options.out`,
+      );
     // Only a folder the demo made (it has demo.json) is ever cleared.
     for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
   }
@@ -124,10 +127,23 @@ function prepareOut(dir: string, key: string, force: boolean): boolean {
 async function scenes(dir: string, sc: DemoScenes, size: [number, number], count: number, valCount: number): Promise<void> {
   if (existsSync(join(dir, 'classes.json'))) return;
   if (sc.generator === 'digits') {
-    await generateDigitScenes(dir, { ...DEFAULT_DIGIT_SCENES, size: size[0], count, valCount, digits: sc.digits, shifts: parseShifts(sc.shift), seed: sc.seed }, { force: true });
+    await generateDigitScenes(
+      dir,
+      { ...DEFAULT_DIGIT_SCENES, size: size[0], count, valCount, digits: sc.digits, shifts: parseShifts(sc.shift), seed: sc.seed },
+      { force: true },
+    );
     return;
   }
-  await writeWorldScenes({ world: sc.world, style: sc.style, size, seed: sc.seed, count: count + valCount, valFraction: valCount / (count + valCount), out: dir, force: true });
+  await writeWorldScenes({
+    world: sc.world,
+    style: sc.style,
+    size,
+    seed: sc.seed,
+    count: count + valCount,
+    valFraction: valCount / (count + valCount),
+    out: dir,
+    force: true,
+  });
 }
 
 /** Classes of a demo data set: background + the digits of a digit set (mapped onto the same slots), or the world's. */
@@ -147,7 +163,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   if (!domain) throw new UserError(`options.domain: expected ${Object.keys(DEMO_DOMAINS).join(' or ')}, got ${JSON.stringify(o.domain)}`);
   const model = resolve(o.model ?? shippedModelDir(domain.name));
   if (!existsSync(join(model, 'model.json'))) {
-    throw new UserError(`${model}: the demo's pretrained model is missing (no model.json); rebuild it with ${domain.name === 'world' ? 'scripts/make-town-model.sh' : 'scripts/make-demo-model.sh'}`);
+    throw new UserError(
+      `${model}: the demo's pretrained model is missing (no model.json); rebuild it with ${domain.name === 'world' ? 'scripts/make-town-model.sh' : 'scripts/make-demo-model.sh'}`,
+    );
   }
   const backend = await useBestBackend('native', log);
   // The scenes have the domain's size: a model for another input would fail later, with a less clear message.
@@ -157,7 +175,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     const { input, classes } = folder.options;
     if (input.join('x') !== domain.input.join('x') || classes !== domain.classes) {
-      throw new UserError(`${model}: the ${domain.name} demo needs a model for ${domain.input.join('x')} input and ${domain.classes} classes, this one has ${input.join('x')} and ${classes}`);
+      throw new UserError(
+        `${model}: the ${domain.name} demo needs a model for ${domain.input.join('x')} input and ${domain.classes} classes, this one has ${input.join('x')} and ${classes}`,
+      );
     }
     for (const s of domain.shifts) {
       const newHead = sceneClasses(s.scenes) !== classes;
@@ -206,7 +226,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // 2. The sweep: every policy with the same budget, plus the advisor's pick.
     const { plan } = await planSweep({ model, data, policies, seeds: p.seeds, epochs: p.epochs, batch: p.batch, lr: p.lr, out: sweepDir, log: detail }, [spec]);
     const todo = missingTrials(sweepDir, plan);
-    log(`${stamp()}  ${tag} sweep: ${plan.trials.length} fine-tunes${newHead ? ' (a new head for the target\'s classes: every policy trains it)' : ''} (${plan.policies.join(', ')}; ${p.seeds} seed(s), ${p.epochs} epoch(s))${todo.length < plan.trials.length ? `, ${plan.trials.length - todo.length} already done` : ''}`);
+    log(
+      `${stamp()}  ${tag} sweep: ${plan.trials.length} fine-tunes${newHead ? " (a new head for the target's classes: every policy trains it)" : ''} (${plan.policies.join(', ')}; ${p.seeds} seed(s), ${p.epochs} epoch(s))${todo.length < plan.trials.length ? `, ${plan.trials.length - todo.length} already done` : ''}`,
+    );
     const failed: { index: number; message: string }[] = [];
     await timed('sweep', async () => {
       if (o.trialProcesses) {
@@ -235,8 +257,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // ~13 MB a trial here) only fill the disk; its final model stays in run/model.
     const trials = readPlan(sweepDir).trials;
     for (const r of summary.results) rmSync(join(trialPaths(sweepDir, trials[r.index]!).run, 'checkpoints'), { recursive: true, force: true });
-    const verdict = summary.policies.some((x) => x.policy === spec && x.val_miou_mean !== null) ? verdictOf(spec, summary.policies, parseBudget(p.budget)) : null;
-    writeFileAtomic(join(sweepDir, 'advice.json'), `${JSON.stringify({ ...advice, file: undefined, verify: verdict ? { ...verdict, sweep: join(sweepDir, 'sweep.json'), failed } : null }, null, 1)}\n`);
+    const verdict = summary.policies.some((x) => x.policy === spec && x.val_miou_mean !== null)
+      ? verdictOf(spec, summary.policies, parseBudget(p.budget))
+      : null;
+    writeFileAtomic(
+      join(sweepDir, 'advice.json'),
+      `${JSON.stringify({ ...advice, file: undefined, verify: verdict ? { ...verdict, sweep: join(sweepDir, 'sweep.json'), failed } : null }, null, 1)}\n`,
+    );
 
     // 3. What the full fine-tune changed, and what mattered: drift, CKA, reset/transplant, source-task cost.
     const fullTrial = readPlan(sweepDir).trials.find((t) => t.policy === 'full' && t.seed === 0);
@@ -248,8 +275,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         diff = JSON.parse(readFileSync(diffFile, 'utf8')) as Record<string, unknown>;
       } else {
         log(`${stamp()}  ${tag} analysis of the full fine-tune: weight drift, CKA, reset/transplant on ${p.analysisSamples} images, source-task cost`);
-        diff = await timed('analysis', () =>
-          compareModels({ before: model, after: fullRun, data, sourceData: sourceDir, samples: p.analysisSamples, batch: p.batch, log: detail }) as unknown as Promise<Record<string, unknown>>,
+        diff = await timed(
+          'analysis',
+          () =>
+            compareModels({
+              before: model,
+              after: fullRun,
+              data,
+              sourceData: sourceDir,
+              samples: p.analysisSamples,
+              batch: p.batch,
+              log: detail,
+            }) as unknown as Promise<Record<string, unknown>>,
         );
         writeFileAtomic(diffFile, `${JSON.stringify(diff)}\n`);
       }
@@ -262,7 +299,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       if (fullRun) writeReportPage(join(fullRun, 'report.html'), await gatherReport(fullRun));
     });
 
-    const target = (diff?.target ?? null) as { before_miou?: number; after_miou?: number; blocks?: { block: string; cka: number | null; reset_sensitivity: number | null; transplant_gain: number | null }[] } | null;
+    const target = (diff?.target ?? null) as {
+      before_miou?: number;
+      after_miou?: number;
+      blocks?: { block: string; cka: number | null; reset_sensitivity: number | null; transplant_gain: number | null }[];
+    } | null;
     const source = (diff?.source ?? null) as { before_miou?: number; after_miou?: number | null } | null;
     const drift = new Map(((diff?.blocks ?? []) as { name: string; rel: number | null }[]).map((b) => [b.name, b.rel]));
     const rgn = new Map(((advice.evidence ?? []) as { block: string; rgn: number | null }[]).map((e) => [e.block, e.rgn]));
@@ -287,7 +328,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       advice: { spec, blocks: (advice.blocks ?? []) as string[], budget: p.budget, verdict },
       blocks: blockNames.map((b) => {
         const t = target?.blocks?.find((x) => x.block === b);
-        return { block: b, drift: drift.get(b) ?? null, cka: t?.cka ?? null, reset_sensitivity: t?.reset_sensitivity ?? null, transplant_gain: t?.transplant_gain ?? null, rgn: rgn.get(b) ?? null };
+        return {
+          block: b,
+          drift: drift.get(b) ?? null,
+          cka: t?.cka ?? null,
+          reset_sensitivity: t?.reset_sensitivity ?? null,
+          transplant_gain: t?.transplant_gain ?? null,
+          rgn: rgn.get(b) ?? null,
+        };
       }),
       failed,
       summary,
@@ -296,7 +344,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   }
 
   const adviceLine = `advisor (gradient probe before training, budget ${p.budget}): ${results
-    .map((r) => `${r.key} -> ${r.advice.spec} (${r.advice.verdict ? r.advice.verdict.verdict.split(':')[0] : 'not checked'}${r.advice.verdict?.gap ? `, ${r.advice.verdict.gap.toFixed(3)} mIoU behind ${r.advice.verdict.best_within_budget}` : ''})`)
+    .map(
+      (r) =>
+        `${r.key} -> ${r.advice.spec} (${r.advice.verdict ? r.advice.verdict.verdict.split(':')[0] : 'not checked'}${r.advice.verdict?.gap ? `, ${r.advice.verdict.gap.toFixed(3)} mIoU behind ${r.advice.verdict.best_within_budget}` : ''})`,
+    )
     .join('; ')}`;
   const result: DemoResult = {
     format: DEMO_FORMAT,
@@ -321,4 +372,3 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   log(`${stamp()}  done`);
   return result;
 }
-

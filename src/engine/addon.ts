@@ -29,8 +29,7 @@ export function packageRoot(): string {
   return dir;
 }
 
-export const INSTALL_HINT =
-  'install oneDNN (as root: apt-get install -y libdnnl-dev) and build the addon (npm run build:native)';
+export const INSTALL_HINT = 'install oneDNN (as root: apt-get install -y libdnnl-dev) and build the addon (npm run build:native)';
 
 // How long an idle OpenMP thread spins before it sleeps. libgomp's default (300,000 spins, milliseconds)
 // collapses when the cores are shared: with other processes busy, a 2-thread training step took 2.5 s

@@ -41,9 +41,7 @@ export class NativeBackend extends MathBackendCPU {
   }
 }
 
-const NATIVE_KERNELS = [...convKernels, ...layoutKernels, ...mathKernels, ...reduceKernels, ...trainKernels].filter(
-  (k): k is tf.KernelConfig => k !== null,
-);
+const NATIVE_KERNELS = [...convKernels, ...layoutKernels, ...mathKernels, ...reduceKernels, ...trainKernels].filter((k): k is tf.KernelConfig => k !== null);
 
 /** The names of the kernels that run natively on this machine (their family loaded). */
 export const nativeKernelNames: ReadonlySet<string> = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
@@ -54,11 +52,15 @@ function registerNative(): void {
   const cpuFactory = tf.findBackendFactory('cpu');
   if (cpuFactory && !tf.engine().registry.cpu) {
     tf.removeBackend('cpu');
-    tf.registerBackend('cpu', () => {
-      const b = cpuFactory();
-      quietCpuBanner(b);
-      return b;
-    }, 1);
+    tf.registerBackend(
+      'cpu',
+      () => {
+        const b = cpuFactory();
+        quietCpuBanner(b);
+        return b;
+      },
+      1,
+    );
   }
   tf.registerBackend(NATIVE, () => new NativeBackend(), 3);
   const native = new Map(NATIVE_KERNELS.map((k) => [k.kernelName, k]));
@@ -106,7 +108,8 @@ let warned = false;
 export async function useBestBackend(preferred: 'native' | 'cpu' = 'native', warn: (m: string) => void = console.warn): Promise<string> {
   const problem = nativeProblem();
   if (preferred === 'native' && Object.keys(addon.loaded).length === 0) {
-    if (!warned) warn(`unet-transfer: the native engine is unavailable (${problem}); running on the slow pure-JavaScript cpu backend. To fix: ${INSTALL_HINT}.`);
+    if (!warned)
+      warn(`unet-transfer: the native engine is unavailable (${problem}); running on the slow pure-JavaScript cpu backend. To fix: ${INSTALL_HINT}.`);
     warned = true;
     preferred = 'cpu';
   } else if (preferred === 'native' && problem && !warned) {

@@ -9,7 +9,18 @@ export { addon, INSTALL_HINT } from './addon.js';
 export { profiler, type KernelRecord } from './profiler.js';
 export { bufferPool } from './buffer_pool.js';
 export {
-  PRECISION_SETTINGS, NO_BF16_ENV, cpuCapabilities, parsePrecision, resolvePrecision, setPrecision, getPrecision, withPrecision,
-  convPrecisionCounts, convImplementations,
-  type Precision, type PrecisionSetting, type CpuCapabilities, type ConvImplementation,
+  PRECISION_SETTINGS,
+  NO_BF16_ENV,
+  cpuCapabilities,
+  parsePrecision,
+  resolvePrecision,
+  setPrecision,
+  getPrecision,
+  withPrecision,
+  convPrecisionCounts,
+  convImplementations,
+  type Precision,
+  type PrecisionSetting,
+  type CpuCapabilities,
+  type ConvImplementation,
 } from './precision.js';

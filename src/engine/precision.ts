@@ -64,7 +64,9 @@ export function resolvePrecision(setting: PrecisionSetting, option = 'precision'
   const caps = cpuCapabilities();
   if (wanted === 'auto') return caps.bf16 ? 'bf16' : 'fp32';
   if (wanted === 'bf16' && !caps.bf16) {
-    throw new OptionError(option, `: bf16 needs a CPU with AVX512-BF16 or AMX that oneDNN uses, but ${caps.bf16Unavailable}; use fp32 or auto`, { exitCode: 1 });
+    throw new OptionError(option, `: bf16 needs a CPU with AVX512-BF16 or AMX that oneDNN uses, but ${caps.bf16Unavailable}; use fp32 or auto`, {
+      exitCode: 1,
+    });
   }
   return wanted;
 }

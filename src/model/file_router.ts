@@ -27,7 +27,8 @@ class FileLoader implements tf.io.IOHandler {
       specs.push(...group.weights);
       for (const p of group.paths) {
         const full = path.resolve(dir, p);
-        if (path.relative(dir, full).startsWith('..') || path.isAbsolute(p) || /^[a-z]+:/i.test(p)) throw new Error(`${this.file}: weight path ${JSON.stringify(p)} leaves the model folder`);
+        if (path.relative(dir, full).startsWith('..') || path.isAbsolute(p) || /^[a-z]+:/i.test(p))
+          throw new Error(`${this.file}: weight path ${JSON.stringify(p)} leaves the model folder`);
         buffers.push(fs.readFileSync(full));
       }
     }
@@ -38,7 +39,14 @@ class FileLoader implements tf.io.IOHandler {
       weightData.set(b, at);
       at += b.byteLength;
     }
-    return { modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy, weightSpecs: specs, weightData: weightData.buffer };
+    return {
+      modelTopology: json.modelTopology,
+      format: json.format,
+      generatedBy: json.generatedBy,
+      convertedBy: json.convertedBy,
+      weightSpecs: specs,
+      weightData: weightData.buffer,
+    };
   }
 }
 

@@ -82,5 +82,10 @@ export function trainingStepFlops(unet: Pick<UNet, 'model' | 'layerMap'>, batch:
     if (f.backwardData > 0 && hasTrainableUpstream(unet.model.getLayer(f.layer))) backwardData += f.backwardData;
     if (train.has(f.layer)) backwardWeights += f.backwardWeights;
   }
-  return { forward: forward * batch, backwardData: backwardData * batch, backwardWeights: backwardWeights * batch, total: (forward + backwardData + backwardWeights) * batch };
+  return {
+    forward: forward * batch,
+    backwardData: backwardData * batch,
+    backwardWeights: backwardWeights * batch,
+    total: (forward + backwardData + backwardWeights) * batch,
+  };
 }

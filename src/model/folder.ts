@@ -211,10 +211,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function checkUnetJson(v: unknown, file: string): UnetJson {
   if (!isObject(v)) throw new UserError(`${file}: not a JSON object`);
   if (v.format !== UNET_JSON_FORMAT) throw new UserError(`${file}: "format" is ${JSON.stringify(v.format)}, expected "${UNET_JSON_FORMAT}"`);
-  if (v.version !== UNET_JSON_VERSION) throw new UserError(`${file}: version ${JSON.stringify(v.version)} is not supported (this tool reads version ${UNET_JSON_VERSION})`);
+  if (v.version !== UNET_JSON_VERSION)
+    throw new UserError(`${file}: version ${JSON.stringify(v.version)} is not supported (this tool reads version ${UNET_JSON_VERSION})`);
   const a = v.architecture;
   if (!isObject(a) || typeof a.arch !== 'string') throw new UserError(`${file}: "architecture" must be an object with an "arch"`);
-  if (a.arch !== 'adopted' && !(ARCHS as readonly string[]).includes(a.arch)) throw new UserError(`${file}: architecture.arch ${JSON.stringify(a.arch)} is not one of ${ARCHS.join(', ')}, adopted`);
+  if (a.arch !== 'adopted' && !(ARCHS as readonly string[]).includes(a.arch))
+    throw new UserError(`${file}: architecture.arch ${JSON.stringify(a.arch)} is not one of ${ARCHS.join(', ')}, adopted`);
   for (const k of ['depth', 'filters', 'classes']) {
     if (!Number.isInteger(a[k])) throw new UserError(`${file}: architecture.${k} must be an integer`);
   }
@@ -228,8 +230,10 @@ function checkUnetJson(v: unknown, file: string): UnetJson {
   }
   if (!isObject(v.provenance)) throw new UserError(`${file}: "provenance" must be an object`);
   if (!isObject(v.layerMap)) throw new UserError(`${file}: "layerMap" must be an object`);
-  if (v.headMode !== undefined && !(HEAD_MODES as readonly unknown[]).includes(v.headMode)) throw new UserError(`${file}: "headMode" must be one of ${HEAD_MODES.join(', ')}, got ${JSON.stringify(v.headMode)}`);
-  if (v.headMode === 'binary' && a.classes !== 1) throw new UserError(`${file}: "headMode" binary needs one output channel, architecture.classes is ${String(a.classes)}`);
+  if (v.headMode !== undefined && !(HEAD_MODES as readonly unknown[]).includes(v.headMode))
+    throw new UserError(`${file}: "headMode" must be one of ${HEAD_MODES.join(', ')}, got ${JSON.stringify(v.headMode)}`);
+  if (v.headMode === 'binary' && a.classes !== 1)
+    throw new UserError(`${file}: "headMode" binary needs one output channel, architecture.classes is ${String(a.classes)}`);
   return v as unknown as UnetJson;
 }
 
@@ -288,7 +292,8 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
       warnings.push(`${(e as Error).message}; using the copy inside model.json`);
     }
     if (!sidecar) warnings.push(`${unetJsonPath} is missing (an interrupted save?); using the copy inside model.json`);
-    else if (side && JSON.stringify(side) !== JSON.stringify(meta)) warnings.push(`${unetJsonPath} differs from the copy inside model.json (an interrupted save?); using model.json's`);
+    else if (side && JSON.stringify(side) !== JSON.stringify(meta))
+      warnings.push(`${unetJsonPath} differs from the copy inside model.json (an interrupted save?); using model.json's`);
   } else if (sidecar) {
     meta = sidecar();
     metaFile = unetJsonPath;
@@ -300,7 +305,9 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   const hash = sha256(bytes);
   const files = m.groups.flatMap((g) => g.files).join(', ');
   if (hash !== meta.weights.sha256) {
-    throw new UserError(`${files}: sha256 ${hash.slice(0, 16)}... is not the ${meta.weights.sha256.slice(0, 16)}... that ${metaFile} records; the weights were changed or damaged (or unet.json belongs to other weights)`);
+    throw new UserError(
+      `${files}: sha256 ${hash.slice(0, 16)}... is not the ${meta.weights.sha256.slice(0, 16)}... that ${metaFile} records; the weights were changed or damaged (or unet.json belongs to other weights)`,
+    );
   }
   const model = await buildFromArtifacts(m, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, modelJsonPath);
   try {
@@ -332,9 +339,12 @@ export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Pr
   checkChoice(opts, 'headMode', HEAD_MODES);
   const unetJsonPath = join(dir, 'unet.json');
   const m = readModelJson(dir);
-  if (!opts.force && existsSync(unetJsonPath)) throw new UserError(`${unetJsonPath}: already exists; pass options.force to infer the blocks again and replace it`);
+  if (!opts.force && existsSync(unetJsonPath))
+    throw new UserError(`${unetJsonPath}: already exists; pass options.force to infer the blocks again and replace it`);
   if (m.json.userDefinedMetadata?.[METADATA_KEY] !== undefined) {
-    throw new UserError(`${join(dir, 'model.json')}: was saved by unet-transfer and carries its own layer map; there is nothing to adopt (see: unet-transfer model summary ${dir})`);
+    throw new UserError(
+      `${join(dir, 'model.json')}: was saved by unet-transfer and carries its own layer map; there is nothing to adopt (see: unet-transfer model summary ${dir})`,
+    );
   }
   const bytes = readWeightBytes(m);
   const hash = sha256(bytes);
@@ -342,7 +352,13 @@ export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Pr
   const model = await buildFromArtifacts(m, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, modelJsonPath);
   try {
     const inferred = inferLayerMap(model, modelJsonPath);
-    const architecture: AdoptedArchitecture = { arch: 'adopted', depth: inferred.depth, filters: inferred.filters, classes: inferred.classes, input: inferred.input };
+    const architecture: AdoptedArchitecture = {
+      arch: 'adopted',
+      depth: inferred.depth,
+      filters: inferred.filters,
+      classes: inferred.classes,
+      input: inferred.input,
+    };
     const headMode = opts.headMode ?? (inferred.classes === 1 ? 'binary' : 'multiclass');
     checkHeadModeFits(headMode, inferred.classes);
     const classCount = headClasses(headMode, inferred.classes);
@@ -355,7 +371,12 @@ export async function adoptModelFolder(dir: string, opts: AdoptOptions = {}): Pr
       architecture,
       classes,
       layerMap: inferred.layerMap.toJSON(),
-      provenance: { createdBy: m.json.generatedBy ?? 'unknown', createdAt: statSync(modelJsonPath).mtime.toISOString(), adoptedBy: 'unet-transfer model adopt', ...opts.provenance },
+      provenance: {
+        createdBy: m.json.generatedBy ?? 'unknown',
+        createdAt: statSync(modelJsonPath).mtime.toISOString(),
+        adoptedBy: 'unet-transfer model adopt',
+        ...opts.provenance,
+      },
       weights,
       headMode,
     };

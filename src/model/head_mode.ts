@@ -18,7 +18,8 @@ export function headChannels(mode: HeadMode, classes: number): number {
     if (classes !== 2) throw new UserError(`a binary head predicts 2 classes (background, foreground); the data has ${classes}`);
     return 1;
   }
-  if (mode === 'multilabel' && classes > MAX_MULTILABEL_LABELS) throw new UserError(`a multilabel head reads bit-packed 8-bit masks: at most ${MAX_MULTILABEL_LABELS} labels, the data has ${classes}`);
+  if (mode === 'multilabel' && classes > MAX_MULTILABEL_LABELS)
+    throw new UserError(`a multilabel head reads bit-packed 8-bit masks: at most ${MAX_MULTILABEL_LABELS} labels, the data has ${classes}`);
   return classes;
 }
 

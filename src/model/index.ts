@@ -30,7 +30,18 @@ export { ENCODERS, encoderFeatureLayers, type EncoderEntry, type EncoderFeatures
 export { MOBILENETV2_TAPS } from './encoders/mobilenetv2.js';
 export { buildPretrainedUNet, PRETRAINED, type Pretrained, type PretrainedResult } from './pretrained/imagenet.js';
 export { NSFWJS_FILES, NSFWJS_PACKAGE, readNsfwjsMobileNetV2, type KerasArtifacts } from './pretrained/nsfwjs.js';
-export { LayerMap, REGIONS, blockOrder, blockPlace, layerKind, type BlockInfo, type LayerInfo, type LayerKind, type LayerMapJSON, type Region } from './layer-map.js';
+export {
+  LayerMap,
+  REGIONS,
+  blockOrder,
+  blockPlace,
+  layerKind,
+  type BlockInfo,
+  type LayerInfo,
+  type LayerKind,
+  type LayerMapJSON,
+  type Region,
+} from './layer-map.js';
 export { layerFlops, trainingStepFlops, type LayerFlops, type StepFlops } from './flops.js';
 export { classColor, defaultClasses, parseClasses, type ClassInfo } from './classes.js';
 export { inferLayerMap, type InferredMap } from './infer.js';

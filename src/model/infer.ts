@@ -66,7 +66,8 @@ export function inferLayerMap(model: tfl.LayersModel, what = 'model.json'): Infe
     const ins = inbound.map((l) => nodes.get(l.name)!);
     const inLevel = Math.max(...ins.map((n) => n.level));
     const upsamples = level < inLevel;
-    if (level < inLevel - 1 || level > inLevel + 1) fail(layer, `it changes the resolution level from ${inLevel} to ${level}; a U-Net goes one level at a time`);
+    if (level < inLevel - 1 || level > inLevel + 1)
+      fail(layer, `it changes the resolution level from ${inLevel} to ${level}; a U-Net goes one level at a time`);
     const node: Node = { layer, level, decoder: upsamples || ins.some((n) => n.decoder), inbound };
     if (node.decoder && level > inLevel) fail(layer, 'it down-samples after the decoder has started up-sampling');
     nodes.set(layer.name, node);
@@ -93,7 +94,8 @@ export function inferLayerMap(model: tfl.LayersModel, what = 'model.json'): Infe
     if (upsamples && n.inbound.length !== 1) fail(n.layer, 'an up-sampling layer takes one input');
     const fromEncoder = upsamples ? [] : n.inbound.filter((l) => !nodes.get(l.name)!.decoder && !isInputLayer(l));
     if (fromEncoder.length > 0) {
-      if (layerKind(n.layer.getClassName()) !== 'concat') fail(n.layer, `it joins the encoder layer ${fromEncoder[0].name} to the decoder without a concatenation`);
+      if (layerKind(n.layer.getClassName()) !== 'concat')
+        fail(n.layer, `it joins the encoder layer ${fromEncoder[0].name} to the decoder without a concatenation`);
       if (fromEncoder.length !== 1 || n.inbound.length !== 2) fail(n.layer, 'a skip concatenation joins exactly one encoder output and one decoder output');
       const skipLevel = nodes.get(fromEncoder[0].name)!.level;
       if (skipLevel !== n.level) fail(n.layer, `it concatenates a level-${skipLevel} encoder output at level ${n.level}`);
@@ -104,7 +106,9 @@ export function inferLayerMap(model: tfl.LayersModel, what = 'model.json'): Infe
   for (let level = 1; level <= depth; level++) {
     if (concatAt.has(level)) continue;
     if (concatAt.size === 0) {
-      throw new UserError(`${what}: an encoder-decoder without skip connections (no Concatenate joins an encoder output to the decoder; no skip concatenation at level ${level} (decoder block dec${level})); a U-Net needs them`);
+      throw new UserError(
+        `${what}: an encoder-decoder without skip connections (no Concatenate joins an encoder output to the decoder; no skip concatenation at level ${level} (decoder block dec${level})); a U-Net needs them`,
+      );
     }
     throw new UserError(`${what}: no skip concatenation at level ${level} (decoder block dec${level}); this does not look like a U-Net`);
   }
@@ -129,7 +133,7 @@ export function inferLayerMap(model: tfl.LayersModel, what = 'model.json'): Infe
 
   const firstConv = order.find((n) => layerKind(n.layer.getClassName()) === 'conv');
   const filters = Number((firstConv?.layer.getConfig() as { filters?: number } | undefined)?.filters ?? 0);
-  const outShape = (model.outputs[0].shape as number[]);
+  const outShape = model.outputs[0].shape as number[];
   return {
     layerMap: LayerMap.fromAssignments(model, depth, blockOf, what),
     depth,

@@ -167,7 +167,13 @@ export class LayerMap {
    * Builds the map from a model and the block of each of its layers. Every layer but the input must
    * be assigned, to a block that a U-Net of this depth has; `what` names the source in errors.
    */
-  static fromAssignments(model: tfl.LayersModel, depth: number, blockOf: ReadonlyMap<string, string>, what = 'the layer map', origins: ReadonlyMap<string, LayerOrigin> = new Map()): LayerMap {
+  static fromAssignments(
+    model: tfl.LayersModel,
+    depth: number,
+    blockOf: ReadonlyMap<string, string>,
+    what = 'the layer map',
+    origins: ReadonlyMap<string, LayerOrigin> = new Map(),
+  ): LayerMap {
     if (model.inputs.length !== 1) throw new UserError(`${what}: a U-Net has one input, this model has ${model.inputs.length}`);
     let input = '';
     const layers: LayerInfo[] = [];
@@ -181,7 +187,8 @@ export class LayerMap {
       const block = blockOf.get(layer.name);
       if (block === undefined) throw new UserError(`${what}: layer ${layer.name} (${layer.getClassName()}) has no block`);
       const place = blockPlace(block, depth);
-      if (!place) throw new UserError(`${what}: layer ${layer.name} is in "${block}", which is not a block of a depth-${depth} U-Net (${blockOrder(depth).join(', ')})`);
+      if (!place)
+        throw new UserError(`${what}: layer ${layer.name} is in "${block}", which is not a block of a depth-${depth} U-Net (${blockOrder(depth).join(', ')})`);
       const { all, trainable } = countParams(layer);
       const origin = origins.get(layer.name);
       layers.push({
@@ -212,10 +219,13 @@ export class LayerMap {
     const blockOf = new Map<string, string>();
     const origins = new Map<string, LayerOrigin>();
     for (const l of j.layers) {
-      if (!l || typeof l.name !== 'string' || typeof l.block !== 'string') throw new UserError(`${file}: every entry of layerMap.layers needs a string "name" and "block"`);
+      if (!l || typeof l.name !== 'string' || typeof l.block !== 'string')
+        throw new UserError(`${file}: every entry of layerMap.layers needs a string "name" and "block"`);
       if (blockOf.has(l.name)) throw new UserError(`${file}: layer ${l.name} appears twice in layerMap.layers`);
-      if (l.source_name !== undefined && typeof l.source_name !== 'string') throw new UserError(`${file}: layerMap.layers entry ${l.name}: "source_name" must be a string`);
-      if (l.pretrained !== undefined && typeof l.pretrained !== 'boolean') throw new UserError(`${file}: layerMap.layers entry ${l.name}: "pretrained" must be true or false`);
+      if (l.source_name !== undefined && typeof l.source_name !== 'string')
+        throw new UserError(`${file}: layerMap.layers entry ${l.name}: "source_name" must be a string`);
+      if (l.pretrained !== undefined && typeof l.pretrained !== 'boolean')
+        throw new UserError(`${file}: layerMap.layers entry ${l.name}: "pretrained" must be true or false`);
       blockOf.set(l.name, l.block);
       origins.set(l.name, { sourceName: l.source_name, pretrained: l.pretrained });
     }
@@ -280,7 +290,12 @@ export class LayerMap {
   regions(): { name: Region; parameters: number; trainableParameters: number; blocks: string[] }[] {
     return REGIONS.map((r) => {
       const bs = this.blocksIn(r);
-      return { name: r, parameters: bs.reduce((s, b) => s + b.parameters, 0), trainableParameters: bs.reduce((s, b) => s + b.trainableParameters, 0), blocks: bs.map((b) => b.name) };
+      return {
+        name: r,
+        parameters: bs.reduce((s, b) => s + b.parameters, 0),
+        trainableParameters: bs.reduce((s, b) => s + b.trainableParameters, 0),
+        blocks: bs.map((b) => b.name),
+      };
     }).filter((r) => r.blocks.length > 0);
   }
 }

@@ -96,7 +96,8 @@ export function resolveWeightPath(realDir: string, p: unknown, modelJson: string
   if (isAbsolute(p) || p.startsWith('/') || p.startsWith('\\') || /^[a-zA-Z]:/.test(p)) {
     throw new UserError(`${modelJson}: weights path ${show} is absolute; weight files must be named relative to the model folder`);
   }
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p)) throw new UserError(`${modelJson}: weights path ${show} is a URL; weight files must be local files in the model folder`);
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p))
+    throw new UserError(`${modelJson}: weights path ${show} is a URL; weight files must be local files in the model folder`);
   if (p.includes('\\')) throw new UserError(`${modelJson}: weights path ${show} contains a backslash`);
   if (p.split('/').includes('..')) throw new UserError(`${modelJson}: weights path ${show} leaves the model folder (..)`);
   const full = resolve(realDir, p);

@@ -138,31 +138,46 @@ export const ENCODER_DEPTH = 4;
 
 function resolveEncoderOptions(arch: EncoderArch, input: UNetOptionsInput): UNetOptions {
   const d = ENCODER_DEFAULTS[arch];
-  if (input.depth !== undefined && input.depth !== ENCODER_DEPTH) throw new UserError(`depth: ${arch} has a fixed depth of ${ENCODER_DEPTH} (encoder strides 2 to 32), got ${input.depth}`);
+  if (input.depth !== undefined && input.depth !== ENCODER_DEPTH)
+    throw new UserError(`depth: ${arch} has a fixed depth of ${ENCODER_DEPTH} (encoder strides 2 to 32), got ${input.depth}`);
   const filters = input.filters ?? d.filters;
   if (!Number.isInteger(filters) || filters < 1 || filters > 1024) throw new UserError(`filters must be an integer from 1 to 1024, got ${filters}`);
   const classes = input.classes ?? DEFAULTS.classes;
   if (!Number.isInteger(classes) || classes < 1 || classes > 65536) throw new UserError(`classes must be an integer from 1 to 65536, got ${classes}`);
   const size = input.input ?? [...d.input];
-  if (size.length !== 3 || size.some((v) => !Number.isInteger(v) || v < 1)) throw new UserError(`input must be three positive integers HxWxC, got ${JSON.stringify(size)}`);
+  if (size.length !== 3 || size.some((v) => !Number.isInteger(v) || v < 1))
+    throw new UserError(`input must be three positive integers HxWxC, got ${JSON.stringify(size)}`);
   const [h, w, c] = size;
   if (c > 4096) throw new UserError(`input has ${c} channels; at most 4096 are supported`);
   if (h % 32 !== 0 || w % 32 !== 0) {
-    throw new UserError(`input ${formatInputSize(size)} does not fit ${arch}: height and width must be multiples of 32 (encoder stride 32); nearest valid size: ${formatInputSize([nearestMultiple(h, 32), nearestMultiple(w, 32), c])}`);
+    throw new UserError(
+      `input ${formatInputSize(size)} does not fit ${arch}: height and width must be multiples of 32 (encoder stride 32); nearest valid size: ${formatInputSize([nearestMultiple(h, 32), nearestMultiple(w, 32), c])}`,
+    );
   }
   if (h * w > 16384 * 16384) throw new UserError(`input ${formatInputSize(size)} is too large`);
-  if (input.dropout !== undefined && input.dropout !== 0) throw new UserError(`dropout: ${arch} has no dropout layers (as in its reference), got ${input.dropout}`);
+  if (input.dropout !== undefined && input.dropout !== 0)
+    throw new UserError(`dropout: ${arch} has no dropout layers (as in its reference), got ${input.dropout}`);
   const upsample = input.upsample ?? d.upsample;
   if (upsample !== d.upsample) throw new UserError(`upsample: ${arch} up-samples by ${d.upsample} (as in its reference), got ${JSON.stringify(upsample)}`);
   const alpha = input.alpha ?? 1;
   if (typeof alpha !== 'number' || !(alpha > 0 && alpha <= 4)) throw new UserError(`alpha must be a width multiplier in (0, 4], got ${alpha}`);
   const flavour = input.flavour ?? d.flavour;
   if (!FLAVOURS.includes(flavour)) throw new UserError(`flavour must be one of ${FLAVOURS.join(', ')}, got ${JSON.stringify(flavour)}`);
-  if (arch !== 'mobilenetv2' && flavour !== 'torchvision') throw new UserError(`flavour: ${arch} is torchvision's ResNet (symmetric padding); flavour keras is for mobilenetv2 only`);
+  if (arch !== 'mobilenetv2' && flavour !== 'torchvision')
+    throw new UserError(`flavour: ${arch} is torchvision's ResNet (symmetric padding); flavour keras is for mobilenetv2 only`);
   const seed = input.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new UserError(`seed must be an integer from 0 to ${2 ** 32 - 1}, got ${seed}`);
   const norm = input.inputNormalization ?? namedNormalization(flavour === 'keras' ? 'symmetric' : 'imagenet', c);
-  if (!norm || !['unit', 'symmetric', 'imagenet'].includes(norm.name) || !Array.isArray(norm.mean) || !Array.isArray(norm.std) || norm.mean.length !== c || norm.std.length !== c || norm.std.some((v) => !(v > 0)) || norm.mean.some((v) => !Number.isFinite(v))) {
+  if (
+    !norm ||
+    !['unit', 'symmetric', 'imagenet'].includes(norm.name) ||
+    !Array.isArray(norm.mean) ||
+    !Array.isArray(norm.std) ||
+    norm.mean.length !== c ||
+    norm.std.length !== c ||
+    norm.std.some((v) => !(v > 0)) ||
+    norm.mean.some((v) => !Number.isFinite(v))
+  ) {
     throw new UserError(`inputNormalization must be {name, mean, std} with ${c} means and ${c} positive stds, got ${JSON.stringify(norm)}`);
   }
   return { arch, depth: ENCODER_DEPTH, filters, classes, input: [h, w, c], dropout: 0, upsample, seed, alpha, flavour, inputNormalization: norm };
@@ -182,7 +197,8 @@ export function resolveOptions(input: UNetOptionsInput = {}): UNetOptions {
   }
   const filters = input.filters ?? DEFAULTS.filters;
   if (!Number.isInteger(filters) || filters < 1 || filters > 1024) throw new UserError(`filters must be an integer from 1 to 1024, got ${filters}`);
-  if (filters * 2 ** depth > 65536) throw new UserError(`filters ${filters} at depth ${depth} gives a ${filters * 2 ** depth}-channel bottleneck; use fewer filters or a smaller depth`);
+  if (filters * 2 ** depth > 65536)
+    throw new UserError(`filters ${filters} at depth ${depth} gives a ${filters * 2 ** depth}-channel bottleneck; use fewer filters or a smaller depth`);
   const classes = input.classes ?? DEFAULTS.classes;
   if (!Number.isInteger(classes) || classes < 1 || classes > 65536) throw new UserError(`classes must be an integer from 1 to 65536, got ${classes}`);
   const size = input.input ?? [...DEFAULTS.input];
@@ -204,11 +220,16 @@ export function resolveOptions(input: UNetOptionsInput = {}): UNetOptions {
   const upsample = input.upsample ?? 'transpose';
   if (!UPSAMPLES.includes(upsample)) throw new UserError(`upsample must be one of ${UPSAMPLES.join(', ')}, got ${JSON.stringify(upsample)}`);
   if (upsample === 'milesial-bilinear' && arch !== 'bn') {
-    throw new UserError(`upsample milesial-bilinear is the bilinear variant of milesial/Pytorch-UNet, whose convs are conv -> BatchNorm -> ReLU: use it with options.arch bn, not options.arch ${arch}`);
+    throw new UserError(
+      `upsample milesial-bilinear is the bilinear variant of milesial/Pytorch-UNet, whose convs are conv -> BatchNorm -> ReLU: use it with options.arch bn, not options.arch ${arch}`,
+    );
   }
-  if (upsample === 'nearest') throw new UserError(`upsample nearest is segmentation_models.pytorch's decoder, for the resnet archs; use transpose or bilinear with arch ${arch}`);
+  if (upsample === 'nearest')
+    throw new UserError(`upsample nearest is segmentation_models.pytorch's decoder, for the resnet archs; use transpose or bilinear with arch ${arch}`);
   if (arch === 'course' && upsample !== 'transpose') {
-    throw new UserError('upsample bilinear is not part of the course U-Net (it up-samples by a 3x3 transposed conv); use options.arch bn or options.arch classic for bilinear up-sampling');
+    throw new UserError(
+      'upsample bilinear is not part of the course U-Net (it up-samples by a 3x3 transposed conv); use options.arch bn or options.arch classic for bilinear up-sampling',
+    );
   }
   const seed = input.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new UserError(`seed must be an integer from 0 to ${2 ** 32 - 1}, got ${seed}`);

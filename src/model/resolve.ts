@@ -9,6 +9,7 @@ export function resolveModelDir(dir: string, option: string): string {
   if (existsSync(join(dir, 'model.json'))) return dir;
   if (existsSync(join(dir, 'model', 'model.json'))) return join(dir, 'model');
   if (!existsSync(dir)) throw badInputOption(option, `${dir}: no such folder (expected a model folder or a run folder)`);
-  if (existsSync(join(dir, 'run.json'))) throw badInputOption(option, `${dir}: the run has not written its model yet (${join(dir, 'model')}); finish it with resume`);
+  if (existsSync(join(dir, 'run.json')))
+    throw badInputOption(option, `${dir}: the run has not written its model yet (${join(dir, 'model')}); finish it with resume`);
   throw badInputOption(option, `${dir}: has no model.json, nor model/model.json (expected a model folder or a run folder)`);
 }

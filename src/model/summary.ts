@@ -34,7 +34,14 @@ export function summarize(f: ModelFolder): ModelSummary {
     architecture: f.options,
     parameters: f.layerMap.parameters,
     trainableParameters: f.layerMap.trainableParameters,
-    blocks: f.layerMap.blocks.map((b) => ({ block: b.name, region: b.region, level: b.level, parameters: b.parameters, layers: b.layers.length, resolution: res(b.level) })),
+    blocks: f.layerMap.blocks.map((b) => ({
+      block: b.name,
+      region: b.region,
+      level: b.level,
+      parameters: b.parameters,
+      layers: b.layers.length,
+      resolution: res(b.level),
+    })),
     regions: f.layerMap.regions().map((r) => ({ region: r.name, parameters: r.parameters, blocks: r.blocks })),
     layers: f.layerMap.layers.map((l) => ({ layer: l.name, block: l.block, kind: l.kind, parameters: l.parameters })),
     classes: f.classes,
@@ -81,7 +88,12 @@ export function summaryText(s: ModelSummary): string[] {
   const a = s.architecture;
   const title = a.arch === 'adopted' ? 'adopted U-Net' : `${a.arch} U-Net`;
   const extra = a.arch === 'adopted' ? '' : `, dropout ${a.dropout}, ${a.upsample} up-sampling, seed ${a.seed}`;
-  const head = s.headMode === 'binary' ? 'binary head (1 sigmoid channel)' : s.headMode === 'multilabel' ? `multilabel head (${a.classes} sigmoid labels)` : `${a.classes} classes`;
+  const head =
+    s.headMode === 'binary'
+      ? 'binary head (1 sigmoid channel)'
+      : s.headMode === 'multilabel'
+        ? `multilabel head (${a.classes} sigmoid labels)`
+        : `${a.classes} classes`;
   const pct = (n: number) => `${((100 * n) / Math.max(1, s.parameters)).toFixed(1)}%`;
   return [
     `${s.dir}: ${title}, depth ${a.depth}, ${a.filters} filters, ${head}, input ${a.input.join('x')}${extra}`,

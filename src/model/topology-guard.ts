@@ -9,10 +9,34 @@ import { UserError } from '../util/errors.js';
 
 /** Layers without weights whose output channels equal their (largest) input's. */
 const PASS_THROUGH = new Set([
-  'MaxPooling2D', 'AveragePooling2D', 'MaxPooling1D', 'AveragePooling1D', 'UpSampling2D', 'Dropout', 'SpatialDropout2D',
-  'GaussianDropout', 'GaussianNoise', 'AlphaDropout', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'ThresholdedReLU',
-  'ZeroPadding2D', 'Cropping2D', 'Add', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Subtract', 'Flatten',
-  'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Masking',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'MaxPooling1D',
+  'AveragePooling1D',
+  'UpSampling2D',
+  'Dropout',
+  'SpatialDropout2D',
+  'GaussianDropout',
+  'GaussianNoise',
+  'AlphaDropout',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'ThresholdedReLU',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'Add',
+  'Multiply',
+  'Average',
+  'Maximum',
+  'Minimum',
+  'Subtract',
+  'Flatten',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'Masking',
   // Ours (src/model/layers/): a weightless 2x bilinear resize.
   'ResizeBilinear2x',
 ]);
@@ -131,7 +155,9 @@ export function checkTopologyBudget(topology: Config, budget: number, file: stri
     if (out > CHANNEL_LIMIT) throw new UserError(`${file}: layer ${name} would have ${out} channels; refused`);
     total += weights;
     if (total > budget) {
-      throw new UserError(`${file}: building the topology needs more weights (${total} values by layer ${name}) than the manifest holds (${budget}); refused before allocating`);
+      throw new UserError(
+        `${file}: building the topology needs more weights (${total} values by layer ${name}) than the manifest holds (${budget}); refused before allocating`,
+      );
     }
     channels.set(name, out);
     previous = out;

@@ -91,9 +91,24 @@ export function buildUNet(input: UNetOptionsInput = {}): UNet {
   }
 
   if (o.arch === 'course') {
-    x = apply('head', tfl.layers.conv2d({ name: 'head_conv', filters: o.filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: heNormal('head_conv') }), x);
+    x = apply(
+      'head',
+      tfl.layers.conv2d({
+        name: 'head_conv',
+        filters: o.filters,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: heNormal('head_conv'),
+      }),
+      x,
+    );
   }
-  x = apply('head', tfl.layers.conv2d({ name: 'head_logits', filters: o.classes, kernelSize: 1, padding: 'same', kernelInitializer: glorot('head_logits') }), x);
+  x = apply(
+    'head',
+    tfl.layers.conv2d({ name: 'head_logits', filters: o.classes, kernelSize: 1, padding: 'same', kernelInitializer: glorot('head_logits') }),
+    x,
+  );
 
   const model = tfl.model({ name: `unet_${o.arch}`, inputs: inputLayer, outputs: x });
   return { model, options: o, layerMap: LayerMap.fromAssignments(model, o.depth, blockOf, 'buildUNet') };

@@ -74,16 +74,32 @@ export function paretoSpec(rows: ParetoRow[], costTitle: string, log: boolean): 
     width: 420,
     height: 300,
     layer: [
-      { data: { values: front }, mark: { type: 'line', interpolate: 'step-after', color: '#888', strokeDash: [4, 3] }, encoding: { x: { field: 'cost', type: 'quantitative' }, y: { field: 'miou', type: 'quantitative' } } },
+      {
+        data: { values: front },
+        mark: { type: 'line', interpolate: 'step-after', color: '#888', strokeDash: [4, 3] },
+        encoding: { x: { field: 'cost', type: 'quantitative' }, y: { field: 'miou', type: 'quantitative' } },
+      },
       {
         data: { values: rows },
         layer: [
-          { mark: { type: 'rule' }, encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } }, transform: [{ calculate: 'datum.miou - datum.std', as: 'lo' }, { calculate: 'datum.miou + datum.std', as: 'hi' }] },
+          {
+            mark: { type: 'rule' },
+            encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+            transform: [
+              { calculate: 'datum.miou - datum.std', as: 'lo' },
+              { calculate: 'datum.miou + datum.std', as: 'hi' },
+            ],
+          },
           {
             mark: { type: 'point', filled: true, size: 90, tooltip: true },
             encoding: {
               color: { field: 'front', type: 'nominal', title: 'on the Pareto front', scale: { domain: [true, false], range: ['#d62728', '#7f7f7f'] } },
-              tooltip: [{ field: 'policy' }, { field: 'miou', format: '.4f', title: 'mIoU' }, { field: 'std', format: '.4f', title: 'spread' }, { field: 'cost', format: '.4g', title: costTitle }],
+              tooltip: [
+                { field: 'policy' },
+                { field: 'miou', format: '.4f', title: 'mIoU' },
+                { field: 'std', format: '.4f', title: 'spread' },
+                { field: 'cost', format: '.4g', title: costTitle },
+              ],
             },
           },
           { transform: [{ filter: 'datum.recommended' }], mark: { type: 'point', size: 400, strokeWidth: 3, color: '#1f5fbf' } },
@@ -106,6 +122,9 @@ export function classIouSpec(rows: { name: string; iou: number }[], title: strin
     height: { step: 18 },
     data: { values: rows },
     mark: { type: 'bar', tooltip: true },
-    encoding: { y: { field: 'name', type: 'nominal', sort: null, title: 'class' }, x: { field: 'iou', type: 'quantitative', title: 'IoU', scale: { domain: [0, 1] } } },
+    encoding: {
+      y: { field: 'name', type: 'nominal', sort: null, title: 'class' },
+      x: { field: 'iou', type: 'quantitative', title: 'IoU', scale: { domain: [0, 1] } },
+    },
   };
 }

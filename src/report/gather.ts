@@ -24,7 +24,15 @@ export interface AdviceFile {
   verify?: Record<string, unknown> | null;
   /** The short trials of strategy halving (older advice files have none). */
   halving?: {
-    rungs: { rung: number; candidates: number; epochs: number; trainSamples: number; seeds: number; kept: string[]; policies: { policy: string; val_miou_mean: number | null; val_miou_ci95: { low: number; high: number; half: number | null } | null }[] }[];
+    rungs: {
+      rung: number;
+      candidates: number;
+      epochs: number;
+      trainSamples: number;
+      seeds: number;
+      kept: string[];
+      policies: { policy: string; val_miou_mean: number | null; val_miou_ci95: { low: number; high: number; half: number | null } | null }[];
+    }[];
     spent_seconds: number;
     plan: { cap_seconds: number };
     dirs: string[];
@@ -76,25 +84,48 @@ function measuresFromDiff(d: DiffJson, out: ReportData): void {
   if (Object.keys(rel).length) out.measures.push({ key: 'drift', label: 'drift', meaning: 'relative weight drift ||ΔW|| / ||W|| of the block', values: rel });
   const t = d.target?.blocks ?? [];
   if (t.length) {
-    out.measures.push({ key: 'cka', label: 'CKA', meaning: 'linear CKA of the block\'s outputs before vs after (low = representation changed)', values: Object.fromEntries(t.map((b) => [b.block, b.cka ?? null])), invert: true });
-    out.measures.push({ key: 'reset', label: 'reset sensitivity', meaning: 'target mIoU lost when the block is put back to its pretrained weights', values: Object.fromEntries(t.map((b) => [b.block, b.reset_sensitivity ?? null])) });
+    out.measures.push({
+      key: 'cka',
+      label: 'CKA',
+      meaning: "linear CKA of the block's outputs before vs after (low = representation changed)",
+      values: Object.fromEntries(t.map((b) => [b.block, b.cka ?? null])),
+      invert: true,
+    });
+    out.measures.push({
+      key: 'reset',
+      label: 'reset sensitivity',
+      meaning: 'target mIoU lost when the block is put back to its pretrained weights',
+      values: Object.fromEntries(t.map((b) => [b.block, b.reset_sensitivity ?? null])),
+    });
   }
-  out.layerBars = (d.layers ?? []).filter((l) => typeof l.rel === 'number').map((l, i) => ({ layer: l.layer, block: l.block, region: l.region, value: l.rel!, order: i }));
+  out.layerBars = (d.layers ?? [])
+    .filter((l) => typeof l.rel === 'number')
+    .map((l, i) => ({ layer: l.layer, block: l.block, region: l.region, value: l.rel!, order: i }));
 }
 
-async function runParts(runDir: string, pretrainedDir: string | null, dataDir: string | null, label: string, out: ReportData, withCurves: boolean): Promise<void> {
+async function runParts(
+  runDir: string,
+  pretrainedDir: string | null,
+  dataDir: string | null,
+  label: string,
+  out: ReportData,
+  withCurves: boolean,
+): Promise<void> {
   const modelDir = join(runDir, 'model');
   const lines = readMetrics(runDir);
   if (withCurves) {
     for (const l of lines) {
-      for (const k of ['val_miou', 'train_loss']) if (typeof l[k] === 'number') out.curves.push({ run: label, epoch: Number(l.epoch), metric: k, value: l[k] as number });
+      for (const k of ['val_miou', 'train_loss'])
+        if (typeof l[k] === 'number') out.curves.push({ run: label, epoch: Number(l.epoch), metric: k, value: l[k] as number });
     }
   }
   const u = readJsonIf(join(modelDir, 'unet.json')) as UnetJsonLite | null;
   const last = lines[lines.length - 1];
   if (last && Array.isArray(last.val_iou)) {
     const names = u?.classes ?? [];
-    out.classIou = (last.val_iou as (number | null)[]).map((v, i) => ({ name: names.find((c) => c.id === i)?.name ?? `class${i}`, iou: v ?? NaN })).filter((r) => Number.isFinite(r.iou));
+    out.classIou = (last.val_iou as (number | null)[])
+      .map((v, i) => ({ name: names.find((c) => c.id === i)?.name ?? `class${i}`, iou: v ?? NaN }))
+      .filter((r) => Number.isFinite(r.iou));
   }
   if (!existsSync(join(modelDir, 'model.json'))) {
     out.notes.push(`${modelDir}: no fine-tuned model yet (the run has not finished): no drift or samples`);
@@ -128,7 +159,22 @@ async function runParts(runDir: string, pretrainedDir: string | null, dataDir: s
 }
 
 export async function gatherReport(dir: string): Promise<ReportData> {
-  const out: ReportData = { kind: 'run', dir, title: '', blocks: [], measures: [], marked: [], layerBars: [], curves: [], classIou: [], sweep: null, advice: null, featured: null, samples: null, notes: [] };
+  const out: ReportData = {
+    kind: 'run',
+    dir,
+    title: '',
+    blocks: [],
+    measures: [],
+    marked: [],
+    layerBars: [],
+    curves: [],
+    classIou: [],
+    sweep: null,
+    advice: null,
+    featured: null,
+    samples: null,
+    notes: [],
+  };
   if (existsSync(planPath(dir))) {
     out.kind = 'sweep';
     const plan = readPlan(dir);
@@ -136,7 +182,10 @@ export async function gatherReport(dir: string): Promise<ReportData> {
     out.sweep = s;
     out.advice = readJsonIf(join(dir, 'advice.json')) as AdviceFile | null;
     out.title = `Sweep: ${s.policies.length} policies x ${s.settings.seeds.length} seed(s), ${s.settings.epochs} epoch(s)`;
-    for (const r of s.results) for (const c of r.curve) for (const k of ['val_miou', 'train_loss'] as const) if (c[k] !== null) out.curves.push({ run: `${r.policy} s${r.seed}`, epoch: c.epoch, metric: k, value: c[k]! });
+    for (const r of s.results)
+      for (const c of r.curve)
+        for (const k of ['val_miou', 'train_loss'] as const)
+          if (c[k] !== null) out.curves.push({ run: `${r.policy} s${r.seed}`, epoch: c.epoch, metric: k, value: c[k]! });
     // The run shown in detail: the recommendation when it was swept, else the best policy by mean mIoU.
     const ranked = [...s.policies].filter((p) => p.val_miou_mean !== null).sort((a, b) => b.val_miou_mean! - a.val_miou_mean!);
     const featured = (out.advice && s.policies.find((p) => p.policy === out.advice!.spec && p.seeds_done > 0)) || ranked[0];
@@ -149,7 +198,13 @@ export async function gatherReport(dir: string): Promise<ReportData> {
     } else {
       out.notes.push('no trial has finished yet');
     }
-    if (out.advice?.evidence?.length) out.measures.push({ key: 'rgn', label: 'gradient probe', meaning: 'relative gradient norm ||∇W L|| / ||W|| at the pretrained weights (Auto-RGN)', values: Object.fromEntries(out.advice.evidence.map((e) => [e.block, e.rgn])) });
+    if (out.advice?.evidence?.length)
+      out.measures.push({
+        key: 'rgn',
+        label: 'gradient probe',
+        meaning: 'relative gradient norm ||∇W L|| / ||W|| at the pretrained weights (Auto-RGN)',
+        values: Object.fromEntries(out.advice.evidence.map((e) => [e.block, e.rgn])),
+      });
   } else if (isRunFolder(dir)) {
     const run = readRunJson(dir);
     const c = run.config as { model?: string | null; data?: string; train?: string | null };
@@ -160,7 +215,8 @@ export async function gatherReport(dir: string): Promise<ReportData> {
     out.kind = 'diff';
     const file = existsSync(join(dir, 'diff.json')) ? join(dir, 'diff.json') : join(dir, 'drift.json');
     const d = readJsonIf(file) as DiffJson & { after?: string };
-    if (!d || !Array.isArray(d.blocks) || !Array.isArray(d.layers)) throw new UserError(`${file}: not a drift report (expected "layers" and "blocks", as compareModels writes it)`);
+    if (!d || !Array.isArray(d.blocks) || !Array.isArray(d.layers))
+      throw new UserError(`${file}: not a drift report (expected "layers" and "blocks", as compareModels writes it)`);
     out.title = `Diff: ${d.after ?? file}`;
     measuresFromDiff(d, out);
     if (typeof d.after === 'string') out.blocks = blocksFrom(d.after);

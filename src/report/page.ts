@@ -78,10 +78,42 @@ function sweepSection(r: ReportData, specs: { id: string; spec: unknown }[]): st
     )
     .join('')}</tbody></table>`;
   const pts = (cost: (p: (typeof rows)[number]) => number | null, front: (p: (typeof rows)[number]) => boolean): ParetoRow[] =>
-    rows.filter((p) => p.val_miou_mean !== null && cost(p) !== null && Number.isFinite(cost(p)!)).map((p) => ({ policy: p.policy, miou: p.val_miou_mean!, std: p.val_miou_std ?? 0, cost: cost(p)!, front: front(p), recommended: p.policy === rec, within_budget: within(p) }));
-  specs.push({ id: 'chart-pareto-time', spec: paretoSpec(pts((p) => p.step_seconds, (p) => p.pareto_time), 'measured step time (s)', false) });
-  specs.push({ id: 'chart-pareto-params', spec: paretoSpec(pts((p) => Math.max(1, p.trainable_parameters), (p) => p.pareto_params), 'trainable parameters', true) });
-  const missing = s.trials.missing.length ? `<p class="note">${s.trials.missing.length} of ${s.trials.planned} trials have no result yet (${e(s.trials.missing.join(', '))}); rerun the sweep to finish them.</p>` : '';
+    rows
+      .filter((p) => p.val_miou_mean !== null && cost(p) !== null && Number.isFinite(cost(p)!))
+      .map((p) => ({
+        policy: p.policy,
+        miou: p.val_miou_mean!,
+        std: p.val_miou_std ?? 0,
+        cost: cost(p)!,
+        front: front(p),
+        recommended: p.policy === rec,
+        within_budget: within(p),
+      }));
+  specs.push({
+    id: 'chart-pareto-time',
+    spec: paretoSpec(
+      pts(
+        (p) => p.step_seconds,
+        (p) => p.pareto_time,
+      ),
+      'measured step time (s)',
+      false,
+    ),
+  });
+  specs.push({
+    id: 'chart-pareto-params',
+    spec: paretoSpec(
+      pts(
+        (p) => Math.max(1, p.trainable_parameters),
+        (p) => p.pareto_params,
+      ),
+      'trainable parameters',
+      true,
+    ),
+  });
+  const missing = s.trials.missing.length
+    ? `<p class="note">${s.trials.missing.length} of ${s.trials.planned} trials have no result yet (${e(s.trials.missing.join(', '))}); rerun the sweep to finish them.</p>`
+    : '';
   let advice = '';
   if (r.advice) {
     const v = r.advice.verify as { verdict?: string } | null | undefined;
@@ -89,7 +121,10 @@ function sweepSection(r: ReportData, specs: { id: string; spec: unknown }[]): st
     // Each rung is a sweep folder of its own (with its own report); here, what each rung ranked and kept.
     const rungs = h
       ? `<h3>Short trials (successive halving)</h3><table><thead><tr><th>rung</th><th>trained</th><th>policy: val mIoU (95% CI)</th><th>kept</th></tr></thead><tbody>${h.rungs
-          .map((g, k) => `<tr><td>${g.rung + 1}${h.dirs[k] ? ` <small class="path">${e(h.dirs[k]!)}</small>` : ''}</td><td>${g.candidates} x ${g.epochs} epoch(s) on ${g.trainSamples} samples x ${g.seeds} seed(s)</td><td>${g.policies.map((p) => `${e(p.policy)}: ${f4(p.val_miou_mean, 3)}${p.val_miou_ci95 ? ` (${ciText(p.val_miou_ci95)})` : ''}`).join('<br>')}</td><td>${e(g.kept.join(', '))}</td></tr>`)
+          .map(
+            (g, k) =>
+              `<tr><td>${g.rung + 1}${h.dirs[k] ? ` <small class="path">${e(h.dirs[k]!)}</small>` : ''}</td><td>${g.candidates} x ${g.epochs} epoch(s) on ${g.trainSamples} samples x ${g.seeds} seed(s)</td><td>${g.policies.map((p) => `${e(p.policy)}: ${f4(p.val_miou_mean, 3)}${p.val_miou_ci95 ? ` (${ciText(p.val_miou_ci95)})` : ''}`).join('<br>')}</td><td>${e(g.kept.join(', '))}</td></tr>`,
+          )
           .join('')}</tbody></table><p>Spent ${h.spent_seconds.toFixed(1)} priced seconds of a cap of ${h.plan.cap_seconds.toFixed(1)}.</p>`
       : '';
     advice = `<h2>Recommendation</h2><p>Within the budget <code>${e(r.advice.budget.text)}</code>: train <code>${e(r.advice.spec)}</code> (blocks ${e(r.advice.blocks.join(', '))}).</p><ul class="explain">${r.advice.explanation.map((l) => `<li>${e(l)}</li>`).join('')}</ul>${rungs}${v?.verdict ? `<p><b>Checked against the sweep:</b> ${e(v.verdict)}</p>` : ''}`;
@@ -114,15 +149,22 @@ export function renderReport(r: ReportData): string {
   }
   if (r.classIou.length) {
     specs.push({ id: 'chart-classes', spec: classIouSpec(r.classIou, 'validation IoU per class (last epoch)') });
-    sections.push(`<h2>Per-class IoU</h2><div class="charts"><div id="chart-classes"></div><table class="classes"><thead><tr><th>class</th><th>IoU</th></tr></thead><tbody>${r.classIou.map((c) => `<tr><td>${e(c.name)}</td><td>${f4(c.iou)}</td></tr>`).join('')}</tbody></table></div>`);
+    sections.push(
+      `<h2>Per-class IoU</h2><div class="charts"><div id="chart-classes"></div><table class="classes"><thead><tr><th>class</th><th>IoU</th></tr></thead><tbody>${r.classIou.map((c) => `<tr><td>${e(c.name)}</td><td>${f4(c.iou)}</td></tr>`).join('')}</tbody></table></div>`,
+    );
   }
   if (r.samples?.rows.length) {
     const g = r.samples;
     const cell = (src: string, alt: string) => (src ? `<img src="${e(src)}" alt="${e(alt)}">` : '<span>-</span>');
     sections.push(
       `<h2>Sample predictions</h2>${g.note ? `<p class="note">${e(g.note)}</p>` : ''}<div class="grid"><span class="hd">sample</span><span class="hd">image</span><span class="hd">truth</span><span class="hd">pretrained</span><span class="hd">fine-tuned</span>${g.rows
-        .map((s) => `<span>${e(s.stem)}</span>${cell(s.image, 'image')}${cell(s.truth, 'truth')}${cell(s.pretrained, 'pretrained')}${cell(s.finetuned, 'fine-tuned')}`)
-        .join('')}</div><p>${g.classes.map((c) => `<span style="display:inline-block;width:10px;height:10px;background:rgb(${colorOf(c).map(Number).join(',')})"></span> ${e(c.name)}`).join(' &nbsp; ')}</p>`,
+        .map(
+          (s) =>
+            `<span>${e(s.stem)}</span>${cell(s.image, 'image')}${cell(s.truth, 'truth')}${cell(s.pretrained, 'pretrained')}${cell(s.finetuned, 'fine-tuned')}`,
+        )
+        .join(
+          '',
+        )}</div><p>${g.classes.map((c) => `<span style="display:inline-block;width:10px;height:10px;background:rgb(${colorOf(c).map(Number).join(',')})"></span> ${e(c.name)}`).join(' &nbsp; ')}</p>`,
     );
   }
   const notes = r.notes.map((n) => `<p class="note">${e(n)}</p>`).join('');

@@ -21,7 +21,10 @@ export function chartRuntime(): string {
   const parts: string[] = [];
   for (const [pkg, file] of FILES) {
     const root = packageDir(pkg);
-    if (!root || !existsSync(join(root, file))) throw new UserError(`the report needs the npm package ${pkg} (${root ? join(root, file) : `node_modules/${pkg}`} is missing; its runtime is inlined in report.html); run npm install`);
+    if (!root || !existsSync(join(root, file)))
+      throw new UserError(
+        `the report needs the npm package ${pkg} (${root ? join(root, file) : `node_modules/${pkg}`} is missing; its runtime is inlined in report.html); run npm install`,
+      );
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     parts.push(`/* ${pkg} ${version} (BSD-3-Clause) */\n${inlineScript(readFileSync(join(root, file), 'utf8'))}`);
   }

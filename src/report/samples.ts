@@ -67,7 +67,14 @@ export async function sampleGrid(pretrainedDir: string, finetunedDir: string, da
   try {
     after = await loadModelFolder(finetunedDir);
     const [h, w, c] = after.options.input;
-    data = await loadAnalysisData(dataDir, { input: after.options.input, classes: after.options.classes, headMode: after.headMode, normalize: sampleNormalizationOf(after.options), samples: count, seed: 0 });
+    data = await loadAnalysisData(dataDir, {
+      input: after.options.input,
+      classes: after.options.classes,
+      headMode: after.headMode,
+      normalize: sampleNormalizationOf(after.options),
+      samples: count,
+      seed: 0,
+    });
     const images = data.images;
     const truth = data.masks.dataSync() as Int32Array;
     const pre = before.options.input.join('x') === after.options.input.join('x') ? predict(before, images) : null;
@@ -80,7 +87,10 @@ export async function sampleGrid(pretrainedDir: string, finetunedDir: string, da
       pretrained: pre ? maskPng(pre[i]!, h, w, before.classes, before.headMode === 'multilabel') : '',
       finetuned: maskPng(post[i]!, h, w, after!.classes, after!.headMode === 'multilabel'),
     }));
-    const note = before.options.classes !== after.options.classes ? `the pretrained model predicts ${before.options.classes} classes (its own palette), the fine-tuned one ${after.options.classes}` : null;
+    const note =
+      before.options.classes !== after.options.classes
+        ? `the pretrained model predicts ${before.options.classes} classes (its own palette), the fine-tuned one ${after.options.classes}`
+        : null;
     return { rows, classes: after.classes, note };
   } finally {
     disposeData(data);

@@ -82,7 +82,12 @@ export function uDiagram(blocks: DiagramBlock[], measures: BlockMeasure[], marke
     parts.push(`<line x1="${x1 + W}" y1="${y1 + H / 2}" x2="${x2}" y2="${y1 + H / 2}" stroke="#999" stroke-dasharray="5 4"/>`);
   }
   // The data path: down the encoder, through the bottleneck, up the decoder, into the head.
-  const order = [...blocks.filter((b) => b.region === 'encoder'), ...blocks.filter((b) => b.region === 'bottleneck'), ...blocks.filter((b) => b.region === 'decoder'), ...blocks.filter((b) => b.region === 'head')];
+  const order = [
+    ...blocks.filter((b) => b.region === 'encoder'),
+    ...blocks.filter((b) => b.region === 'bottleneck'),
+    ...blocks.filter((b) => b.region === 'decoder'),
+    ...blocks.filter((b) => b.region === 'head'),
+  ];
   for (let i = 1; i < order.length; i++) {
     const [x1, y1] = pos(order[i - 1]!);
     const [x2, y2] = pos(order[i]!);
@@ -90,7 +95,9 @@ export function uDiagram(blocks: DiagramBlock[], measures: BlockMeasure[], marke
   }
   for (const b of blocks) {
     const [x, y] = pos(b);
-    const data = measures.map((m, i) => ` data-fill-${escapeHtml(m.key)}="${cols[i]![b.name]}" data-value-${escapeHtml(m.key)}="${escapeHtml(fmt(m.values[b.name]))}"`).join('');
+    const data = measures
+      .map((m, i) => ` data-fill-${escapeHtml(m.key)}="${cols[i]![b.name]}" data-value-${escapeHtml(m.key)}="${escapeHtml(fmt(m.values[b.name]))}"`)
+      .join('');
     const fill = first ? cols[0]![b.name] : '#e5e5e5';
     const ring = marked.has(b.name) ? ' stroke="#1f5fbf" stroke-width="4"' : ' stroke="#333" stroke-width="1"';
     parts.push(
@@ -101,7 +108,10 @@ export function uDiagram(blocks: DiagramBlock[], measures: BlockMeasure[], marke
     );
   }
   const buttons = measures
-    .map((m, i) => `<button type="button" class="utoggle${i === 0 ? ' on' : ''}" data-key="${escapeHtml(m.key)}" data-label="${escapeHtml(m.label)}" data-meaning="${escapeHtml(m.meaning)}">${escapeHtml(m.label)}</button>`)
+    .map(
+      (m, i) =>
+        `<button type="button" class="utoggle${i === 0 ? ' on' : ''}" data-key="${escapeHtml(m.key)}" data-label="${escapeHtml(m.label)}" data-meaning="${escapeHtml(m.meaning)}">${escapeHtml(m.label)}</button>`,
+    )
     .join(' ');
   const legend = `<div class="ulegend"><span>low</span><span class="ramp" style="background:linear-gradient(90deg,${heat(0)},${heat(0.33)},${heat(0.67)},${heat(1)})"></span><span>high</span> <span class="umeaning">${escapeHtml(first?.meaning ?? 'no per-block measure in this folder')}</span>${marked.size ? ' <span class="marked">blue ring: trained by the recommended / featured policy</span>' : ''}</div>`;
   return `<div class="utoggles">${buttons}</div>${legend}<svg class="unet" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="U-Net blocks">${parts.join('')}</svg>`;

@@ -21,7 +21,10 @@ export interface Budget {
 export function parseBudget(text: string): Budget {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*(params|time)\s*$/.exec(text);
   const v = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
-  if (!m || !(v > 0 && v <= 1)) throw new UsageError(`options.budget must be a share of full fine-tuning like 25%params or 0.5time (a fraction in (0, 1] of trainable parameters or step time), got ${JSON.stringify(text)}`);
+  if (!m || !(v > 0 && v <= 1))
+    throw new UsageError(
+      `options.budget must be a share of full fine-tuning like 25%params or 0.5time (a fraction in (0, 1] of trainable parameters or step time), got ${JSON.stringify(text)}`,
+    );
   return { kind: m[3] as Budget['kind'], limit: v, text: text.trim() };
 }
 
@@ -36,13 +39,24 @@ export interface BlockEvidence {
 }
 
 /** Scores from the probe (and drift, reset sensitivity): each measure normalised to sum 1 over blocks, then averaged. */
-export function scoreBlocks(blocks: string[], rgn: Record<string, number | null>, drift?: Record<string, number | null>, reset?: Record<string, number | null>): BlockEvidence[] {
+export function scoreBlocks(
+  blocks: string[],
+  rgn: Record<string, number | null>,
+  drift?: Record<string, number | null>,
+  reset?: Record<string, number | null>,
+): BlockEvidence[] {
   const share = (v: Record<string, number | null>) => {
     const tot = blocks.reduce((s, b) => s + Math.max(0, v[b] ?? 0), 0);
     return (b: string) => (tot > 0 ? Math.max(0, v[b] ?? 0) / tot : 1 / blocks.length);
   };
   const measures = [rgn, ...(drift ? [drift] : []), ...(reset ? [reset] : [])].map(share);
-  return blocks.map((b) => ({ block: b, rgn: rgn[b] ?? null, ...(drift ? { drift: drift[b] ?? null } : {}), ...(reset ? { reset: reset[b] ?? null } : {}), score: measures.reduce((a, m) => a + m(b), 0) / measures.length }));
+  return blocks.map((b) => ({
+    block: b,
+    rgn: rgn[b] ?? null,
+    ...(drift ? { drift: drift[b] ?? null } : {}),
+    ...(reset ? { reset: reset[b] ?? null } : {}),
+    score: measures.reduce((a, m) => a + m(b), 0) / measures.length,
+  }));
 }
 
 export interface Candidate {
@@ -66,8 +80,11 @@ export function specFor(chosen: string[], unet: Pick<UNet, 'layerMap'>): string 
   }
   if (items.length === REGIONS.length) return 'full';
   for (const prefix of ['enc', 'dec']) {
-    const levels = [...set].filter((b) => new RegExp(`^${prefix}\\d+$`).test(b)).map((b) => Number(b.slice(3))).sort((a, b) => a - b);
-    for (let i = 0; i < levels.length; ) {
+    const levels = [...set]
+      .filter((b) => new RegExp(`^${prefix}\\d+$`).test(b))
+      .map((b) => Number(b.slice(3)))
+      .sort((a, b) => a - b);
+    for (let i = 0; i < levels.length;) {
       let j = i;
       while (j + 1 < levels.length && levels[j + 1] === levels[j]! + 1) j++;
       items.push(i === j ? `${prefix}${levels[i]}` : `${prefix}${levels[i]}-${levels[j]}`);
@@ -79,14 +96,22 @@ export function specFor(chosen: string[], unet: Pick<UNet, 'layerMap'>): string 
   // U order (encoder side first), by each item's first block.
   const order = unet.layerMap.blocks.map((b) => b.name);
   const first = (item: string) => {
-    const region = (REGIONS as readonly string[]).includes(item) ? unet.layerMap.blocksIn(item as (typeof REGIONS)[number]).map((b) => b.name) : [item.replace(/-\d+$/, '')];
+    const region = (REGIONS as readonly string[]).includes(item)
+      ? unet.layerMap.blocksIn(item as (typeof REGIONS)[number]).map((b) => b.name)
+      : [item.replace(/-\d+$/, '')];
     return Math.min(...region.map((b) => order.indexOf(b)).filter((i) => i >= 0));
   };
   return items.sort((a, b) => first(a) - first(b)).join('+');
 }
 
 /** Every block set within the budget, best evidence first; `required` blocks are in every set (a new head must train). */
-export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: BlockEvidence[], budget: Budget, batch = 8, required: readonly string[] = []): Candidate[] {
+export function candidates(
+  unet: Pick<UNet, 'model' | 'layerMap'>,
+  evidence: BlockEvidence[],
+  budget: Budget,
+  batch = 8,
+  required: readonly string[] = [],
+): Candidate[] {
   const blocks = unet.layerMap.blocks.filter((b) => b.trainableParameters > 0).map((b) => b.name);
   if (blocks.length > 16) throw new UsageError(`the model has ${blocks.length} trainable blocks; the advisor tries every set of at most 16`);
   const score = new Map(evidence.map((e) => [e.block, e.score]));
@@ -101,7 +126,12 @@ export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: Blo
     const params = layers.reduce((s, l) => s + l.trainableParameters, 0) / total;
     if (budget.kind === 'params' && params > budget.limit + 1e-12) continue;
     // Priced as training runs it, the frozen prefix served from the activation cache.
-    const flops = policyCost(unet, batch, layers.map((l) => l.name)).total / fullFlops;
+    const flops =
+      policyCost(
+        unet,
+        batch,
+        layers.map((l) => l.name),
+      ).total / fullFlops;
     if (budget.kind === 'time' && flops > budget.limit + 1e-12) continue;
     out.push({ blocks: chosen, spec: '', score: chosen.reduce((s, b) => s + (score.get(b) ?? 0), 0), params_share: params, flops_share: flops });
   }
@@ -114,7 +144,15 @@ export function candidates(unet: Pick<UNet, 'model' | 'layerMap'>, evidence: Blo
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** Plain words: what the evidence says, what was chosen, what was left out and why. */
-export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budget, all: Candidate[], withDrift: boolean, measuredShare: number | null = null, withReset = false): string[] {
+export function explain(
+  best: Candidate,
+  evidence: BlockEvidence[],
+  budget: Budget,
+  all: Candidate[],
+  withDrift: boolean,
+  measuredShare: number | null = null,
+  withReset = false,
+): string[] {
   const ranked = [...evidence].sort((a, b) => b.score - a.score);
   const lines: string[] = [];
   const f = (v: number | null | undefined) => (typeof v === 'number' ? v.toPrecision(3) : '-');
@@ -123,17 +161,36 @@ export function explain(best: Candidate, evidence: BlockEvidence[], budget: Budg
       .map((e) => `${e.block} ${pct(e.score)} (rgn ${f(e.rgn)}${withDrift ? `, drift ${f(e.drift)}` : ''}${withReset ? `, reset ${f(e.reset)}` : ''})`)
       .join(', ')}.`,
   );
-  lines.push(`The target's loss pulls hardest, relative to their size, on ${ranked.slice(0, 3).map((e) => e.block).join(', ')}: these are the blocks whose weights fit the target worst.`);
+  lines.push(
+    `The target's loss pulls hardest, relative to their size, on ${ranked
+      .slice(0, 3)
+      .map((e) => e.block)
+      .join(', ')}: these are the blocks whose weights fit the target worst.`,
+  );
   const measured = budget.kind === 'time' && measuredShare !== null;
-  const costName = budget.kind === 'params' ? 'of the trainable parameters' : measured ? 'of full fine-tuning\'s step time, measured on this machine' : 'of full fine-tuning\'s FLOPs per step (the step-time estimate)';
+  const costName =
+    budget.kind === 'params'
+      ? 'of the trainable parameters'
+      : measured
+        ? "of full fine-tuning's step time, measured on this machine"
+        : "of full fine-tuning's FLOPs per step (the step-time estimate)";
   const cost = budget.kind === 'params' ? best.params_share : measured ? measuredShare : best.flops_share;
-  lines.push(`Probe's pick: ${best.spec} (${best.blocks.join(', ')}), ${pct(best.score)} of the evidence for ${pct(cost)} ${costName}, ${cost <= budget.limit + 1e-9 ? 'within' : 'over'} the budget of ${pct(budget.limit)}; it trains ${pct(best.params_share)} of the parameters at ${pct(best.flops_share)} of the FLOPs.`);
+  lines.push(
+    `Probe's pick: ${best.spec} (${best.blocks.join(', ')}), ${pct(best.score)} of the evidence for ${pct(cost)} ${costName}, ${cost <= budget.limit + 1e-9 ? 'within' : 'over'} the budget of ${pct(budget.limit)}; it trains ${pct(best.params_share)} of the parameters at ${pct(best.flops_share)} of the FLOPs.`,
+  );
   const left = ranked.filter((e) => !best.blocks.includes(e.block)).slice(0, 2);
   for (const e of left) {
     const withIt = all.find((c) => c.blocks.length === best.blocks.length + 1 && best.blocks.every((b) => c.blocks.includes(b)) && c.blocks.includes(e.block));
-    lines.push(withIt ? `${e.block} (${pct(e.score)}) would also fit, but a set without it scores higher for the money.` : `${e.block} (${pct(e.score)}) is left out: adding it would exceed the budget.`);
+    lines.push(
+      withIt
+        ? `${e.block} (${pct(e.score)}) would also fit, but a set without it scores higher for the money.`
+        : `${e.block} (${pct(e.score)}) is left out: adding it would exceed the budget.`,
+    );
   }
-  if (budget.kind === 'time' && !measured) lines.push('Step time is estimated from convolution FLOPs; a block near the input is expensive because the gradient must flow back to it through everything after it. options.verify measures the real time.');
+  if (budget.kind === 'time' && !measured)
+    lines.push(
+      'Step time is estimated from convolution FLOPs; a block near the input is expensive because the gradient must flow back to it through everything after it. options.verify measures the real time.',
+    );
   lines.push('This is a heuristic from evidence at (or near) the pretrained weights, not a guarantee; options.verify runs the sweep and says how it did.');
   return lines;
 }
@@ -173,10 +230,17 @@ export interface Verdict {
 export function verdictOf(rec: string, policies: VerifyPolicy[], budget: Budget): Verdict {
   const measured = budget.kind === 'time' && policies.some((p) => p.time_share !== null);
   const cost = (p: VerifyPolicy) => (budget.kind === 'params' ? p.params_share : measured ? (p.time_share ?? Infinity) : p.flops_share);
-  const measure = budget.kind === 'params' ? 'trainable-parameter share' : measured ? 'measured step time over full fine-tuning\'s' : 'FLOPs share (full was not swept, so no measured time reference)';
+  const measure =
+    budget.kind === 'params'
+      ? 'trainable-parameter share'
+      : measured
+        ? "measured step time over full fine-tuning's"
+        : 'FLOPs share (full was not swept, so no measured time reference)';
   const r = policies.find((p) => p.policy === rec);
   // The recommendation is within its own budget by construction (by FLOPs); measured time may say otherwise.
-  const inside = policies.filter((p) => p.val_miou_mean !== null && (cost(p) <= budget.limit + 1e-9 || p.policy === rec)).sort((a, b) => b.val_miou_mean! - a.val_miou_mean!);
+  const inside = policies
+    .filter((p) => p.val_miou_mean !== null && (cost(p) <= budget.limit + 1e-9 || p.policy === rec))
+    .sort((a, b) => b.val_miou_mean! - a.val_miou_mean!);
   const best = inside[0] ?? null;
   const recMiou = r?.val_miou_mean ?? null;
   const rank = r ? inside.findIndex((p) => p.policy === rec) + 1 || null : null;
@@ -196,7 +260,11 @@ export function verdictOf(rec: string, policies: VerifyPolicy[], budget: Budget)
     kind = 'right';
     const next = inside[1];
     const close = next && noisy && ci(next)?.half != null && intervalsOverlap(ci(r)!, ci(next)!);
-    noise = next ? (ci(r)?.half != null && ci(next)?.half != null ? `${show(r!)} vs the next, ${show(next)}` : 'one seed: noise not measured') : 'no other policy fits the budget';
+    noise = next
+      ? ci(r)?.half != null && ci(next)?.half != null
+        ? `${show(r!)} vs the next, ${show(next)}`
+        : 'one seed: noise not measured'
+      : 'no other policy fits the budget';
     verdict = `right: ${rec} was the best policy within the budget (mIoU ${recMiou.toFixed(4)}; ${inside.length} policies fit the budget by ${measure})${onFront ? ' and on the Pareto front' : ''}${close ? `; but ${next!.policy} is within noise of it (${noise})` : ''}.`;
   } else if (noisy && intervalsOverlap(ci(r)!, ci(best)!)) {
     kind = 'tied';
@@ -204,9 +272,25 @@ export function verdictOf(rec: string, policies: VerifyPolicy[], budget: Budget)
     verdict = `tied (within noise of the best): ${best!.policy} scored ${gap!.toFixed(4)} more, but the 95% intervals over seeds overlap (${noise}); ${rec} ranked ${rank} of ${inside.length} within the budget by ${measure}.`;
   } else {
     kind = 'wrong';
-    noise = noisy ? `${show(r!)} vs ${show(best!)}: the intervals do not overlap` : 'one seed: noise not measured, rerun with more seeds to tell a tie from a loss';
+    noise = noisy
+      ? `${show(r!)} vs ${show(best!)}: the intervals do not overlap`
+      : 'one seed: noise not measured, rerun with more seeds to tell a tie from a loss';
     verdict = `wrong (by ${gap!.toFixed(4)}, ${noisy ? 'outside noise' : 'noise unknown'}): ${best!.policy} was better within the budget (${noise}); ${rec} ranked ${rank} of ${inside.length} within the budget by ${measure}, and was ${onFront ? '' : 'not '}on the Pareto front.`;
   }
-  if (measured && r && r.time_share !== null && r.time_share > budget.limit + 1e-9) verdict += ` Note: measured, ${rec} took ${pct(r.time_share)} of full fine-tuning's step time, over the ${pct(budget.limit)} budget that the advice priced it within (step times on a shared machine vary from trial to trial).`;
-  return { recommended: rec, recommended_miou: recMiou, within_budget: inside.map((p) => p.policy), best_within_budget: best?.policy ?? null, best_within_budget_miou: best?.val_miou_mean ?? null, gap, rank_within_budget: rank, on_pareto_front: onFront, measure, kind, noise, verdict };
+  if (measured && r && r.time_share !== null && r.time_share > budget.limit + 1e-9)
+    verdict += ` Note: measured, ${rec} took ${pct(r.time_share)} of full fine-tuning's step time, over the ${pct(budget.limit)} budget that the advice priced it within (step times on a shared machine vary from trial to trial).`;
+  return {
+    recommended: rec,
+    recommended_miou: recMiou,
+    within_budget: inside.map((p) => p.policy),
+    best_within_budget: best?.policy ?? null,
+    best_within_budget_miou: best?.val_miou_mean ?? null,
+    gap,
+    rank_within_budget: rank,
+    on_pareto_front: onFront,
+    measure,
+    kind,
+    noise,
+    verdict,
+  };
 }

@@ -97,17 +97,40 @@ export interface Advice {
 }
 
 /** After a short full fine-tune (a temporary run): each block's relative weight drift, and (withReset) its reset sensitivity. */
-async function shortFullFinetune(modelDir: string, o: AdviseOptions, epochs: number, withReset: boolean): Promise<{ drift: Record<string, number | null>; reset: Record<string, number | null> | null }> {
+async function shortFullFinetune(
+  modelDir: string,
+  o: AdviseOptions,
+  epochs: number,
+  withReset: boolean,
+): Promise<{ drift: Record<string, number | null>; reset: Record<string, number | null> | null }> {
   const tmp = mkdtempSync(join(tmpdir(), 'unet-advise-'));
   try {
-    const r = await finetune({ model: modelDir, data: resolve(o.data), train: 'all', epochs, batch: o.batch, lr: o.lr, val: o.val, precision: o.precision, out: join(tmp, 'run'), log: o.log });
+    const r = await finetune({
+      model: modelDir,
+      data: resolve(o.data),
+      train: 'all',
+      epochs,
+      batch: o.batch,
+      lr: o.lr,
+      val: o.val,
+      precision: o.precision,
+      out: join(tmp, 'run'),
+      log: o.log,
+    });
     const before = await loadModelFolder(modelDir);
     try {
       const after = await loadModelFolder(r.model);
       try {
         const drift = Object.fromEntries(diffModels(before, after).blocks.map((b) => [b.name, b.rel]));
         if (!withReset) return { drift, reset: null };
-        const d = await loadAnalysisData(resolve(o.data), { input: after.options.input, classes: after.options.classes, headMode: after.headMode, normalize: sampleNormalizationOf(after.options), samples: o.samples ?? 32, seed: 1 });
+        const d = await loadAnalysisData(resolve(o.data), {
+          input: after.options.input,
+          classes: after.options.classes,
+          headMode: after.headMode,
+          normalize: sampleNormalizationOf(after.options),
+          samples: o.samples ?? 32,
+          seed: 1,
+        });
         try {
           const rs = resetSensitivity(before, after, d, { classes: after.options.classes, batchSize: o.batch });
           return { drift, reset: Object.fromEntries(rs.blocks.map((b) => [b.block, b.reset_sensitivity])) };
@@ -149,7 +172,15 @@ function sweepRungs(o: AdviseOptions, out: string, trainCount: number, dirs: str
       force: o.force,
       log: o.log,
     });
-    return r.summary.results.map((t) => ({ policy: t.policy, seed: t.seed, val_miou: t.val_miou, val_loss: t.curve[t.curve.length - 1]?.val_loss ?? null, steps: t.steps, epochs: t.epochs, wall_seconds: t.wall_seconds }));
+    return r.summary.results.map((t) => ({
+      policy: t.policy,
+      seed: t.seed,
+      val_miou: t.val_miou,
+      val_loss: t.curve[t.curve.length - 1]?.val_loss ?? null,
+      steps: t.steps,
+      epochs: t.epochs,
+      wall_seconds: t.wall_seconds,
+    }));
   };
 }
 
@@ -170,8 +201,10 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
   checkNumber(o, 'adviceBudget', 0, 1, true);
   checkChoice(o, 'precision', PRECISION_SETTINGS);
   if (o.precision) resolvePrecision(o.precision); // before the probe, not after it
-  if (o.eta !== undefined && o.eta !== 2 && o.eta !== 3) throw new OptionError('eta', `must be 2 or 3 (keep the best half or third of each rung), got ${JSON.stringify(o.eta)}`);
-  if (o.strategy === 'halving' && !o.out) throw badInputOption('strategy', 'halving needs options.out: its short trials are sweeps in OUT/halving/ (resumable, and the report reads them)');
+  if (o.eta !== undefined && o.eta !== 2 && o.eta !== 3)
+    throw new OptionError('eta', `must be 2 or 3 (keep the best half or third of each rung), got ${JSON.stringify(o.eta)}`);
+  if (o.strategy === 'halving' && !o.out)
+    throw badInputOption('strategy', 'halving needs options.out: its short trials are sweeps in OUT/halving/ (resumable, and the report reads them)');
   const batch = o.batch ?? 8;
   const samples = o.samples ?? 32;
   const log = o.log ?? (() => {});
@@ -187,7 +220,14 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     if (newHead) owned.push(probed.model);
     const required = newHead ? ['head'] : [];
     log(`probing ${modelDir} on ${samples} samples of ${o.data}${newHead ? ` (with a new head for its ${targetClasses} classes)` : ''}`);
-    const d = await loadAnalysisData(resolve(o.data), { input: folder.options.input, classes: headChannels(folder.headMode, targetClasses), headMode: folder.headMode, normalize: sampleNormalizationOf(folder.options), samples, seed: 0 });
+    const d = await loadAnalysisData(resolve(o.data), {
+      input: folder.options.input,
+      classes: headChannels(folder.headMode, targetClasses),
+      headMode: folder.headMode,
+      normalize: sampleNormalizationOf(folder.options),
+      samples,
+      seed: 0,
+    });
     let rgn: Record<string, number | null>;
     try {
       rgn = Object.fromEntries(probe(probed, d, { batchSize: batch }).blocks.map((b) => [b.block, b.rgn]));
@@ -211,7 +251,11 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     // The probe's best block sets: by FLOPs first, with room, since measured time can be lower or higher.
     const prefilter: Budget = budget.kind === 'time' ? { ...budget, limit: Math.min(1, budget.limit * 1.5) } : budget;
     const pool = candidates(probed, evidence, prefilter, batch, required);
-    if (pool.length === 0) throw badInputOption('budget', `${budget.text}: no block fits (the cheapest ${newHead ? 'set with the new head ' : 'block '}costs more); raise the budget`);
+    if (pool.length === 0)
+      throw badInputOption(
+        'budget',
+        `${budget.text}: no block fits (the cheapest ${newHead ? 'set with the new head ' : 'block '}costs more); raise the budget`,
+      );
     // The best sets with room (measured time may be lower than FLOPs say), and the best within the budget by FLOPs.
     const strict = budget.kind === 'time' ? pool.filter((c) => c.flops_share <= budget.limit + 1e-9) : [];
     for (const c of strict.slice(0, 8)) if (!c.spec) c.spec = specFor(c.blocks, folder);
@@ -221,9 +265,23 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     const sweepPolicies = withTrainedHead(o.policies ?? [...NAMED_POLICIES], newHead, folder);
     verifyPolicies = sweepPolicies;
     // The named policies, and a ladder of depths from either end: candidates that cover both sides of the U.
-    const named = withTrainedHead([...new Set([...NAMED_POLICIES, ...DEPTH_LADDER.filter((p) => Number(p.split(':')[1]) <= folder.layerMap.blocks.length)])], newHead, folder);
+    const named = withTrainedHead(
+      [...new Set([...NAMED_POLICIES, ...DEPTH_LADDER.filter((p) => Number(p.split(':')[1]) <= folder.layerMap.blocks.length)])],
+      newHead,
+      folder,
+    );
     const needPrices = budget.kind === 'time' || wantsHalving;
-    const prices = needPrices ? await withPrecision(o.precision ?? 'fp32', (precision) => priceSteps(modelDir, folder, [...new Set([...named, ...sweepPolicies, ...probeTop.map((c) => c.spec)])], { batch, precision, measure: o.price !== 'flops', cacheFile: o.stepTimesFile, log })) : null;
+    const prices = needPrices
+      ? await withPrecision(o.precision ?? 'fp32', (precision) =>
+          priceSteps(modelDir, folder, [...new Set([...named, ...sweepPolicies, ...probeTop.map((c) => c.spec)])], {
+            batch,
+            precision,
+            measure: o.price !== 'flops',
+            cacheFile: o.stepTimesFile,
+            log,
+          }),
+        )
+      : null;
     const priceOf = (spec: string): StepPrice | undefined => prices?.prices.find((p) => p.policy === spec);
     const timeShare = (spec: string) => priceOf(spec)?.time_share ?? null;
     const costOf = (spec: string, c?: Pick<Candidate, 'params_share' | 'flops_share'>) => {
@@ -235,44 +293,81 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
 
     const probeFit = probeTop.filter((c) => fits(c.spec, c));
     const probePick = probeFit[0] ?? pool[0]!;
-    const probeNote = probeFit.length === 0 && budget.kind === 'time' && prices?.full_seconds ? [`None of the probe's ${probeTop.length} best block sets fits the budget by measured step time; its pick is the best by score (${pct(probePick.flops_share)} of the FLOPs), measured at ${pct(timeShare(probePick.spec) ?? NaN)}: over the budget.`] : [];
+    const probeNote =
+      probeFit.length === 0 && budget.kind === 'time' && prices?.full_seconds
+        ? [
+            `None of the probe's ${probeTop.length} best block sets fits the budget by measured step time; its pick is the best by score (${pct(probePick.flops_share)} of the FLOPs), measured at ${pct(timeShare(probePick.spec) ?? NaN)}: over the budget.`,
+          ]
+        : [];
 
     // Halving, when asked (or auto and affordable).
     let halving: AdviceHalving | null = null;
-    let strategyReason = o.strategy === 'probe' ? 'asked for (options.strategy probe)' : 'options.out is not given, and the short trials of strategy halving need a folder';
+    let strategyReason =
+      o.strategy === 'probe' ? 'asked for (options.strategy probe)' : 'options.out is not given, and the short trials of strategy halving need a folder';
     if (wantsHalving) {
       const seen = new Set<string>();
       const hc: HalvingCandidate[] = [];
       const add = (spec: string, origin: string) => {
         const k = layersKey(spec, folder);
-        if (seen.has(k) || !fits(spec, pool.find((c) => c.spec === spec))) return;
+        if (
+          seen.has(k) ||
+          !fits(
+            spec,
+            pool.find((c) => c.spec === spec),
+          )
+        )
+          return;
         seen.add(k);
         const p = priceOf(spec)!;
         hc.push({ spec, stepSeconds: p.seconds ?? p.flops_share, origin });
       };
       for (const p of named) if (!p.startsWith('scratch')) add(p, DEPTH_LADDER.includes(p) ? 'depth ladder' : 'named policy');
       for (const c of probeFit.slice(0, 4)) add(c.spec, `probe's best sets (score ${(c.score * 100).toFixed(1)}%)`);
-      const train = openTrainingData(resolve(o.data), { valFraction: o.val ?? 0.2, seed: 0, input: folder.options.input, modelClasses: folder.options.classes, headMode: folder.headMode });
+      const train = openTrainingData(resolve(o.data), {
+        valFraction: o.val ?? 0.2,
+        seed: 0,
+        input: folder.options.input,
+        modelClasses: folder.options.classes,
+        headMode: folder.headMode,
+      });
       const trainCount = train.train.length;
       const seeds = o.seeds ?? 3;
       const epochs = o.epochs ?? 5;
       const trialSteps = epochs * Math.ceil(trainCount / batch);
       // Validation of an epoch: a forward pass over the val set, a third of a full training step per batch.
       const valSecondsPerEpoch = (Math.ceil(train.val.length / batch) * (prices!.full_seconds ?? 1)) / 3;
-      const fullSweep = sweepPolicies.reduce((a, p) => a + ((priceOf(p)!.seconds ?? priceOf(p)!.flops_share) * trialSteps + epochs * valSecondsPerEpoch) * seeds, 0);
+      const fullSweep = sweepPolicies.reduce(
+        (a, p) => a + ((priceOf(p)!.seconds ?? priceOf(p)!.flops_share) * trialSteps + epochs * valSecondsPerEpoch) * seeds,
+        0,
+      );
       const share = o.adviceBudget ?? 0.2;
-      const plan = hc.length >= 2 ? planHalving(hc, { eta: o.eta ?? 3, trainCount, batch, maxEpochs: epochs, capSeconds: share * fullSweep, valSecondsPerEpoch }) : null;
+      const plan =
+        hc.length >= 2 ? planHalving(hc, { eta: o.eta ?? 3, trainCount, batch, maxEpochs: epochs, capSeconds: share * fullSweep, valSecondsPerEpoch }) : null;
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';
       if (!plan) {
-        const why = hc.length < 2 ? `only ${hc.length} candidate fits the budget ${budget.text}` : `${pct(share)} of the full sweep's estimated compute (${(share * fullSweep).toFixed(1)} ${unit}) does not pay for a first rung of ${hc.length} candidates on ${Math.min(trainCount, 2 * batch)} samples`;
+        const why =
+          hc.length < 2
+            ? `only ${hc.length} candidate fits the budget ${budget.text}`
+            : `${pct(share)} of the full sweep's estimated compute (${(share * fullSweep).toFixed(1)} ${unit}) does not pay for a first rung of ${hc.length} candidates on ${Math.min(trainCount, 2 * batch)} samples`;
         if (o.strategy === 'halving') throw new OptionError('adviceBudget', `: ${why}; raise options.adviceBudget or use options.strategy probe`);
         strategyReason = `auto chose the probe: ${why}`;
       } else {
-        log(`halving over ${hc.length} candidates: ${plan.rungs.map((r) => `${r.candidates} x ${r.epochs} epoch(s) on ${r.trainSamples} samples${r.seeds > 1 ? ` x ${r.seeds} seeds` : ''}`).join(', then ')}; cap ${plan.cap_seconds.toFixed(1)} ${unit}`);
+        log(
+          `halving over ${hc.length} candidates: ${plan.rungs.map((r) => `${r.candidates} x ${r.epochs} epoch(s) on ${r.trainSamples} samples${r.seeds > 1 ? ` x ${r.seeds} seeds` : ''}`).join(', then ')}; cap ${plan.cap_seconds.toFixed(1)} ${unit}`,
+        );
         const dirs: string[] = [];
         const r = await runHalving(hc, plan, sweepRungs(o, resolve(o.out!), trainCount, dirs), log);
-        halving = { ...r, candidates: hc, full_sweep: { policies: sweepPolicies, seeds, epochs, train_samples: trainCount, seconds: fullSweep }, advice_budget: share, dirs };
-        strategyReason = o.strategy === 'halving' ? 'asked for (options.strategy halving)' : `auto chose halving: ${pct(share)} of the full sweep's estimated compute pays for ${plan.rungs.length} rung(s) over ${hc.length} candidates`;
+        halving = {
+          ...r,
+          candidates: hc,
+          full_sweep: { policies: sweepPolicies, seeds, epochs, train_samples: trainCount, seconds: fullSweep },
+          advice_budget: share,
+          dirs,
+        };
+        strategyReason =
+          o.strategy === 'halving'
+            ? 'asked for (options.strategy halving)'
+            : `auto chose halving: ${pct(share)} of the full sweep's estimated compute pays for ${plan.rungs.length} rung(s) over ${hc.length} candidates`;
       }
     }
 
@@ -280,22 +375,47 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
     const resolved = resolveTrainSpec(spec, folder.layerMap);
     const price = priceOf(spec);
     const fromPool = pool.find((c) => c.spec === spec);
-    const shift = halving ? (shiftFromTrials(halving.rungs[0]!.policies.map((r) => ({ ...r, blocks: resolveTrainSpec(r.policy, folder.layerMap).blocks })), halving.confidence.noise_sd, regionOf, `at the first rung (all ${halving.rungs[0]!.candidates} candidates, ${halving.rungs[0]!.epochs} epoch(s) on ${halving.rungs[0]!.trainSamples} samples)`) ?? shiftFromProbe(evidence, regionOf)) : shiftFromProbe(evidence, regionOf);
+    const shift = halving
+      ? (shiftFromTrials(
+          halving.rungs[0]!.policies.map((r) => ({ ...r, blocks: resolveTrainSpec(r.policy, folder.layerMap).blocks })),
+          halving.confidence.noise_sd,
+          regionOf,
+          `at the first rung (all ${halving.rungs[0]!.candidates} candidates, ${halving.rungs[0]!.epochs} epoch(s) on ${halving.rungs[0]!.trainSamples} samples)`,
+        ) ?? shiftFromProbe(evidence, regionOf))
+      : shiftFromProbe(evidence, regionOf);
     const explanation = explain(probePick, evidence, budget, pool, drift !== undefined, timeShare(probePick.spec), reset !== undefined);
     explanation.push(...probeNote);
-    if (prices && prices.full_seconds) explanation.push(`Prices measured on ${prices.machine}: full fine-tuning ${(prices.full_seconds * 1000).toFixed(1)} ms a step; ${prices.prices.filter((p) => p.policy !== 'full').slice(0, 6).map((p) => `${p.policy} ${pct(p.time_share!)} (FLOPs ${pct(p.flops_share)})`).join(', ')}${prices.timing_seconds > 0 ? `; timing took ${prices.timing_seconds.toFixed(1)} s` : ' (from the cache)'}${prices.file ? `, cached in ${prices.file}` : ''}.`);
+    if (prices && prices.full_seconds)
+      explanation.push(
+        `Prices measured on ${prices.machine}: full fine-tuning ${(prices.full_seconds * 1000).toFixed(1)} ms a step; ${prices.prices
+          .filter((p) => p.policy !== 'full')
+          .slice(0, 6)
+          .map((p) => `${p.policy} ${pct(p.time_share!)} (FLOPs ${pct(p.flops_share)})`)
+          .join(
+            ', ',
+          )}${prices.timing_seconds > 0 ? `; timing took ${prices.timing_seconds.toFixed(1)} s` : ' (from the cache)'}${prices.file ? `, cached in ${prices.file}` : ''}.`,
+      );
     explanation.push(`Strategy: ${halving ? 'successive halving of short trials' : 'the gradient probe'} (${strategyReason}).`);
     if (halving) {
       const named = halving.candidates.filter((c) => !c.origin.startsWith('probe')).map((c) => c.spec);
       const probed = halving.candidates.filter((c) => c.origin.startsWith('probe')).map((c) => c.spec);
-      explanation.push(`Candidates (${halving.candidates.length}, within the budget, the same layers counted once): named and depth policies ${named.join(', ') || 'none'}; the ${withReset ? 'evidence\'s' : 'probe\'s'} best block sets ${probed.join(', ') || 'none'}.`);
+      explanation.push(
+        `Candidates (${halving.candidates.length}, within the budget, the same layers counted once): named and depth policies ${named.join(', ') || 'none'}; the ${withReset ? "evidence's" : "probe's"} best block sets ${probed.join(', ') || 'none'}.`,
+      );
       for (const r of halving.rungs) {
-        const show = (p: (typeof r.policies)[number]) => (r.ranked_by === 'val_loss' ? `${p.policy} ${p.val_loss_mean?.toFixed(4) ?? '-'} (mIoU ${p.val_miou_mean?.toFixed(3) ?? '-'})` : `${p.policy} ${p.val_miou_mean?.toFixed(3) ?? '-'}`);
-        explanation.push(`Rung ${r.rung + 1}: ${r.candidates} candidate(s), ${r.epochs} epoch(s) on ${r.trainSamples} training samples, ${r.seeds} seed(s), ranked by ${r.ranked_by === 'val_loss' ? 'validation loss (mIoU lags after a few steps)' : 'validation mIoU'}: ${r.policies.map(show).join(', ')}; ${r.ranked_by === 'val_miou' ? 'winner' : 'kept'} ${r.kept.join(', ')}.`);
+        const show = (p: (typeof r.policies)[number]) =>
+          r.ranked_by === 'val_loss'
+            ? `${p.policy} ${p.val_loss_mean?.toFixed(4) ?? '-'} (mIoU ${p.val_miou_mean?.toFixed(3) ?? '-'})`
+            : `${p.policy} ${p.val_miou_mean?.toFixed(3) ?? '-'}`;
+        explanation.push(
+          `Rung ${r.rung + 1}: ${r.candidates} candidate(s), ${r.epochs} epoch(s) on ${r.trainSamples} training samples, ${r.seeds} seed(s), ranked by ${r.ranked_by === 'val_loss' ? 'validation loss (mIoU lags after a few steps)' : 'validation mIoU'}: ${r.policies.map(show).join(', ')}; ${r.ranked_by === 'val_miou' ? 'winner' : 'kept'} ${r.kept.join(', ')}.`,
+        );
       }
       explanation.push(`Chosen: ${spec} (${resolved.blocks.join(', ')}), which ${halving.confidence.words}; confidence ${halving.confidence.level}.`);
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';
-      explanation.push(`Compute: the trials spent ${halving.spent_seconds.toFixed(1)} priced ${unit} (${halving.measured_wall_seconds.toFixed(1)} s of wall time) of a cap of ${halving.plan.cap_seconds.toFixed(1)} = ${pct(halving.advice_budget)} of the full sweep's estimated ${halving.full_sweep.seconds.toFixed(1)} (${halving.full_sweep.policies.length} policies x ${halving.full_sweep.seeds} seeds x ${halving.full_sweep.epochs} epochs): ${pct(halving.spent_seconds / halving.full_sweep.seconds)} of it.`);
+      explanation.push(
+        `Compute: the trials spent ${halving.spent_seconds.toFixed(1)} priced ${unit} (${halving.measured_wall_seconds.toFixed(1)} s of wall time) of a cap of ${halving.plan.cap_seconds.toFixed(1)} = ${pct(halving.advice_budget)} of the full sweep's estimated ${halving.full_sweep.seconds.toFixed(1)} (${halving.full_sweep.policies.length} policies x ${halving.full_sweep.seeds} seeds x ${halving.full_sweep.epochs} epochs): ${pct(halving.spent_seconds / halving.full_sweep.seconds)} of it.`,
+      );
     }
     explanation.push(shift.words);
     advice = {
@@ -312,7 +432,10 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       flops_share: price?.flops_share ?? fromPool!.flops_share,
       time_share: price?.time_share ?? null,
       evidence,
-      alternatives: probeTop.filter((c) => c.spec !== spec).slice(0, 4).map((c) => ({ spec: c.spec, score: c.score, params_share: c.params_share, flops_share: c.flops_share, time_share: timeShare(c.spec) })),
+      alternatives: probeTop
+        .filter((c) => c.spec !== spec)
+        .slice(0, 4)
+        .map((c) => ({ spec: c.spec, score: c.score, params_share: c.params_share, flops_share: c.flops_share, time_share: timeShare(c.spec) })),
       prices,
       halving,
       shift,

@@ -70,7 +70,18 @@ export async function planSweep(o: SweepOptions, extraPolicies: string[] = []): 
   await useBestBackend('native', o.log);
   const folder = await loadModelFolder(resolveModelDir(resolve(o.model), 'model'));
   try {
-    const settings = { model: folder.dir, data: resolve(o.data), policies, seeds: Array.from({ length: o.seeds ?? 3 }, (_, i) => i), epochs: o.epochs ?? 5, batch: o.batch ?? 8, lr: o.lr ?? 1e-3, val: o.val ?? 0.2, ...(o.trainSamples !== undefined ? { trainSamples: o.trainSamples } : {}), ...(o.precision && o.precision !== 'fp32' ? { precision: o.precision } : {}) };
+    const settings = {
+      model: folder.dir,
+      data: resolve(o.data),
+      policies,
+      seeds: Array.from({ length: o.seeds ?? 3 }, (_, i) => i),
+      epochs: o.epochs ?? 5,
+      batch: o.batch ?? 8,
+      lr: o.lr ?? 1e-3,
+      val: o.val ?? 0.2,
+      ...(o.trainSamples !== undefined ? { trainSamples: o.trainSamples } : {}),
+      ...(o.precision && o.precision !== 'fp32' ? { precision: o.precision } : {}),
+    };
     return { ...writePlan(dir, makePlan(settings, folder), o.force === true), dir };
   } finally {
     folder.model.dispose();

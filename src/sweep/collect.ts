@@ -47,7 +47,6 @@ export interface SweepSummary {
   collectedAt: string;
 }
 
-
 export function collectSweep(dir: string): SweepSummary {
   const plan = readPlan(dir);
   const results: TrialResult[] = [];
@@ -71,7 +70,9 @@ export function collectSweep(dir: string): SweepSummary {
       val_miou_min: miou.length ? Math.min(...miou) : null,
       val_miou_max: miou.length ? Math.max(...miou) : null,
       best_val_miou_mean: mean(rs.map((r) => r.best_val_miou).filter((v): v is number => v !== null)),
-      ...(rs.some((r) => r.head_mode === 'binary') ? { val_iou_fg_mean: mean(rs.map((r) => r.val_iou_fg ?? null).filter((v): v is number => v !== null)) } : {}),
+      ...(rs.some((r) => r.head_mode === 'binary')
+        ? { val_iou_fg_mean: mean(rs.map((r) => r.val_iou_fg ?? null).filter((v): v is number => v !== null)) }
+        : {}),
       step_seconds: mean(steps),
       time_share: null,
       wall_seconds: mean(rs.map((r) => r.wall_seconds)),
@@ -89,7 +90,16 @@ export function collectSweep(dir: string): SweepSummary {
     format: SWEEP_FORMAT,
     version: 1,
     dir,
-    settings: { model: plan.model, data: plan.data, epochs: plan.epochs, batch: plan.batch, lr: plan.lr, val: plan.val, seeds: plan.seeds, policies: plan.policies },
+    settings: {
+      model: plan.model,
+      data: plan.data,
+      epochs: plan.epochs,
+      batch: plan.batch,
+      lr: plan.lr,
+      val: plan.val,
+      seeds: plan.seeds,
+      policies: plan.policies,
+    },
     total_parameters: plan.total_parameters,
     head_mode: results.find((r) => r.head_mode)?.head_mode ?? 'multiclass',
     trials: { planned: plan.trials.length, done: results.length, missing },
@@ -118,7 +128,22 @@ function human(n: number): string {
 export function sweepTable(s: SweepSummary): string[] {
   // A binary head's mIoU is over background and foreground; its foreground IoU gets a column of its own.
   const binary = s.head_mode === 'binary';
-  const head = ['policy', binary ? 'mIoU bg+fg' : s.head_mode === 'multilabel' ? 'mIoU labels' : 'mIoU', '±', '95% CI', ...(binary ? ['fg IoU'] : []), 'seeds', 'params', 'share', 'FLOP/step', 'flops', 'step s', 'wall s', 'RSS MiB', 'pareto'];
+  const head = [
+    'policy',
+    binary ? 'mIoU bg+fg' : s.head_mode === 'multilabel' ? 'mIoU labels' : 'mIoU',
+    '±',
+    '95% CI',
+    ...(binary ? ['fg IoU'] : []),
+    'seeds',
+    'params',
+    'share',
+    'FLOP/step',
+    'flops',
+    'step s',
+    'wall s',
+    'RSS MiB',
+    'pareto',
+  ];
   const rows = [...s.policies]
     .sort((a, b) => (b.val_miou_mean ?? -1) - (a.val_miou_mean ?? -1))
     .map((p) => [
@@ -140,6 +165,8 @@ export function sweepTable(s: SweepSummary): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [line(head), ...rows.map(line)];
-  out.push(`${s.trials.done}/${s.trials.planned} trials done${s.trials.missing.length ? `; missing: ${s.trials.missing.join(', ')}` : ''}; ${s.settings.epochs} epoch(s), batch ${s.settings.batch}, lr ${s.settings.lr}; ± = sample std over seeds, 95% CI = Student-t interval of the mean; pareto: t = mIoU vs step time, p = mIoU vs trainable parameters`);
+  out.push(
+    `${s.trials.done}/${s.trials.planned} trials done${s.trials.missing.length ? `; missing: ${s.trials.missing.join(', ')}` : ''}; ${s.settings.epochs} epoch(s), batch ${s.settings.batch}, lr ${s.settings.lr}; ± = sample std over seeds, 95% CI = Student-t interval of the mean; pareto: t = mIoU vs step time, p = mIoU vs trainable parameters`,
+  );
   return out;
 }

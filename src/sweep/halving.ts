@@ -95,13 +95,20 @@ export function planHalving(candidates: HalvingCandidate[], s: HalvingSettings):
   // The largest first rung whose schedule fits (total() only grows with it); no point past full trials.
   let hi = s.maxEpochs;
   if (total(hi) <= s.capSeconds) lo = hi;
-  else for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (total(mid) <= s.capSeconds) lo = mid;
-    else hi = mid;
-  }
+  else
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2;
+      if (total(mid) <= s.capSeconds) lo = mid;
+      else hi = mid;
+    }
   const rungs = schedule(lo, costs, s);
-  return { eta: s.eta, rungs, cap_seconds: s.capSeconds, val_seconds_per_epoch: s.valSecondsPerEpoch ?? 0, bound_seconds: rungs.reduce((a, r) => a + r.worst_seconds, 0) };
+  return {
+    eta: s.eta,
+    rungs,
+    cap_seconds: s.capSeconds,
+    val_seconds_per_epoch: s.valSecondsPerEpoch ?? 0,
+    bound_seconds: rungs.reduce((a, r) => a + r.worst_seconds, 0),
+  };
 }
 
 export interface RungTrial {
@@ -157,11 +164,21 @@ export interface Confidence {
 export function confidenceOf(rows: RungOutcome['policies']): Confidence {
   const ranked = rows.filter((r) => r.val_miou_mean !== null).sort((a, b) => b.val_miou_mean! - a.val_miou_mean!);
   const [w, r] = ranked;
-  if (!w || !r) return { level: 'unknown', lead: null, runner_up: null, noise_sd: null, t: null, t_crit: null, words: 'no runner-up at the last rung to compare with' };
+  if (!w || !r)
+    return { level: 'unknown', lead: null, runner_up: null, noise_sd: null, t: null, t_crit: null, words: 'no runner-up at the last rung to compare with' };
   const lead = w.val_miou_mean! - r.val_miou_mean!;
   const withSeeds = ranked.filter((x) => x.seeds.length > 1);
   const df = withSeeds.reduce((a, x) => a + x.seeds.length - 1, 0);
-  if (df === 0 || w.seeds.length === 0 || r.seeds.length === 0) return { level: 'unknown', lead, runner_up: r.policy, noise_sd: null, t: null, t_crit: null, words: `led ${r.policy} by ${lead.toFixed(3)} mIoU at the last rung; with one seed there, the noise is not known` };
+  if (df === 0 || w.seeds.length === 0 || r.seeds.length === 0)
+    return {
+      level: 'unknown',
+      lead,
+      runner_up: r.policy,
+      noise_sd: null,
+      t: null,
+      t_crit: null,
+      words: `led ${r.policy} by ${lead.toFixed(3)} mIoU at the last rung; with one seed there, the noise is not known`,
+    };
   const sd = Math.sqrt(withSeeds.reduce((a, x) => a + (x.seeds.length - 1) * sampleStd(x.seeds)! ** 2, 0) / df);
   const se = sd * Math.sqrt(1 / w.seeds.length + 1 / r.seeds.length);
   const t = se > 0 ? lead / se : Infinity;
@@ -172,7 +189,12 @@ export function confidenceOf(rows: RungOutcome['policies']): Confidence {
 }
 
 /** Runs the plan: each rung through runRung, the best 1/eta (early rungs by mean val loss, the last by mean mIoU; ties: cheaper first) kept. */
-export async function runHalving(candidates: HalvingCandidate[], plan: HalvingPlan, runRung: RungRunner, log: (line: string) => void = () => {}): Promise<HalvingResult> {
+export async function runHalving(
+  candidates: HalvingCandidate[],
+  plan: HalvingPlan,
+  runRung: RungRunner,
+  log: (line: string) => void = () => {},
+): Promise<HalvingResult> {
   const price = new Map(candidates.map((c) => [c.spec, c.stepSeconds]));
   let alive = candidates.map((c) => c.spec);
   const rungs: RungOutcome[] = [];
@@ -182,11 +204,15 @@ export async function runHalving(candidates: HalvingCandidate[], plan: HalvingPl
     const bound = (alive.reduce((a, p) => a + price.get(p)!, 0) * rp.steps + alive.length * rp.epochs * plan.val_seconds_per_epoch) * rp.seeds;
     // Never over the cap (the plan's bound already ensures it; a runner that trains longer is stopped here).
     if (spent + bound > plan.cap_seconds + 1e-9) {
-      log(`halving: rung ${rp.rung} would pass the advice budget (${(spent + bound).toFixed(1)} > ${plan.cap_seconds.toFixed(1)} priced s); stopping with the last rung's ranking`);
+      log(
+        `halving: rung ${rp.rung} would pass the advice budget (${(spent + bound).toFixed(1)} > ${plan.cap_seconds.toFixed(1)} priced s); stopping with the last rung's ranking`,
+      );
       break;
     }
     const rung = { ...rp, candidates: alive.length };
-    log(`halving: rung ${rp.rung + 1}/${plan.rungs.length}: ${alive.length} candidate(s), ${rp.epochs} epoch(s) on ${rp.trainSamples} training samples, ${rp.seeds} seed(s)`);
+    log(
+      `halving: rung ${rp.rung + 1}/${plan.rungs.length}: ${alive.length} candidate(s), ${rp.epochs} epoch(s) on ${rp.trainSamples} training samples, ${rp.seeds} seed(s)`,
+    );
     const trials = await runRung(rung, alive);
     const spentHere = trials.reduce((a, t) => a + t.steps * (price.get(t.policy) ?? 0) + t.epochs * plan.val_seconds_per_epoch, 0);
     spent += spentHere;
@@ -203,7 +229,10 @@ export async function runHalving(candidates: HalvingCandidate[], plan: HalvingPl
     const key = (r: (typeof rows)[number]) => (r.val_miou_mean === null ? -Infinity : byLoss ? -r.val_loss_mean! : r.val_miou_mean);
     const ranked = [...rows].sort((a, b) => key(b) - key(a) || price.get(a.policy)! - price.get(b.policy)!);
     const keep = last ? 1 : (plan.rungs[rp.rung + 1]?.candidates ?? 1);
-    const kept = ranked.filter((r) => r.val_miou_mean !== null).slice(0, keep).map((r) => r.policy);
+    const kept = ranked
+      .filter((r) => r.val_miou_mean !== null)
+      .slice(0, keep)
+      .map((r) => r.policy);
     rungs.push({ ...rung, policies: ranked, ranked_by: byLoss ? 'val_loss' : 'val_miou', kept, spent_seconds: spentHere, measured_wall_seconds: wallHere });
     alive = kept;
     if (alive.length <= 1 && !last) break;

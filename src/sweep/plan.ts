@@ -71,7 +71,10 @@ export const trialsDir = (dir: string) => join(dir, 'trials');
 
 /** `full,decoder , head` -> unique, non-empty policy names (order kept). */
 export function parsePolicies(text: string): string[] {
-  const list = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (list.length === 0) throw new UserError('options.policies: name at least one policy, e.g. full,decoder,head');
   const seen = new Set<string>();
   for (const p of list) {
@@ -104,7 +107,8 @@ export function policyCosts(unet: Pick<UNet, 'model' | 'layerMap'>, policies: st
 }
 
 export function makePlan(s: SweepSettings, unet: Pick<UNet, 'model' | 'layerMap'>): SweepPlan {
-  if (s.policies.length * s.seeds.length > MAX_TRIALS) throw new UserError(`the sweep would have ${s.policies.length * s.seeds.length} trials; at most ${MAX_TRIALS}`);
+  if (s.policies.length * s.seeds.length > MAX_TRIALS)
+    throw new UserError(`the sweep would have ${s.policies.length * s.seeds.length} trials; at most ${MAX_TRIALS}`);
   const costs = policyCosts(unet, s.policies, s.batch);
   const trials: Trial[] = [];
   // Seed-major order: with fewer workers than trials, every policy gets its first seed early.
@@ -114,7 +118,17 @@ export function makePlan(s: SweepSettings, unet: Pick<UNet, 'model' | 'layerMap'
       trials.push({ index, policy, seed, name: `${index}-${policySlug(policy)}-s${seed}` });
     }
   }
-  return { format: PLAN_FORMAT, version: 1, createdAt: new Date().toISOString(), ...s, model: resolve(s.model), data: resolve(s.data), total_parameters: unet.layerMap.trainableParameters, costs, trials };
+  return {
+    format: PLAN_FORMAT,
+    version: 1,
+    createdAt: new Date().toISOString(),
+    ...s,
+    model: resolve(s.model),
+    data: resolve(s.data),
+    total_parameters: unet.layerMap.trainableParameters,
+    costs,
+    trials,
+  };
 }
 
 /** The settings that decide trial results; a plan may be reused only when these are equal. */
@@ -128,7 +142,8 @@ function settingsKey(s: SweepSettings): string {
 
 export function readPlan(dir: string): SweepPlan {
   const file = planPath(dir);
-  if (!existsSync(file)) throw new UserError(`${dir}: not a sweep folder (no plan.json); plan one there first (planSweep, or the sweep plan command, with options.out ${dir})`);
+  if (!existsSync(file))
+    throw new UserError(`${dir}: not a sweep folder (no plan.json); plan one there first (planSweep, or the sweep plan command, with options.out ${dir})`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -159,17 +174,28 @@ export function writePlan(dir: string, plan: SweepPlan, replace = false): { plan
     if (settingsKey(old) === settingsKey(plan)) return { plan: old, reused: true };
     // More policies, same everything else: the old trials keep their indices, the new ones come after.
     const added = plan.policies.filter((p) => !old.policies.includes(p));
-    if (settingsKey({ ...old, policies: [] }) === settingsKey({ ...plan, policies: [] }) && old.policies.every((p) => plan.policies.includes(p)) && added.length > 0) {
+    if (
+      settingsKey({ ...old, policies: [] }) === settingsKey({ ...plan, policies: [] }) &&
+      old.policies.every((p) => plan.policies.includes(p)) &&
+      added.length > 0
+    ) {
       const trials = [...old.trials];
       for (const seed of old.seeds) {
         for (const policy of added) trials.push({ index: trials.length, policy, seed, name: `${trials.length}-${policySlug(policy)}-s${seed}` });
       }
-      const extended: SweepPlan = { ...old, policies: [...old.policies, ...added], costs: [...old.costs, ...plan.costs.filter((c) => added.includes(c.policy))], trials };
+      const extended: SweepPlan = {
+        ...old,
+        policies: [...old.policies, ...added],
+        costs: [...old.costs, ...plan.costs.filter((c) => added.includes(c.policy))],
+        trials,
+      };
       writeFileAtomic(planPath(dir), `${JSON.stringify(extended, null, 1)}\n`);
       return { plan: extended, reused: true };
     }
     if (!replace) {
-      throw new UserError(`${planPath(dir)}: holds a sweep with other settings (model, data, policies, seeds, epochs, batch, lr, val or precision differ); use another options.out, or options.force to replace the plan and its trials`);
+      throw new UserError(
+        `${planPath(dir)}: holds a sweep with other settings (model, data, policies, seeds, epochs, batch, lr, val or precision differ); use another options.out, or options.force to replace the plan and its trials`,
+      );
     }
     // Trial folders are named by index: results of the old plan must not pass for the new one's.
     rmSync(trialsDir(dir), { recursive: true, force: true });

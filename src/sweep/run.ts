@@ -134,7 +134,21 @@ export async function runTrial(dir: string, index: number, o: { log?: (line: str
     const log = (l: string) => o.log?.(`  ${l}`);
     const r = resumable
       ? await finetune({ out: paths.run, resume: true, log })
-      : await finetune({ model: plan.model, data: plan.data, train: t.policy, epochs: plan.epochs, batch: plan.batch, lr: plan.lr, seed: t.seed, val: plan.val, ...(plan.trainSamples !== undefined ? { trainSamples: plan.trainSamples } : {}), ...(plan.precision ? { precision: plan.precision } : {}), out: paths.run, force: true, log });
+      : await finetune({
+          model: plan.model,
+          data: plan.data,
+          train: t.policy,
+          epochs: plan.epochs,
+          batch: plan.batch,
+          lr: plan.lr,
+          seed: t.seed,
+          val: plan.val,
+          ...(plan.trainSamples !== undefined ? { trainSamples: plan.trainSamples } : {}),
+          ...(plan.precision ? { precision: plan.precision } : {}),
+          out: paths.run,
+          force: true,
+          log,
+        });
     const lines = readMetrics(paths.run);
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     const perStep = lines.length > 0 && r.steps > 0 ? r.steps / lines.length : 0;

@@ -26,8 +26,14 @@ export interface ShiftEvidence {
 }
 
 /** From the first rung's results (same training for all) and the noise of the last rung. */
-export function shiftFromTrials(rows: { policy: string; blocks: string[]; val_miou_mean: number | null }[], noiseSd: number | null, regionOf: (block: string) => Region | undefined, rung: string): ShiftEvidence | null {
-  const best = (side: Side) => rows.filter((r) => r.val_miou_mean !== null && sideOf(r.blocks, regionOf) === side).sort((a, b) => b.val_miou_mean! - a.val_miou_mean!)[0];
+export function shiftFromTrials(
+  rows: { policy: string; blocks: string[]; val_miou_mean: number | null }[],
+  noiseSd: number | null,
+  regionOf: (block: string) => Region | undefined,
+  rung: string,
+): ShiftEvidence | null {
+  const best = (side: Side) =>
+    rows.filter((r) => r.val_miou_mean !== null && sideOf(r.blocks, regionOf) === side).sort((a, b) => b.val_miou_mean! - a.val_miou_mean!)[0];
   const inp = best('input');
   const out = best('output');
   if (!inp || !out) return null;
@@ -39,14 +45,29 @@ export function shiftFromTrials(rows: { policy: string; blocks: string[]; val_mi
   const compared = `${rung}, the best policy training only input-side blocks (${inp.policy}, ${inp.val_miou_mean!.toFixed(3)} mIoU) against the best training only output-side blocks (${out.policy}, ${out.val_miou_mean!.toFixed(3)})`;
   if (bar === null) {
     const kind = diff > 0 ? 'input-side' : 'output-side';
-    return { kind, from: 'trials', words: `The evidence leans to an ${kind} shift: ${compared}, ${lead.policy} led by ${Math.abs(diff).toFixed(3)}; the noise was not measured (one seed), so this is a lean, not a finding.` };
+    return {
+      kind,
+      from: 'trials',
+      words: `The evidence leans to an ${kind} shift: ${compared}, ${lead.policy} led by ${Math.abs(diff).toFixed(3)}; the noise was not measured (one seed), so this is a lean, not a finding.`,
+    };
   }
   if (Math.abs(diff) <= bar) {
-    return { kind: 'unclear', from: 'trials', words: `The evidence does not say which side the shift is on: ${compared}, they differ by ${Math.abs(diff).toFixed(3)}, within the noise (2 x sqrt 2 x the seed SD ${noiseSd!.toFixed(3)} = ${bar.toFixed(3)}); the shift may be on both sides, or the rung was too short to tell.` };
+    return {
+      kind: 'unclear',
+      from: 'trials',
+      words: `The evidence does not say which side the shift is on: ${compared}, they differ by ${Math.abs(diff).toFixed(3)}, within the noise (2 x sqrt 2 x the seed SD ${noiseSd!.toFixed(3)} = ${bar.toFixed(3)}); the shift may be on both sides, or the rung was too short to tell.`,
+    };
   }
   const kind = diff > 0 ? 'input-side' : 'output-side';
-  const why = kind === 'input-side' ? 'the pictures differ more than the objects (noise, blur, texture, a new sensor): adapting the first features fixes most of it' : 'the objects differ more than the pictures (new classes or shapes for the same outputs): the late features and the head must change';
-  return { kind, from: 'trials', words: `The evidence suggests an ${kind} shift: ${compared}, ${lead.policy} beat ${trail.policy} by ${Math.abs(diff).toFixed(3)}, outside the noise (${bar.toFixed(3)}); ${why}.` };
+  const why =
+    kind === 'input-side'
+      ? 'the pictures differ more than the objects (noise, blur, texture, a new sensor): adapting the first features fixes most of it'
+      : 'the objects differ more than the pictures (new classes or shapes for the same outputs): the late features and the head must change';
+  return {
+    kind,
+    from: 'trials',
+    words: `The evidence suggests an ${kind} shift: ${compared}, ${lead.policy} beat ${trail.policy} by ${Math.abs(diff).toFixed(3)}, outside the noise (${bar.toFixed(3)}); ${why}.`,
+  };
 }
 
 /** From the probe's shares alone: weak evidence, said as such. */
@@ -59,6 +80,9 @@ export function shiftFromProbe(evidence: { block: string; score: number }[], reg
   return {
     kind,
     from: 'probe',
-    words: kind === 'unclear' ? `The gradient probe alone does not say which side the shift is on (${shares}); short trials (strategy halving) would.` : `The gradient probe leans to an ${kind} shift (${shares}), but a gradient at the pretrained weights is weak evidence of where a shift is; short trials (strategy halving) test it.`,
+    words:
+      kind === 'unclear'
+        ? `The gradient probe alone does not say which side the shift is on (${shares}); short trials (strategy halving) would.`
+        : `The gradient probe leans to an ${kind} shift (${shares}), but a gradient at the pretrained weights is weak evidence of where a shift is; short trials (strategy halving) test it.`,
   };
 }

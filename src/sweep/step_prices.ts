@@ -87,7 +87,12 @@ function readCache(file: string): CacheFile {
  * Prices `policies` (freeze specs; `full` is always added as the reference) on the model in `modelDir`.
  * `measure: false` prices by FLOPs alone; `cacheFile: false` measures without reading or writing a cache.
  */
-export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'layerMap'> & { options: { input: [number, number, number]; classes: number } }, policies: string[], o: { batch: number; precision?: Precision; measure?: boolean; cacheFile?: string | false; log?: (line: string) => void }): Promise<StepPrices> {
+export async function priceSteps(
+  modelDir: string,
+  unet: Pick<UNet, 'model' | 'layerMap'> & { options: { input: [number, number, number]; classes: number } },
+  policies: string[],
+  o: { batch: number; precision?: Precision; measure?: boolean; cacheFile?: string | false; log?: (line: string) => void },
+): Promise<StepPrices> {
   const all = [...new Set(['full', ...policies])];
   const total = unet.layerMap.trainableParameters;
   const fullFlops = trainingStepFlops(unet, o.batch).total;
@@ -97,11 +102,22 @@ export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'l
   const base = (p: string) => {
     const r = resolved.get(p)!;
     const params = r.trainable.reduce((s, n) => s + (unet.layerMap.layer(n)?.trainableParameters ?? 0), 0);
-    return { policy: p, flops_share: fullFlops > 0 ? policyCost(unet, o.batch, r.trainable).total / fullFlops : 0, params_share: total > 0 ? params / total : 0 };
+    return {
+      policy: p,
+      flops_share: fullFlops > 0 ? policyCost(unet, o.batch, r.trainable).total / fullFlops : 0,
+      params_share: total > 0 ? params / total : 0,
+    };
   };
   // bf16 steps are priced apart from fp32 ones (the caller runs this under withPrecision).
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${tf.getBackend()}${o.precision === 'bf16' ? ', bf16' : ''}`;
-  if (o.measure === false) return { file: null, machine, full_seconds: null, timing_seconds: 0, prices: all.map((p) => ({ ...base(p), seconds: null, time_share: null, cache: null, source: 'flops' })) };
+  if (o.measure === false)
+    return {
+      file: null,
+      machine,
+      full_seconds: null,
+      timing_seconds: 0,
+      prices: all.map((p) => ({ ...base(p), seconds: null, time_share: null, cache: null, source: 'flops' })),
+    };
 
   const file = o.cacheFile === false ? null : (o.cacheFile ?? defaultStepTimesFile());
   const topology = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')).modelTopology ?? null;
@@ -112,7 +128,9 @@ export async function priceSteps(modelDir: string, unet: Pick<UNet, 'model' | 'l
   let timing = 0;
   if (missing.length > 0) {
     // The reference is timed again with the others, so that every share compares rounds of the same load.
-    const specs = [...new Set(['full', ...all.filter((p) => missing.includes(layersKey(p)))])].filter((p, i, a) => a.findIndex((q) => layersKey(q) === layersKey(p)) === i);
+    const specs = [...new Set(['full', ...all.filter((p) => missing.includes(layersKey(p)))])].filter(
+      (p, i, a) => a.findIndex((q) => layersKey(q) === layersKey(p)) === i,
+    );
     o.log?.(`timing ${specs.length} policies on this machine (${machine}): a few training steps each`);
     const t0 = performance.now();
     // Timing trains the weights: on a copy of the model, loaded for it.

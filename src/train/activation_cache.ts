@@ -101,7 +101,9 @@ export class ActivationCache {
     if (this.has(index)) return;
     const entry = new ArrayBuffer(this.bytesPerImage);
     this.layout.boundary.forEach((b, k) => new Float32Array(entry, this.offsets[k]!, b.size).set(values[k]!.subarray(row * b.size, (row + 1) * b.size)));
-    new Int32Array(entry, this.offsets[this.layout.boundary.length]!, this.layout.maskSize).set(masks.subarray(row * this.layout.maskSize, (row + 1) * this.layout.maskSize));
+    new Int32Array(entry, this.offsets[this.layout.boundary.length]!, this.layout.maskSize).set(
+      masks.subarray(row * this.layout.maskSize, (row + 1) * this.layout.maskSize),
+    );
     if (this.memoryBytes + this.bytesPerImage <= this.limitBytes) {
       this.memory.set(index, entry);
       this.memoryBytes += this.bytesPerImage;
@@ -129,7 +131,10 @@ export class ActivationCache {
     let done = 0;
     while (done < scratch.length) {
       const n = readSync(this.fd, scratch, done, scratch.length - done, offset + done);
-      if (n === 0) throw new UserError(`${this.spillFile}: the activation cache file is shorter than written (${fstatSync(this.fd).size} bytes); was it removed or truncated?`);
+      if (n === 0)
+        throw new UserError(
+          `${this.spillFile}: the activation cache file is shorter than written (${fstatSync(this.fd).size} bytes); was it removed or truncated?`,
+        );
       done += n;
     }
     return scratch.buffer as ArrayBuffer;
@@ -151,7 +156,12 @@ export class ActivationCache {
     const gather = this.gather;
     if (gather && inMemory.every((e) => e !== undefined)) {
       // Copied in parallel, each thread its share of the images (native/src/layout/gather_copy.cc).
-      this.layout.boundary.forEach((b, k) => gather(parts[k]!, inMemory.map((e) => new Float32Array(e!, this.offsets[k]!, b.size))));
+      this.layout.boundary.forEach((b, k) =>
+        gather(
+          parts[k]!,
+          inMemory.map((e) => new Float32Array(e!, this.offsets[k]!, b.size)),
+        ),
+      );
       inMemory.forEach((e, row) => masks.set(new Int32Array(e!, maskAt, this.layout.maskSize), row * this.layout.maskSize));
       return this.tensors(parts, masks, B);
     }

@@ -165,7 +165,8 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
   checkInt(o, 'trainSamples', 1, 2 ** 31 - 1);
   const lrSpread = finetune && o.lrSpread ? `${o.lrSpread.lo}:${o.lrSpread.hi}` : null;
   if (lrSpread !== null && o.lr !== undefined) throw new OptionError('lrSpread', 'sets the rates itself (hi at the head); leave options.lr out');
-  const lrMult = finetune && o.lrMult !== undefined ? (typeof o.lrMult === 'string' ? o.lrMult : o.lrMult.map((r) => `${r.selector}=${r.mult}`).join(',')) : null;
+  const lrMult =
+    finetune && o.lrMult !== undefined ? (typeof o.lrMult === 'string' ? o.lrMult : o.lrMult.map((r) => `${r.selector}=${r.mult}`).join(',')) : null;
   const classWeights = o.classWeights === undefined ? 'none' : Array.isArray(o.classWeights) ? o.classWeights.join(',') : o.classWeights;
   const c: TrainConfig = {
     epochs: o.epochs ?? 10,
@@ -192,19 +193,49 @@ function configOf(o: FinetuneOptions & PretrainOptions, finetune: boolean): Trai
     headMode: o.headMode ?? null,
   };
   if (finetune) {
-    if (c.train !== null && c.unfreeze !== null) throw new OptionError('train', 'and options.unfreeze both say what trains; unfreeze stages start with their own set (e.g. head@0), so leave options.train out');
-    if (c.train === null && c.unfreeze === null && o.resume !== true) throw new OptionError('train', 'is required (what to fine-tune: e.g. decoder, head, all, enc1-2), or options.unfreeze');
+    if (c.train !== null && c.unfreeze !== null)
+      throw new OptionError(
+        'train',
+        'and options.unfreeze both say what trains; unfreeze stages start with their own set (e.g. head@0), so leave options.train out',
+      );
+    if (c.train === null && c.unfreeze === null && o.resume !== true)
+      throw new OptionError('train', 'is required (what to fine-tune: e.g. decoder, head, all, enc1-2), or options.unfreeze');
   }
   return c;
 }
 
 /** Options given with `resume` that would change the run: each must equal run.json's value. */
 function checkResumeOptions(o: object, stored: TrainConfig, given: TrainConfig, runJson: string): void {
-  const keys: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'seed', 'loss', 'classWeights', 'optimizer', 'weightDecay', 'momentum', 'schedule', 'train', 'unfreeze', 'trainBn', 'lrMult', 'lrSpread', 'earlyStop', 'val', 'augment', 'headMode', 'precision', 'trainSamples'];
+  const keys: (keyof TrainConfig)[] = [
+    'epochs',
+    'batch',
+    'lr',
+    'seed',
+    'loss',
+    'classWeights',
+    'optimizer',
+    'weightDecay',
+    'momentum',
+    'schedule',
+    'train',
+    'unfreeze',
+    'trainBn',
+    'lrMult',
+    'lrSpread',
+    'earlyStop',
+    'val',
+    'augment',
+    'headMode',
+    'precision',
+    'trainSamples',
+  ];
   for (const key of keys) {
     if ((o as Record<string, unknown>)[key] === undefined) continue;
     if (JSON.stringify(given[key]) !== JSON.stringify(stored[key])) {
-      throw badInputOption(key, `is ${JSON.stringify(stored[key])} in ${runJson}, the run that options.resume continues; you passed ${JSON.stringify(given[key])} (leave options.${key} out, or start a new run in another options.out)`);
+      throw badInputOption(
+        key,
+        `is ${JSON.stringify(stored[key])} in ${runJson}, the run that options.resume continues; you passed ${JSON.stringify(given[key])} (leave options.${key} out, or start a new run in another options.out)`,
+      );
     }
   }
 }
@@ -219,7 +250,11 @@ function toolVersion(): string {
 
 /** Prepares the run folder: refuses to overwrite a run unless `force`. */
 function prepareRunDir(runDir: string, force: boolean): void {
-  if (isRunFolder(runDir) && !force) throw badInputOption('out', `${runDir}: already holds a run (run.json); set options.resume to continue it, options.force to replace it, or choose another options.out`);
+  if (isRunFolder(runDir) && !force)
+    throw badInputOption(
+      'out',
+      `${runDir}: already holds a run (run.json); set options.resume to continue it, options.force to replace it, or choose another options.out`,
+    );
   if (isRunFolder(runDir)) {
     for (const p of [runPaths(runDir).checkpoints, runPaths(runDir).metrics, runPaths(runDir).runJson]) rmSync(p, { recursive: true, force: true });
   }
@@ -238,7 +273,11 @@ async function classWeightsFor(c: TrainConfig, data: TrainingData): Promise<numb
   if (c.loss === 'dice') return undefined;
   const spec = parseClassWeights(c.classWeights, data.classes);
   if (spec.kind === 'none') return undefined;
-  if (data.headMode !== 'multiclass') throw new OptionError('classWeights', `weight the softmax cross-entropy of a multiclass head; this head is ${data.headMode} (leave options.classWeights out)`);
+  if (data.headMode !== 'multiclass')
+    throw new OptionError(
+      'classWeights',
+      `weight the softmax cross-entropy of a multiclass head; this head is ${data.headMode} (leave options.classWeights out)`,
+    );
   if (spec.kind === 'list') return spec.weights;
   const stats = await classStats(data.ds, data.train, { numClasses: data.classes });
   const pixels = new Array<number>(data.classes).fill(0);
@@ -250,7 +289,8 @@ type Trainable = { model: LayersModel; options: ModelArchitecture; layerMap: Lay
 
 async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & PretrainOptions): Promise<TrainResult> {
   const finetune = kind === 'finetune';
-  if (typeof o.out !== 'string' || o.out === '') throw invalidOption('out', `a folder path (${finetune ? 'the run folder to write' : 'the model folder to write; its run goes to OUT/training'})`, o.out);
+  if (typeof o.out !== 'string' || o.out === '')
+    throw invalidOption('out', `a folder path (${finetune ? 'the run folder to write' : 'the model folder to write; its run goes to OUT/training'})`, o.out);
   const runDir = resolve(finetune ? o.out : join(o.out, 'training'));
   const finalModelDir = resolve(finetune ? join(o.out, 'model') : o.out);
   const resume = o.resume === true;
@@ -267,7 +307,8 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     checkResumeOptions(o, stored, config, runPaths(runDir).runJson);
     for (const key of ['data', 'model'] as const) {
       const given = o[key];
-      if (given !== undefined && resolve(given) !== stored[key]) throw badInputOption(key, `is ${resolve(given)}, but ${runPaths(runDir).runJson} trains with ${stored[key]}`);
+      if (given !== undefined && resolve(given) !== stored[key])
+        throw badInputOption(key, `is ${resolve(given)}, but ${runPaths(runDir).runJson} trains with ${stored[key]}`);
     }
     config = stored;
     plan = planTraining(stored);
@@ -278,7 +319,10 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     source = { model: finetune ? resolve(o.model!) : null, data: resolve(o.data) };
   }
   if (!finetune && !resume && existsSync(join(finalModelDir, 'model.json')) && o.force !== true) {
-    throw badInputOption('out', `${o.out}: already holds a model (model.json); set options.force to replace it, options.resume to continue its training, or choose another options.out`);
+    throw badInputOption(
+      'out',
+      `${o.out}: already holds a model (model.json); set options.force to replace it, options.resume to continue its training, or choose another options.out`,
+    );
   }
   if (!finetune) {
     checkChoice(o, 'arch', ARCHS);
@@ -322,7 +366,15 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
       const h = readImageHeaderSync(ds0.pairs[0]!.image, ds0.maxPixels);
       modelInput = [h.height, h.width, h.channels === 1 ? 1 : 3];
     }
-    const data = openTrainingData(source.data, { valFraction: config.val, seed: config.seed, input: modelInput, modelClasses: finetune ? modelClasses : o.classes, augment: plan.augment, headMode, trainSamples: config.trainSamples });
+    const data = openTrainingData(source.data, {
+      valFraction: config.val,
+      seed: config.seed,
+      input: modelInput,
+      modelClasses: finetune ? modelClasses : o.classes,
+      augment: plan.augment,
+      headMode,
+      trainSamples: config.trainSamples,
+    });
     // The output channels of the head the data need (a binary head: one channel for its two classes).
     const channels = headChannels(headMode, data.classes);
     const classes = modelClassesFrom(data.ds.classes, data.classes);
@@ -333,14 +385,29 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     } else if (!finetune) {
       // Encoder archs have their own defaults (fixed depth, their reference's decoder widths).
       const encoder = isEncoderArch(o.arch ?? 'course');
-      unet = { ...buildUNet({ arch: o.arch, depth: o.depth, filters: o.filters ?? (encoder ? undefined : 16), classes: channels, input: modelInput, dropout: o.dropout, seed: config.seed }), headMode };
+      unet = {
+        ...buildUNet({
+          arch: o.arch,
+          depth: o.depth,
+          filters: o.filters ?? (encoder ? undefined : 16),
+          classes: channels,
+          input: modelInput,
+          dropout: o.dropout,
+          seed: config.seed,
+        }),
+        headMode,
+      };
       owned.add(unet.model);
       setup.architecture = unet.options;
     } else {
       const src = sourceFolder!;
       const first = resolveTrainSpec(phases[0]!.spec, src.layerMap);
       if (first.fromScratch) {
-        if (src.options.arch === 'adopted') throw new OptionError('train', `scratch rebuilds the architecture, which an adopted model (${source.model}) does not record; train it from its weights instead`);
+        if (src.options.arch === 'adopted')
+          throw new OptionError(
+            'train',
+            `scratch rebuilds the architecture, which an adopted model (${source.model}) does not record; train it from its weights instead`,
+          );
         unet = { ...buildUNet({ ...src.options, classes: channels, seed: config.seed }), headMode };
         owned.add(unet.model);
         setup.fromScratch = true;
@@ -359,7 +426,8 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
     }
     // The data feed the model as its backbone expects (e.g. [-1, 1] for Keras' MobileNetV2).
     data.sample = { ...data.sample, normalize: sampleNormalizationOf(unet.options) };
-    if (unet.options.classes !== channels) throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${headClasses(unet.headMode, unet.options.classes)}`);
+    if (unet.options.classes !== channels)
+      throw new UserError(`${source.data}: has ${data.classes} classes, the model being trained ${headClasses(unet.headMode, unet.options.classes)}`);
     setup.headMode = headMode;
 
     const weights = await classWeightsFor(config, data);
@@ -379,7 +447,9 @@ async function train(kind: 'pretrain' | 'finetune', o: FinetuneOptions & Pretrai
         setup,
       });
     } else if (versions().backend !== runJsonStored!.versions.backend) {
-      log(`warning: the run started on the ${runJsonStored!.versions.backend} backend and resumes on ${backend}; the result will not be bitwise that of an uninterrupted run`);
+      log(
+        `warning: the run started on the ${runJsonStored!.versions.backend} backend and resumes on ${backend}; the result will not be bitwise that of an uninterrupted run`,
+      );
     }
     const provenance = {
       createdBy: `unet-transfer ${toolVersion()} ${kind}`,
@@ -463,8 +533,19 @@ export async function evaluate(o: EvaluateOptions): Promise<Evaluation> {
   try {
     for (const w of folder.warnings) o.log?.(`warning: ${w}`);
     const classCount = headClasses(folder.headMode, folder.options.classes);
-    const data = openTrainingData(o.data, { valFraction, seed, input: folder.options.input, modelClasses: classCount, normalize: sampleNormalizationOf(folder.options), headMode: folder.headMode });
-    if (data.classes !== classCount) throw badInputOption('data', `${o.data}: has ${data.classes} classes, the model ${classCount}; evaluate a model trained for these classes (finetune gives it a new head)`);
+    const data = openTrainingData(o.data, {
+      valFraction,
+      seed,
+      input: folder.options.input,
+      modelClasses: classCount,
+      normalize: sampleNormalizationOf(folder.options),
+      headMode: folder.headMode,
+    });
+    if (data.classes !== classCount)
+      throw badInputOption(
+        'data',
+        `${o.data}: has ${data.classes} classes, the model ${classCount}; evaluate a model trained for these classes (finetune gives it a new head)`,
+      );
     const ds = data.ds;
     const split = o.split ?? (ds.layout === 'splits' && data.splitSource === 'folders' ? 'val' : run ? 'val' : 'all');
     const pairs = split === 'all' ? ds.pairs : splitDataset(ds, { valFraction, seed })[split];

@@ -29,7 +29,13 @@ export interface BatchSource {
 }
 
 function describeAugment(a: AugmentSpec): string {
-  const parts = [a.flipH && 'flip', a.flipV && 'vflip', a.cropMin < 1 && `crop:${a.cropMin}`, a.brightness > 0 && `brightness:${a.brightness}`, a.contrast > 0 && `contrast:${a.contrast}`].filter(Boolean);
+  const parts = [
+    a.flipH && 'flip',
+    a.flipV && 'vflip',
+    a.cropMin < 1 && `crop:${a.cropMin}`,
+    a.brightness > 0 && `brightness:${a.brightness}`,
+    a.contrast > 0 && `contrast:${a.contrast}`,
+  ].filter(Boolean);
   return parts.join(',');
 }
 

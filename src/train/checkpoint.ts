@@ -136,7 +136,13 @@ export async function writeCheckpoint(c: WriteCheckpointInput): Promise<void> {
   renameSync(tmp, final);
   fsyncDir(root);
   stage('folder-committed');
-  const pointer: Pointer = { epoch: c.state.epoch, dir: name, step: c.state.step, metric: c.state.early.metric, value: metricValue(c.state.metrics, c.state.early.metric) };
+  const pointer: Pointer = {
+    epoch: c.state.epoch,
+    dir: name,
+    step: c.state.step,
+    metric: c.state.early.metric,
+    value: metricValue(c.state.metrics, c.state.early.metric),
+  };
   writeJsonAtomic(join(root, 'last.json'), pointer);
   stage('last-committed');
   if (c.bestEpoch === c.state.epoch) {
@@ -184,7 +190,15 @@ export function checkpointDir(runDir: string, p: Pointer): string {
 export function readCheckpointState(dir: string): CheckpointState {
   const file = join(dir, 'state.json');
   const s = readJson(file, 'checkpoint state') as Partial<CheckpointState> | null;
-  if (!s || s.format !== CHECKPOINT_FORMAT || !Number.isInteger(s.epoch) || !Number.isInteger(s.step) || !s.optimizer || !Array.isArray(s.optimizer.groups) || !s.early) {
+  if (
+    !s ||
+    s.format !== CHECKPOINT_FORMAT ||
+    !Number.isInteger(s.epoch) ||
+    !Number.isInteger(s.step) ||
+    !s.optimizer ||
+    !Array.isArray(s.optimizer.groups) ||
+    !s.early
+  ) {
     throw new UserError(`${file}: not a checkpoint state written by unet-transfer`);
   }
   return s as CheckpointState;
@@ -202,7 +216,9 @@ export async function restoreOptimizerState(dir: string, state: CheckpointState,
   const file = join(dir, 'state.json');
   const saved = state.optimizer.groups;
   if (saved.length !== groups.length || saved.some((s, i) => s.mult !== groups[i]!.mult)) {
-    throw new UserError(`${file}: its optimizer groups (rate multipliers ${saved.map((s) => s.mult).join(', ')}) do not match this run's (${groups.map((g) => g.mult).join(', ')}); was run.json changed?`);
+    throw new UserError(
+      `${file}: its optimizer groups (rate multipliers ${saved.map((s) => s.mult).join(', ')}) do not match this run's (${groups.map((g) => g.mult).join(', ')}); was run.json changed?`,
+    );
   }
   const { toEngine } = nameMaps(groups);
   for (const [i, s] of saved.entries()) {
@@ -210,11 +226,13 @@ export async function restoreOptimizerState(dir: string, state: CheckpointState,
     const bin = join(dir, s.file);
     const expected = s.specs.reduce((n, sp) => {
       if (sp.dtype !== 'float32' && sp.dtype !== 'int32') throw new UserError(`${file}: optimizer tensor ${sp.name} has dtype ${sp.dtype}; expected float32`);
-      if (!Array.isArray(sp.shape) || sp.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new UserError(`${file}: optimizer tensor ${sp.name} has a bad shape`);
+      if (!Array.isArray(sp.shape) || sp.shape.some((d) => !Number.isInteger(d) || d < 0))
+        throw new UserError(`${file}: optimizer tensor ${sp.name} has a bad shape`);
       return n + sp.shape.reduce((a, b) => a * b, 1) * 4;
     }, 0);
     const size = existsSync(bin) ? statSync(bin).size : -1;
-    if (size !== expected || size !== s.bytes) throw new UserError(`${bin}: ${size < 0 ? 'missing' : `${size} bytes`}; state.json expects ${expected} bytes of optimizer state`);
+    if (size !== expected || size !== s.bytes)
+      throw new UserError(`${bin}: ${size < 0 ? 'missing' : `${size} bytes`}; state.json expects ${expected} bytes of optimizer state`);
     const bytes = readFileSync(bin);
     const tensors = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), s.specs);
     const named = s.specs.map((sp) => ({ name: renameSlot(sp.name, toEngine, file), tensor: tensors[sp.name]! }));

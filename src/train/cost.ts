@@ -14,11 +14,19 @@ export interface PolicyFlops extends StepFlops {
   share: number;
 }
 
-export function policyStepFlops(unet: Pick<UNet, 'model' | 'layerMap'>, batch: number, trainable: Iterable<string>, cachedLayers: Iterable<string> = []): PolicyFlops {
+export function policyStepFlops(
+  unet: Pick<UNet, 'model' | 'layerMap'>,
+  batch: number,
+  trainable: Iterable<string>,
+  cachedLayers: Iterable<string> = [],
+): PolicyFlops {
   const all = trainingStepFlops(unet, batch);
   const f = trainingStepFlops(unet, batch, trainable);
   const cached = new Set(cachedLayers);
-  const cachedForward = layerFlops(unet).filter((l) => cached.has(l.layer)).reduce((s, l) => s + l.forward, 0) * batch;
+  const cachedForward =
+    layerFlops(unet)
+      .filter((l) => cached.has(l.layer))
+      .reduce((s, l) => s + l.forward, 0) * batch;
   const forward = f.forward - cachedForward;
   const total = forward + f.backwardData + f.backwardWeights;
   return { forward, backwardData: f.backwardData, backwardWeights: f.backwardWeights, total, cachedForward, share: all.total > 0 ? total / all.total : 0 };
@@ -32,7 +40,9 @@ export function policyStepFlops(unet: Pick<UNet, 'model' | 'layerMap'>, batch: n
 export function cachedPrefixLayers(unet: Pick<UNet, 'model' | 'layerMap'>, trainable: Iterable<string>): string[] {
   const chosen = new Set(trainable);
   const blocks = new Set(unet.layerMap.layers.filter((l) => chosen.has(l.name)).map((l) => l.block));
-  const inferenceLayers = new Set(unet.layerMap.layers.filter((l) => (l.kind === 'bn' && !chosen.has(l.name)) || (l.kind === 'dropout' && !blocks.has(l.block))).map((l) => l.name));
+  const inferenceLayers = new Set(
+    unet.layerMap.layers.filter((l) => (l.kind === 'bn' && !chosen.has(l.name)) || (l.kind === 'dropout' && !blocks.has(l.block))).map((l) => l.name),
+  );
   const differentiated = new Set(unet.layerMap.layers.filter((l) => chosen.has(l.name) && l.trainableParameters > 0).map((l) => l.name));
   return splitFrozenPrefix({ model: unet.model, layerMap: unet.layerMap, differentiated, inferenceLayers }).split?.prefixLayers ?? [];
 }

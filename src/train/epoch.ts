@@ -49,7 +49,14 @@ export interface CacheDecision {
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 /** Decides whether a phase caches its frozen prefix, and sets the cache up when it does. */
-export function planActivationCache(o: { model: tfl.LayersModel; layerMap: LayerMap; freeze: FreezeState; groups: LrGroup[]; source: BatchSource; options: CacheOptions }): { cache: PrefixCache | null; decision: CacheDecision } {
+export function planActivationCache(o: {
+  model: tfl.LayersModel;
+  layerMap: LayerMap;
+  freeze: FreezeState;
+  groups: LrGroup[];
+  source: BatchSource;
+  options: CacheOptions;
+}): { cache: PrefixCache | null; decision: CacheDecision } {
   const off = (reason: string) => ({ cache: null, decision: { used: false, reason } });
   if (!o.options.enabled) return off('switched off (options.cache)');
   if (o.source.varies) return off(o.source.varies);
@@ -66,7 +73,10 @@ export function planActivationCache(o: { model: tfl.LayersModel; layerMap: Layer
   removeStaleSpills(o.options.spillDir);
   if (disk > 0) {
     const free = freeDiskBytes(o.options.spillDir);
-    if (disk > 0.9 * free) return off(`${o.source.size} images need ${mb(total)} MiB of cached activations, ${mb(disk)} MiB of them beyond options.cacheMb ${o.options.limitMb}, and ${o.options.spillDir} has ${mb(free)} MiB free`);
+    if (disk > 0.9 * free)
+      return off(
+        `${o.source.size} images need ${mb(total)} MiB of cached activations, ${mb(disk)} MiB of them beyond options.cacheMb ${o.options.limitMb}, and ${o.options.spillDir} has ${mb(free)} MiB free`,
+      );
   }
   return {
     cache: { split: d.split, store: new ActivationCache(layout, limit, o.options.spillDir), filled: false },

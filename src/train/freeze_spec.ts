@@ -29,7 +29,10 @@ function blockList(t: SpecTarget): string {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -45,7 +48,8 @@ function select(selector: string, t: SpecTarget, spec: string): string[] {
   const depthPolicy = /^(shallow|deep):(\d+)$/.exec(selector);
   if (depthPolicy) {
     const k = Number(depthPolicy[2]);
-    if (k < 1 || k > blockNames.length) throw badInputOption('train', `${spec}: ${depthPolicy[1]}:K needs K from 1 to ${blockNames.length} (the model's blocks: ${blockList(t)})`);
+    if (k < 1 || k > blockNames.length)
+      throw badInputOption('train', `${spec}: ${depthPolicy[1]}:K needs K from 1 to ${blockNames.length} (the model's blocks: ${blockList(t)})`);
     const chosen = depthPolicy[1] === 'shallow' ? blockNames.slice(0, k) : blockNames.slice(-k);
     return layersOf(new Set(chosen));
   }
@@ -73,7 +77,10 @@ function select(selector: string, t: SpecTarget, spec: string): string[] {
 }
 
 export function resolveTrainSpec(spec: string, t: SpecTarget): ResolvedSpec {
-  const items = spec.split(/[,+]/).map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = spec
+    .split(/[,+]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw badInputOption('train', `: empty spec; name what to train, e.g. all, decoder, enc1-2 (blocks: ${blockList(t)})`);
   const chosen = new Set<string>(items[0].startsWith('!') ? t.layers.map((l) => l.name) : []);
   for (const item of items) {

@@ -74,7 +74,8 @@ export function stepLoss(model: tfl.LayersModel, loss: LossFn): StepLoss {
   }
   const fromLinear = loss.fromLinear;
   // A ReLU before the logits layer gets its backward pass from the loss too (engine/ops/relu_grad_hint.ts).
-  const fused: LossFn = (features, labels) => fromLinear(features, head.kernel.read() as tf.Tensor4D, head.bias ? (head.bias.read() as tf.Tensor1D) : null, labels, head.reluFeatures);
+  const fused: LossFn = (features, labels) =>
+    fromLinear(features, head.kernel.read() as tf.Tensor4D, head.bias ? (head.bias.read() as tf.Tensor1D) : null, labels, head.reluFeatures);
   const relu = head.reluFeatures ? ` and the ReLU backward of ${head.features.sourceLayer.name}` : '';
   return { target: head.features, loss: fused, description: `loss: fused with ${head.layer.name}${relu} (one kernel, logits never stored)` };
 }

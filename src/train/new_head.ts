@@ -23,10 +23,20 @@ export function logitsLayerName(model: tfl.LayersModel): string {
 }
 
 /** Refuses a spec (the first phase's trainable layers) that freezes a fresh head. */
-export function requireTrainableHead(model: tfl.LayersModel, trainable: string[], fromClasses: number, toClasses: number, spec: string, modes?: { from: HeadMode; to: HeadMode }): void {
+export function requireTrainableHead(
+  model: tfl.LayersModel,
+  trainable: string[],
+  fromClasses: number,
+  toClasses: number,
+  spec: string,
+  modes?: { from: HeadMode; to: HeadMode },
+): void {
   const logits = logitsLayerName(model);
   if (!trainable.includes(logits)) {
-    const why = modes && modes.from !== modes.to ? `the model's head is ${modes.from} and the run trains a ${modes.to} one` : `the model predicts ${fromClasses} classes and the data has ${toClasses}`;
+    const why =
+      modes && modes.from !== modes.to
+        ? `the model's head is ${modes.from} and the run trains a ${modes.to} one`
+        : `the model predicts ${fromClasses} classes and the data has ${toClasses}`;
     throw badInputOption(
       'train',
       `${spec} freezes the head, but ${why}: its ${logits} layer is replaced by a new, untrained one, which must train (add head, e.g. options.train ${spec}+head)`,
@@ -56,7 +66,10 @@ async function rebuildWithOutputChannels(model: tfl.LayersModel, channels: numbe
   const logits = logitsLayerName(model);
   const topology = model.toJSON(null, false) as unknown as { config: { layers: Array<{ class_name: string; name: string; config: Record<string, unknown> }> } };
   const layer = topology.config.layers.find((l) => l.name === logits);
-  if (!layer || layer.class_name !== 'Conv2D') throw new UserError(`a new head replaces the output layer's filters, but the output layer ${logits} is a ${layer?.class_name ?? 'missing layer'}, not a Conv2D`);
+  if (!layer || layer.class_name !== 'Conv2D')
+    throw new UserError(
+      `a new head replaces the output layer's filters, but the output layer ${logits} is a ${layer?.class_name ?? 'missing layer'}, not a Conv2D`,
+    );
   layer.config.filters = channels;
   layer.config.kernel_initializer = { class_name: 'GlorotUniform', config: { seed } };
   layer.config.bias_initializer = { class_name: 'Zeros', config: {} };
@@ -67,7 +80,12 @@ async function rebuildWithOutputChannels(model: tfl.LayersModel, channels: numbe
  * A copy of the model for `classes` classes in `headMode` (default: the model's): fresh logits layer,
  * every other layer's weights copied.
  */
-export async function withNewHead(source: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode?: HeadMode }, classes: number, seed: number, headMode?: HeadMode): Promise<HeadedModel> {
+export async function withNewHead(
+  source: { model: tfl.LayersModel; options: ModelArchitecture; layerMap: LayerMap; headMode?: HeadMode },
+  classes: number,
+  seed: number,
+  headMode?: HeadMode,
+): Promise<HeadedModel> {
   const mode = headMode ?? source.headMode ?? 'multiclass';
   const channels = headChannels(mode, classes);
   const logits = logitsLayerName(source.model);

@@ -45,7 +45,8 @@ const DETERMINISTIC_IN_INFERENCE: ReadonlySet<LayerKind> = new Set(['dropout', '
 
 /** The layer calls of a single-input, single-output functional model, in an order that respects the data flow. */
 export function graphNodes(model: tfl.LayersModel): GraphNode[] {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Error(`the model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; the prefix cache handles one of each`);
+  if (model.inputs.length !== 1 || model.outputs.length !== 1)
+    throw new Error(`the model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; the prefix cache handles one of each`);
   const nodes: GraphNode[] = [];
   const seen = new Set<number>();
   const visit = (t: tfl.SymbolicTensor): void => {
@@ -54,7 +55,8 @@ export function graphNodes(model: tfl.LayersModel): GraphNode[] {
     const layer = t.sourceLayer;
     if (layer.getClassName() === 'InputLayer') return;
     const node = layer.inboundNodes[t.nodeIndex];
-    if (!node || node.outputTensors.length !== 1) throw new Error(`layer ${layer.name} has ${node?.outputTensors.length ?? 0} outputs; the prefix cache handles layers with one`);
+    if (!node || node.outputTensors.length !== 1)
+      throw new Error(`layer ${layer.name} has ${node?.outputTensors.length ?? 0} outputs; the prefix cache handles layers with one`);
     for (const i of t.inputs) visit(i);
     nodes.push({ layer, inputs: [...t.inputs], output: t });
   };
@@ -135,7 +137,8 @@ export function splitFrozenPrefix(s: SplitInput): SplitDecision {
   for (const n of nodes) {
     const name = n.layer.name;
     const kind = s.layerMap.layer(name)?.kind;
-    const fixed = kind !== undefined && !s.differentiated.has(name) && (DETERMINISTIC.has(kind) || (DETERMINISTIC_IN_INFERENCE.has(kind) && s.inferenceLayers.has(name)));
+    const fixed =
+      kind !== undefined && !s.differentiated.has(name) && (DETERMINISTIC.has(kind) || (DETERMINISTIC_IN_INFERENCE.has(kind) && s.inferenceLayers.has(name)));
     if (fixed && n.inputs.every((i) => cacheable.has(i.id))) cacheable.add(n.output.id);
     else if (firstBlocker === null && n.inputs.every((i) => cacheable.has(i.id))) firstBlocker = name;
   }
@@ -143,7 +146,11 @@ export function splitFrozenPrefix(s: SplitInput): SplitDecision {
   const rest = nodes.filter((n) => !cacheable.has(n.output.id));
   if (rest.length === 0) return { split: null, reason: 'nothing trains' };
   const heavy = prefix.filter((n) => ['conv', 'transpose'].includes(s.layerMap.layer(n.layer.name)?.kind ?? ''));
-  if (heavy.length === 0) return { split: null, reason: `${firstBlocker ?? rest[0]!.layer.name} trains (or is random in training), so no frozen convolution precedes the trainable part` };
+  if (heavy.length === 0)
+    return {
+      split: null,
+      reason: `${firstBlocker ?? rest[0]!.layer.name} trains (or is random in training), so no frozen convolution precedes the trainable part`,
+    };
 
   // Boundary: values the prefix makes (or the input) that the rest consumes, in order of first use.
   const boundarySym: tfl.SymbolicTensor[] = [];

@@ -39,7 +39,11 @@ export interface PolicyStepTime {
 }
 
 /** Seconds per training step of each policy (freeze specs) on `unet`, whose weights it changes. */
-export async function timePolicySteps(unet: Pick<UNet, 'model' | 'layerMap'> & { options: { input: [number, number, number]; classes: number } }, policies: string[], o: StepTimingOptions): Promise<PolicyStepTime[]> {
+export async function timePolicySteps(
+  unet: Pick<UNet, 'model' | 'layerMap'> & { options: { input: [number, number, number]; classes: number } },
+  policies: string[],
+  o: StepTimingOptions,
+): Promise<PolicyStepTime[]> {
   const steps = o.steps ?? 2;
   const epochs = o.epochs ?? 1;
   const rounds = o.rounds ?? 2;
@@ -48,7 +52,7 @@ export async function timePolicySteps(unet: Pick<UNet, 'model' | 'layerMap'> & {
   const n = o.batch * steps;
   // A fixed pseudo-random picture set: the values do not matter, only the shapes.
   let s = 12345;
-  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const images = Array.from({ length: n }, () => Float32Array.from({ length: H * W * C }, rand));
   const masks = Array.from({ length: n }, () => Int32Array.from({ length: H * W }, () => Math.floor(rand() * classes)));
   const source = memoryBatchSource(images, masks, [H, W, C], 0);
@@ -63,13 +67,31 @@ export async function timePolicySteps(unet: Pick<UNet, 'model' | 'layerMap'> & {
         const resolved = resolveTrainSpec(policy, unet.layerMap);
         const frozen = applyFreeze(unet.model, unet.layerMap, resolved);
         const groups = buildLrGroups(frozen.variables, new Map(), () => makeOptimizer('adam', 1e-4));
-        const planned = planActivationCache({ model: unet.model, layerMap: unet.layerMap, freeze: frozen, groups, source, options: { enabled: true, limitMb: 1024, spillDir } });
+        const planned = planActivationCache({
+          model: unet.model,
+          layerMap: unet.layerMap,
+          freeze: frozen,
+          groups,
+          source,
+          options: { enabled: true, limitMb: 1024, spillDir },
+        });
         cached.set(policy, planned.decision.used);
         try {
           let seconds = 0;
           for (let epoch = 0; epoch <= epochs; epoch++) {
             const t0 = performance.now();
-            const r = await trainEpoch({ model: unet.model, loss, groups, dropouts, seed: 0, epoch, batchSize: o.batch, source, cache: planned.cache, lrAt: () => 1e-4 });
+            const r = await trainEpoch({
+              model: unet.model,
+              loss,
+              groups,
+              dropouts,
+              seed: 0,
+              epoch,
+              batchSize: o.batch,
+              source,
+              cache: planned.cache,
+              lrAt: () => 1e-4,
+            });
             if (epoch > 0) seconds += (performance.now() - t0) / 1000 / Math.max(1, r.steps);
           }
           times.get(policy)!.push(seconds / epochs);

@@ -18,7 +18,15 @@ import type { HeadMode } from '../model/head_mode.js';
 import type { LayerMap } from '../model/layer-map.js';
 import { OptionError, RunError } from '../util/errors.js';
 import { folderBatchSource } from './batch_source.js';
-import { checkpointDir, loadCheckpointModel, readPointer, restoreOptimizerState, writeCheckpoint, type CheckpointState, type EarlyStopState } from './checkpoint.js';
+import {
+  checkpointDir,
+  loadCheckpointModel,
+  readPointer,
+  restoreOptimizerState,
+  writeCheckpoint,
+  type CheckpointState,
+  type EarlyStopState,
+} from './checkpoint.js';
 import { DEFAULT_CACHE_MB, describeCache, planActivationCache, trainEpoch, type CacheDecision, type PrefixCache } from './epoch.js';
 import { stepLoss } from './fused_logits.js';
 import { evaluateModel } from './evaluate.js';
@@ -50,7 +58,10 @@ export const MONITORS: Record<string, 'max' | 'min'> = {
 export function parseEarlyStop(text: string): { metric: string; patience: number } {
   const m = /^\s*([a-z_]+)\s*:\s*(\d+)\s*$/.exec(text);
   if (!m || !(m[1]! in MONITORS) || Number(m[2]) < 1) {
-    throw new OptionError('earlyStop', `must be a metric, one of ${Object.keys(MONITORS).join(', ')}, with a patience >= 1 (e.g. val_miou:3); got ${JSON.stringify(text)}`);
+    throw new OptionError(
+      'earlyStop',
+      `must be a metric, one of ${Object.keys(MONITORS).join(', ')}, with a patience >= 1 (e.g. val_miou:3); got ${JSON.stringify(text)}`,
+    );
   }
   return { metric: m[1]!, patience: Number(m[2]) };
 }
@@ -209,7 +220,8 @@ async function train(t: TrainerInput, precision: Precision, started: number): Pr
     : (() => {
         const es = t.plan.earlyStop;
         const metric = es?.metric ?? (hasVal ? 'val_miou' : 'train_loss');
-        if (!hasVal && metric !== 'train_loss') throw new OptionError('earlyStop', `${c.earlyStop}: watches a validation metric, but there is no validation set (options.val 0)`);
+        if (!hasVal && metric !== 'train_loss')
+          throw new OptionError('earlyStop', `${c.earlyStop}: watches a validation metric, but there is no validation set (options.val 0)`);
         return { metric, mode: MONITORS[metric]!, patience: es?.patience ?? null, best: null, bestEpoch: null, bad: 0, stopped: false };
       })();
   const schedule = scheduleByName(c.schedule);
@@ -244,7 +256,8 @@ async function train(t: TrainerInput, precision: Precision, started: number): Pr
         const ratio = phase.spreadRatio ?? (spread ? spread.hi / spread.lo : 1);
         const opt = () => makeOptimizer(c.optimizer, baseLr, { weightDecay: c.weightDecay, momentum: c.momentum });
         groups = buildLrGroups(frozen.variables, layerMultipliers(layerMap, rules, ratio), opt);
-        if (groups.length === 0) throw new OptionError('lrMult', `phase ${phase.spec}: every trainable layer has learning-rate multiplier 0; nothing would train`);
+        if (groups.length === 0)
+          throw new OptionError('lrMult', `phase ${phase.spec}: every trainable layer has learning-rate multiplier 0; nothing would train`);
         trainableBlocks = resolved.blocks;
         // The checkpoint's optimizer state belongs to its phase; a new phase starts fresh optimizers.
         if (t.resume && phaseIdx === -1 && t.resume.state.phase === pi) await restoreOptimizerState(t.resume.dir, t.resume.state, groups);
@@ -254,7 +267,10 @@ async function train(t: TrainerInput, precision: Precision, started: number): Pr
         cache = planned.cache;
         t.log(describeCache(planned.decision));
         recordCacheDecision(t.runDir, pi, epoch, planned.decision);
-        if (phases.length > 1) t.log(`epoch ${epoch + 1}: training ${resolved.blocks.join(', ')} (${phase.spec}; ${frozen.variables.length} weight tensors, ${groups.length} rate group${groups.length > 1 ? 's' : ''})`);
+        if (phases.length > 1)
+          t.log(
+            `epoch ${epoch + 1}: training ${resolved.blocks.join(', ')} (${phase.spec}; ${frozen.variables.length} weight tensors, ${groups.length} rate group${groups.length > 1 ? 's' : ''})`,
+          );
       }
       const [pStart, pEnd] = phaseEpochs(phases, pi, c.epochs);
       const phaseSteps = (pEnd - pStart) * stepsPerEpoch;
@@ -280,7 +296,16 @@ async function train(t: TrainerInput, precision: Precision, started: number): Pr
           if (!Number.isFinite(loss)) throw new RunError(`epoch ${epoch + 1}, batch ${b}: the loss is ${loss}; lower options.lr (now ${c.lr})`);
           t.onStep?.({ epoch: epoch + 1, batch: b, batches: stepsPerEpoch, step, loss, lr });
           if (t.signal?.aborted) throw new TrainingAborted(t.runDir, epoch);
-          bar.update({ epoch: epoch + 1, epochs: c.epochs, batch: b, batches: stepsPerEpoch, loss: lossSum / seen, metric: early.best !== null ? `best ${early.metric} ${early.best.toFixed(4)}` : undefined, doneHere: stepsHere, remaining: (c.epochs - epoch) * stepsPerEpoch - b });
+          bar.update({
+            epoch: epoch + 1,
+            epochs: c.epochs,
+            batch: b,
+            batches: stepsPerEpoch,
+            loss: lossSum / seen,
+            metric: early.best !== null ? `best ${early.metric} ${early.best.toFixed(4)}` : undefined,
+            doneHere: stepsHere,
+            remaining: (c.epochs - epoch) * stepsPerEpoch - b,
+          });
           if (t.logEvery > 0 && b % t.logEvery === 0) {
             bar.clear();
             t.log(`epoch ${epoch + 1} step ${b}/${stepsPerEpoch} loss ${loss.toFixed(5)} lr ${lr.toExponential(3)}`);
@@ -290,7 +315,14 @@ async function train(t: TrainerInput, precision: Precision, started: number): Pr
       const lr = done.lr;
       bar.clear();
       const trainSeconds = (performance.now() - epochStart) / 1000;
-      const v = hasVal ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, { sample: t.data.sample, batchSize: c.batch, loss: t.loss, headMode: t.data.headMode }) : null;
+      const v = hasVal
+        ? await evaluateModel(model, t.data.classes, t.data.ds, t.data.val, {
+            sample: t.data.sample,
+            batchSize: c.batch,
+            loss: t.loss,
+            headMode: t.data.headMode,
+          })
+        : null;
       const line: Record<string, unknown> = {
         epoch: epoch + 1,
         step,
@@ -332,7 +364,15 @@ async function train(t: TrainerInput, precision: Precision, started: number): Pr
         classes: t.classes,
         provenance: { ...t.provenance, checkpoint: { epoch: epoch + 1, step } },
         groups,
-        state: { epoch: epoch + 1, step, phase: pi, early: { ...early }, metrics: line, rng: { seed: c.seed, derivation: 'order (seed, epoch); augmentation (seed, epoch, stem); dropout (seed, epoch, step, layer index)' }, optimizerName: c.optimizer },
+        state: {
+          epoch: epoch + 1,
+          step,
+          phase: pi,
+          early: { ...early },
+          metrics: line,
+          rng: { seed: c.seed, derivation: 'order (seed, epoch); augmentation (seed, epoch, stem); dropout (seed, epoch, step, layer index)' },
+          optimizerName: c.optimizer,
+        },
         bestEpoch: early.bestEpoch,
       });
       t.onEpoch?.({ epoch: epoch + 1, epochs: c.epochs, metrics: line });

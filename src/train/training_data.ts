@@ -35,16 +35,31 @@ export function modelClassesFrom(set: ClassSet | null, n: number): ClassInfo[] {
  * binary 0 and 1 or 255 (2 classes); multilabel bit-packed labels (classes.json names the labels by bit).
  * `normalize`: the model's input normalisation (sampleNormalizationOf); default [0, 1].
  */
-export function openTrainingData(dir: string, o: { valFraction: number; seed: number; input: [number, number, number]; modelClasses?: number; augment?: AugmentSpec; normalize?: SampleOptions['normalize']; headMode?: HeadMode; trainSamples?: number }): TrainingData {
+export function openTrainingData(
+  dir: string,
+  o: {
+    valFraction: number;
+    seed: number;
+    input: [number, number, number];
+    modelClasses?: number;
+    augment?: AugmentSpec;
+    normalize?: SampleOptions['normalize'];
+    headMode?: HeadMode;
+    trainSamples?: number;
+  },
+): TrainingData {
   const [height, width, channels] = o.input;
   if (channels !== 1 && channels !== 3) throw new UserError(`the model takes ${channels}-channel input; training reads grey (1) or RGB (3) pictures only`);
   const ds = openFolderDataset(dir);
   const headMode = o.headMode ?? 'multiclass';
   const classes = headMode === 'binary' ? 2 : (ds.classes?.numClasses ?? o.modelClasses);
-  if (headMode === 'binary' && ds.classes && ds.classes.numClasses > 2) throw new UserError(`${dir}: classes.json names ${ds.classes.numClasses} classes; a binary head has background and foreground (masks 0 and 1 or 255)`);
+  if (headMode === 'binary' && ds.classes && ds.classes.numClasses > 2)
+    throw new UserError(`${dir}: classes.json names ${ds.classes.numClasses} classes; a binary head has background and foreground (masks 0 and 1 or 255)`);
   if (classes === undefined) throw new UserError(`${dir}: has no classes.json; set options.classes (the number of class ids in its masks)`);
-  if (headMode === 'multilabel' && (classes < 1 || classes > MAX_MULTILABEL_LABELS)) throw new UserError(`${dir}: ${classes} labels; multilabel masks are 8-bit grey PNGs with bit k for label k, so 1..${MAX_MULTILABEL_LABELS} labels`);
-  if (headMode !== 'multilabel' && classes < 2) throw new UserError(`${dir}: classes.json names ${classes} class; segmentation needs at least 2 (background and one more)`);
+  if (headMode === 'multilabel' && (classes < 1 || classes > MAX_MULTILABEL_LABELS))
+    throw new UserError(`${dir}: ${classes} labels; multilabel masks are 8-bit grey PNGs with bit k for label k, so 1..${MAX_MULTILABEL_LABELS} labels`);
+  if (headMode !== 'multilabel' && classes < 2)
+    throw new UserError(`${dir}: classes.json names ${classes} class; segmentation needs at least 2 (background and one more)`);
   const split = splitDataset(ds, { valFraction: o.valFraction, seed: o.seed });
   if (split.train.length === 0) throw new UserError(`${dir}: no training samples after the split (options.val ${o.valFraction} of ${ds.pairs.length})`);
   return {
@@ -52,7 +67,14 @@ export function openTrainingData(dir: string, o: { valFraction: number; seed: nu
     train: o.trainSamples !== undefined && o.trainSamples < split.train.length ? evenlySpaced(split.train, o.trainSamples) : split.train,
     val: split.val,
     splitSource: split.source,
-    sample: { height, width, channels, numClasses: classes, maskEncoding: headMode === 'binary' ? 'binary' : headMode === 'multilabel' ? 'bits' : 'ids', ...(o.normalize ? { normalize: o.normalize } : {}) },
+    sample: {
+      height,
+      width,
+      channels,
+      numClasses: classes,
+      maskEncoding: headMode === 'binary' ? 'binary' : headMode === 'multilabel' ? 'bits' : 'ids',
+      ...(o.normalize ? { normalize: o.normalize } : {}),
+    },
     augment: o.augment ?? NO_AUGMENT,
     classes,
     headMode,

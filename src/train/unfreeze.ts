@@ -32,7 +32,8 @@ export function singlePhase(spec: string): Phase[] {
 export function parseUnfreeze(text: string, epochs: number): Phase[] {
   const t = text.trim();
   if (t === FINE_TUNE) {
-    if (epochs < 2) throw new OptionError('unfreeze', `fine_tune trains the head for 1 epoch and then everything: it needs options.epochs 2 or more, got ${epochs}`);
+    if (epochs < 2)
+      throw new OptionError('unfreeze', `fine_tune trains the head for 1 epoch and then everything: it needs options.epochs 2 or more, got ${epochs}`);
     return [
       { startEpoch: 0, spec: 'head', lrScale: 1 },
       { startEpoch: 1, spec: 'all', lrScale: 0.5, spreadRatio: 100 },
@@ -46,8 +47,10 @@ export function parseUnfreeze(text: string, epochs: number): Phase[] {
     const epoch = Number(m[2]);
     const last = phases[phases.length - 1];
     if (!last && epoch !== 0) throw new OptionError('unfreeze', `: the first stage must start at epoch 0 (e.g. head@0), got ${part.trim()}`);
-    if (last && epoch <= last.startEpoch) throw new OptionError('unfreeze', `: stage epochs must increase; ${part.trim()} does not come after @${last.startEpoch}`);
-    if (epoch >= epochs) throw new OptionError('unfreeze', `: stage ${part.trim()} starts at epoch ${epoch}, but the run has options.epochs ${epochs} (epochs 0..${epochs - 1})`);
+    if (last && epoch <= last.startEpoch)
+      throw new OptionError('unfreeze', `: stage epochs must increase; ${part.trim()} does not come after @${last.startEpoch}`);
+    if (epoch >= epochs)
+      throw new OptionError('unfreeze', `: stage ${part.trim()} starts at epoch ${epoch}, but the run has options.epochs ${epochs} (epochs 0..${epochs - 1})`);
     selectors.push(...m[1]!.split('+'));
     phases.push({ startEpoch: epoch, spec: selectors.join('+'), lrScale: 1 });
   }

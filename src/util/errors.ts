@@ -7,7 +7,10 @@
 
 /** Bad input: a file, an option or data that is not what was expected. Exit code 1. */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'UserError';
   }

@@ -17,7 +17,10 @@ export function sampleStd(xs: readonly number[]): number | null {
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms: ~15 digits). */
 export function lnGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+    9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lnGamma(1 - x);
   x -= 1;
   let a = c[0]!;
@@ -107,4 +110,5 @@ export function intervalsOverlap(a: MeanInterval, b: MeanInterval): boolean {
 }
 
 /** `0.701-0.742`, or `-` without a noise estimate (one seed, or none recorded). */
-export const ciText = (ci: Pick<MeanInterval, 'low' | 'high' | 'half'> | null | undefined, digits = 3): string => (ci && ci.half !== null ? `${ci.low.toFixed(digits)}-${ci.high.toFixed(digits)}` : '-');
+export const ciText = (ci: Pick<MeanInterval, 'low' | 'high' | 'half'> | null | undefined, digits = 3): string =>
+  ci && ci.half !== null ? `${ci.low.toFixed(digits)}-${ci.high.toFixed(digits)}` : '-';

@@ -41,13 +41,27 @@ test('diff: JSON rows, CSV, run folders, the table, a replaced head, an architec
   await saveModelFolder(join(dir, 'newhead'), tiny({ classes: 5 }));
   const data = await digitSet(join(dir, 'data'));
 
-  const j = await run('diff', join(dir, 'pre'), join(dir, 'run'), '--json', '--csv', join(dir, 'drift.csv'), '--data', data, '--samples', '4', '--source-data', data);
+  const j = await run(
+    'diff',
+    join(dir, 'pre'),
+    join(dir, 'run'),
+    '--json',
+    '--csv',
+    join(dir, 'drift.csv'),
+    '--data',
+    data,
+    '--samples',
+    '4',
+    '--source-data',
+    data,
+  );
   await tf.setBackend('cpu');
   assert.equal(j.code, 0, j.stderr);
   const r = JSON.parse(j.stdout);
   assert.equal(r.after, join(dir, 'run', 'model'));
   const row = r.layers.find((l: { layer: string }) => l.layer === 'enc1_conv1');
-  for (const k of ['layer', 'block', 'region', 'abs', 'rel', 'rms', 'cos', 'filter_max', 'filter_median', 'spectral', 'bias_abs', 'bias_rel']) assert.ok(k in row, k);
+  for (const k of ['layer', 'block', 'region', 'abs', 'rel', 'rms', 'cos', 'filter_max', 'filter_median', 'spectral', 'bias_abs', 'bias_rel'])
+    assert.ok(k in row, k);
   assert.equal(row.block, 'enc1');
   assert.equal(row.region, 'encoder');
   assert.ok(row.abs > 0 && row.cos < 1);
@@ -64,12 +78,18 @@ test('diff: JSON rows, CSV, run folders, the table, a replaced head, an architec
   assert.equal(text.code, 0);
   const lines = text.stdout.split('\n');
   const order = ['= enc1', '= enc2', '= bottleneck', '= dec2', '= dec1', '= head'].map((p) => lines.findIndex((l) => l.startsWith(p)));
-  assert.ok(order.every((i, k) => i > 0 && (k === 0 || i > order[k - 1]!)), `U order: ${order}`);
+  assert.ok(
+    order.every((i, k) => i > 0 && (k === 0 || i > order[k - 1]!)),
+    `U order: ${order}`,
+  );
 
   const head = await run('diff', join(dir, 'pre'), join(dir, 'newhead'), '--json');
   await tf.setBackend('cpu');
   assert.equal(head.code, 0, head.stderr);
-  assert.deepEqual(JSON.parse(head.stdout).replaced.map((x: { layer: string }) => x.layer), ['head_logits']);
+  assert.deepEqual(
+    JSON.parse(head.stdout).replaced.map((x: { layer: string }) => x.layer),
+    ['head_logits'],
+  );
 
   const bad = await run('diff', join(dir, 'pre'), join(dir, 'wide'));
   await tf.setBackend('cpu');

@@ -10,7 +10,8 @@ import { shiftWeight, tiny } from './helpers.js';
 
 await tf.setBackend('cpu');
 
-const close = (a: number | null, b: number, tol = 1e-5, what = '') => assert.ok(a !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+const close = (a: number | null, b: number, tol = 1e-5, what = '') =>
+  assert.ok(a !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
 test('a model against itself: zero drift, cos 1, spectral 0', () => {
   const a = tiny();
@@ -30,8 +31,14 @@ test('a model against itself: zero drift, cos 1, spectral 0', () => {
     close(g.cos, 1, 1e-6, g.name);
   }
   // U order: enc1, enc2, bottleneck, dec2, dec1, head.
-  assert.deepEqual(r.blocks.map((x) => x.name), ['enc1', 'enc2', 'bottleneck', 'dec2', 'dec1', 'head']);
-  assert.deepEqual(r.regions.map((x) => x.name), ['encoder', 'bottleneck', 'decoder', 'head']);
+  assert.deepEqual(
+    r.blocks.map((x) => x.name),
+    ['enc1', 'enc2', 'bottleneck', 'dec2', 'dec1', 'head'],
+  );
+  assert.deepEqual(
+    r.regions.map((x) => x.name),
+    ['encoder', 'bottleneck', 'decoder', 'head'],
+  );
   assert.deepEqual(r.replaced, []);
   a.model.dispose();
   b.model.dispose();
@@ -81,7 +88,11 @@ test('+c on one kernel: abs = c*sqrt(n) there and 0 elsewhere; spectral = c*sqrt
 });
 
 test('the spectral estimate matches long power iteration on random matrices', () => {
-  for (const [rows, cols, seed] of [[30, 70, 1], [64, 20, 2], [1, 9, 3]] as const) {
+  for (const [rows, cols, seed] of [
+    [30, 70, 1],
+    [64, 20, 2],
+    [1, 9, 3],
+  ] as const) {
     const w = tf.randomNormal([rows, cols], 0, 1, 'float32', seed);
     const v = w.dataSync();
     // sigma_max^2 = lambda_max(W^T W) by 20000 power steps in float64.
@@ -106,7 +117,10 @@ test('a new head with another class count is reported as replaced, not compared'
   const a = tiny();
   const b = tiny({ classes: 5 });
   const r = diffModels(a, b);
-  assert.deepEqual(r.replaced.map((x) => [x.layer, x.block, x.shape_before.at(-1), x.shape_after.at(-1)]), [['head_logits', 'head', 3, 5]]);
+  assert.deepEqual(
+    r.replaced.map((x) => [x.layer, x.block, x.shape_before.at(-1), x.shape_after.at(-1)]),
+    [['head_logits', 'head', 3, 5]],
+  );
   assert.ok(!r.layers.some((l) => l.layer === 'head_logits'));
   assert.ok(r.layers.some((l) => l.layer === 'head_conv'));
   assert.equal(r.total.abs, 0);
@@ -119,10 +133,17 @@ test('models with different architectures: an error listing the layers that diff
   const b = tiny({ filters: 8 });
   assert.throws(
     () => diffModels(a, b, { names: { before: 'm/a', after: 'm/b' } }),
-    (e: unknown) => e instanceof UserError && /m\/a and m\/b have different architectures/.test(e.message) && /enc1_conv1 \(kernel \[3,3,1,4\] vs \[3,3,1,8\]/.test(e.message) && /dec1_conv2/.test(e.message),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /m\/a and m\/b have different architectures/.test(e.message) &&
+      /enc1_conv1 \(kernel \[3,3,1,4\] vs \[3,3,1,8\]/.test(e.message) &&
+      /dec1_conv2/.test(e.message),
   );
   const c = tiny({ depth: 3 });
-  assert.throws(() => diffModels(a, c), (e: unknown) => e instanceof UserError && /enc3_conv1 \(only in AFTER\)/.test(e.message));
+  assert.throws(
+    () => diffModels(a, c),
+    (e: unknown) => e instanceof UserError && /enc3_conv1 \(only in AFTER\)/.test(e.message),
+  );
   for (const m of [a, b, c]) m.model.dispose();
 });
 

@@ -65,7 +65,10 @@ test('block CKA: 1 for a model against itself; streaming in several passes gives
   const b = tiny();
   const images = tf.randomUniform([20, 32, 32, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
   const self = blockCka(a, b, images, { batchSize: 4 });
-  assert.deepEqual(self.blocks.map((x) => x.block), ['enc1', 'enc2', 'bottleneck', 'dec2', 'dec1', 'head']);
+  assert.deepEqual(
+    self.blocks.map((x) => x.block),
+    ['enc1', 'enc2', 'bottleneck', 'dec2', 'dec1', 'head'],
+  );
   for (const blk of self.blocks) close(blk.cka, 1, 1e-6, blk.block);
   perturb(b, 0.05);
   const one = blockCka(a, b, images, { batchSize: 4 });
@@ -143,10 +146,19 @@ test('probe: a finite relative gradient norm per layer and block, ranked; weight
   assert.equal(r.batches, 2);
   assert.ok(Number.isFinite(r.loss) && r.loss > 0);
   const conv = a.layerMap.layers.filter((l) => l.parameters > 0).map((l) => l.name);
-  assert.deepEqual(r.layers.map((l) => l.layer), conv);
+  assert.deepEqual(
+    r.layers.map((l) => l.layer),
+    conv,
+  );
   for (const l of r.layers) assert.ok(l.rgn !== null && l.rgn > 0 && Number.isFinite(l.rgn), `${l.layer} ${l.rgn}`);
-  assert.deepEqual([...r.layers.map((l) => l.rank)].sort((x, y) => x - y), conv.map((_, i) => i + 1));
-  assert.deepEqual(r.blocks.map((x) => x.block), ['enc1', 'enc2', 'bottleneck', 'dec2', 'dec1', 'head']);
+  assert.deepEqual(
+    [...r.layers.map((l) => l.rank)].sort((x, y) => x - y),
+    conv.map((_, i) => i + 1),
+  );
+  assert.deepEqual(
+    r.blocks.map((x) => x.block),
+    ['enc1', 'enc2', 'bottleneck', 'dec2', 'dec1', 'head'],
+  );
   a.model.getWeights().forEach((w, i) => assert.deepEqual(w.dataSync(), weights[i]));
   disposeData(data);
   a.model.dispose();

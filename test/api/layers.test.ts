@@ -61,7 +61,12 @@ test('the layers entry refuses weight paths that leave the model folder', async 
   const dir = mkdtempSync(join(tmpdir(), 'unet-layers-bad-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'model.json'), JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['../secret.bin'], weights: [] }] }));
-  const code = ["import '@tensorflow/tfjs-backend-cpu';", "import * as tfl from '@tensorflow/tfjs-layers';", "import 'unet-transfer/layers';", `await tfl.loadLayersModel(${JSON.stringify(`file://${join(dir, 'model.json')}`)});`].join('\n');
+  const code = [
+    "import '@tensorflow/tfjs-backend-cpu';",
+    "import * as tfl from '@tensorflow/tfjs-layers';",
+    "import 'unet-transfer/layers';",
+    `await tfl.loadLayersModel(${JSON.stringify(`file://${join(dir, 'model.json')}`)});`,
+  ].join('\n');
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /weight path "\.\.\/secret\.bin" leaves the model folder/);

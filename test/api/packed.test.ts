@@ -28,9 +28,36 @@ test('the packed package installs, and the README example compiles under tsc --s
   const app = join(dir, 'app');
   run('mkdir', ['-p', app], dir);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  run('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(dir, tarball), `@types/node@${JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8')).version}`], app);
+  run(
+    'npm',
+    [
+      'install',
+      '--ignore-scripts',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--silent',
+      join(dir, tarball),
+      `@types/node@${JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8')).version}`,
+    ],
+    app,
+  );
   copyFileSync(join(root, 'examples', 'finetune.ts'), join(app, 'main.ts'));
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmitOnError: true, skipLibCheck: true, types: ['node'] }, files: ['main.ts'] }));
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmitOnError: true,
+        skipLibCheck: true,
+        types: ['node'],
+      },
+      files: ['main.ts'],
+    }),
+  );
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], app);
   const out = run(process.execPath, ['main.js', join(dir, 'work')], app, { ...process.env, UNET_TRANSFER_NO_NATIVE: '1' });
   const last = JSON.parse(out.trim().split('\n').pop()!) as { best: number; frozenEncoderMoved: boolean; report: string };
@@ -42,5 +69,8 @@ test('the packed package installs, and the README example compiles under tsc --s
 
 test('the README shows the example exactly as examples/finetune.ts has it', () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  assert.ok(readme.includes(readFileSync(join(root, 'examples', 'finetune.ts'), 'utf8').trim()), 'README.md: the "Use it from TypeScript" example differs from examples/finetune.ts');
+  assert.ok(
+    readme.includes(readFileSync(join(root, 'examples', 'finetune.ts'), 'utf8').trim()),
+    'README.md: the "Use it from TypeScript" example differs from examples/finetune.ts',
+  );
 });

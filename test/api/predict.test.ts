@@ -29,7 +29,9 @@ test('predict on 20 pictures of another size writes 20 masks of their sizes that
   const r = cli('predict', '--model', model, join(data, 'train', 'images'), '--out', out, '--overlay', '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readdirSync(out).filter((f) => f.endsWith('.overlay.png')).length, 20);
-  const masks = readdirSync(out).filter((f) => /^\d+\.png$/.test(f)).sort();
+  const masks = readdirSync(out)
+    .filter((f) => /^\d+\.png$/.test(f))
+    .sort();
   assert.equal(masks.length, 20);
 
   const folder = await loadModelFolder(model);

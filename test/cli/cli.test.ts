@@ -24,7 +24,11 @@ test('every command has a summary, a help text with examples, and parses --help'
 });
 
 test('an unknown flag is a usage error (exit code 2) for every command', () => {
-  for (const c of COMMANDS) assert.throws(() => parseCommandArgs(c, ['--no-such-flag']), (e) => e instanceof UsageError && e.exitCode === 2 && /no-such-flag/.test(e.message));
+  for (const c of COMMANDS)
+    assert.throws(
+      () => parseCommandArgs(c, ['--no-such-flag']),
+      (e) => e instanceof UsageError && e.exitCode === 2 && /no-such-flag/.test(e.message),
+    );
 });
 
 test('the program: --version, --help, a wrong flag and an unknown command', () => {
@@ -58,7 +62,9 @@ test('Ctrl-C (SIGINT) stops with exit code 130 and says how to continue, without
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'unet-sigint-'));
   try {
-    const child = spawn(process.execPath, ['bin/unet-transfer.js', 'data', 'digits', '--out', join(dir, 'd'), '--count', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/unet-transfer.js', 'data', 'digits', '--out', join(dir, 'd'), '--count', '20000'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     // Interrupt once it is working (its first progress line), not while Node is still loading modules.

@@ -85,7 +85,11 @@ const CASES: Case[] = [
   },
   {
     name: 'an image over the pixel limit',
-    breakIt: (d) => (writeFileSync(join(d, 'images', 's00.png'), encodePng(pattern(40, 30, 3))), writeFileSync(join(d, 'masks', 's00.png'), encodePng(blockMask(40, 30))), join(d, 'images', 's00.png')),
+    breakIt: (d) => (
+      writeFileSync(join(d, 'images', 's00.png'), encodePng(pattern(40, 30, 3))),
+      writeFileSync(join(d, 'masks', 's00.png'), encodePng(blockMask(40, 30))),
+      join(d, 'images', 's00.png')
+    ),
     when: 'open',
     message: /40x30 \(1,200 pixels\) is over the limit of 1,000 pixels \(raise it with (--max-megapixels|options\.maxPixels)\)/,
     options: ['--max-megapixels', '0.001'],
@@ -113,7 +117,10 @@ for (const c of CASES) {
       else assert.ok(openFolderDataset(dir, { maxPixels: c.maxPixels }).pairs.length > 0);
       await assert.rejects(run(false), names);
       const ds = await run(true);
-      assert.deepEqual(ds.skipped.map((s) => s.file), [file]);
+      assert.deepEqual(
+        ds.skipped.map((s) => s.file),
+        [file],
+      );
       // CLI: non-zero exit, the file named on stderr; with --skip-bad exit 0 and the file listed as skipped.
       // The first case also runs the real program in a child process (slower), the rest run in-process.
       const run1 = c === CASES[0] ? async (...a: string[]) => cli(...a) : cliInProcess;
@@ -140,12 +147,18 @@ test('bad input: an empty folder, a folder without images/, an empty images/ -> 
     const r1 = await cliInProcess('data', 'inspect', dir, '--skip-bad');
     assert.equal(r1.code, 1);
     assert.ok(r1.stderr.includes(`${dir}: empty folder`), r1.stderr);
-    assert.throws(() => openFolderDataset(dir), (e: Error) => e instanceof UserError && e.message.startsWith(`${dir}: empty folder`));
+    assert.throws(
+      () => openFolderDataset(dir),
+      (e: Error) => e instanceof UserError && e.message.startsWith(`${dir}: empty folder`),
+    );
     writeFileSync(join(dir, 'notes.txt'), 'x');
     assert.throws(() => openFolderDataset(dir), /not a data set folder; expected images\/ and masks\//);
     mkdirSync(join(dir, 'images'));
     mkdirSync(join(dir, 'masks'));
-    assert.throws(() => openFolderDataset(dir, { skipBad: true }), (e: Error) => e.message.startsWith(`${join(dir, 'images')}: no images`));
+    assert.throws(
+      () => openFolderDataset(dir, { skipBad: true }),
+      (e: Error) => e.message.startsWith(`${join(dir, 'images')}: no images`),
+    );
     const r2 = await cliInProcess('data', 'inspect', dir);
     assert.equal(r2.code, 1);
     assert.ok(r2.stderr.includes(`${join(dir, 'images')}: no images`), r2.stderr);
@@ -162,9 +175,15 @@ test('bad input: several problems -> the first is named and the count of the res
     rmSync(join(dir, 'masks', 's01.png'));
     rmSync(join(dir, 'masks', 's03.png'));
     writeFileSync(join(dir, 'masks', 's04.jpg'), 'x');
-    assert.throws(() => openFolderDataset(dir), /images\/s01\.png: has no mask .* \(and 2 more problems; `unet-transfer data inspect .*` lists them, options\.skipBad skips them\)/);
+    assert.throws(
+      () => openFolderDataset(dir),
+      /images\/s01\.png: has no mask .* \(and 2 more problems; `unet-transfer data inspect .*` lists them, options\.skipBad skips them\)/,
+    );
     const ds = openFolderDataset(dir, { skipBad: true });
-    assert.deepEqual(ds.pairs.map((p) => p.stem), ['s00', 's02', 's04']); // s04 keeps its PNG mask
+    assert.deepEqual(
+      ds.pairs.map((p) => p.stem),
+      ['s00', 's02', 's04'],
+    ); // s04 keeps its PNG mask
     assert.equal(ds.skipped.length, 3);
     assert.ok(ds.skipped.some((s) => s.file.endsWith('s04.jpg') && /masks must be PNG/.test(s.reason)));
   } finally {
@@ -183,7 +202,10 @@ test('bad input: a broken classes.json names the file and what was expected', ()
       ['{"foo":1}', /expected a list of classes/],
     ] as const) {
       writeFileSync(join(dir, 'classes.json'), text);
-      assert.throws(() => openFolderDataset(dir), (e: Error) => e instanceof UserError && e.message.startsWith(join(dir, 'classes.json')) && msg.test(e.message));
+      assert.throws(
+        () => openFolderDataset(dir),
+        (e: Error) => e instanceof UserError && e.message.startsWith(join(dir, 'classes.json')) && msg.test(e.message),
+      );
     }
   } finally {
     cleanup(dir);

@@ -121,7 +121,10 @@ test('augmentation moves picture and mask together (flips, crops); brightness/co
       tf.dispose([b.images, b.masks]);
     }
     tf.dispose([plain.images, plain.masks]);
-    assert.throws(() => parseAugment('flip,spin'), (e: Error) => e instanceof OptionError && /options\.augment: unknown augmentation "spin"/.test(e.message));
+    assert.throws(
+      () => parseAugment('flip,spin'),
+      (e: Error) => e instanceof OptionError && /options\.augment: unknown augmentation "spin"/.test(e.message),
+    );
     assert.throws(() => parseAugment('crop:2'), /crop:2" needs a number from 0.1 to 1/);
   } finally {
     cleanup(dir);
@@ -156,7 +159,10 @@ test('split: seeded and stable; train/ + val/ folders win; JPEG pictures and RGB
     assert.equal(a.source, 'seeded');
     assert.equal(a.val.length, 3);
     assert.deepEqual(a, b);
-    assert.deepEqual([...a.train, ...a.val].map((p) => p.stem).sort(), ds.pairs.map((p) => p.stem));
+    assert.deepEqual(
+      [...a.train, ...a.val].map((p) => p.stem).sort(),
+      ds.pairs.map((p) => p.stem),
+    );
     assert.notDeepEqual(splitDataset(ds, { valFraction: 0.3, seed: 5 }).val, a.val);
     assert.equal(seededSplit(ds.pairs.slice(0, 2), 0.01, 0).val.length, 1);
     // RGB masks with a palette in classes.json.
@@ -165,13 +171,26 @@ test('split: seeded and stable; train/ + val/ folders win; JPEG pictures and RGB
       mkdirSync(join(rgbDir, sub, 'images'), { recursive: true });
       mkdirSync(join(rgbDir, sub, 'masks'), { recursive: true });
       const ids = blockMask(8, 8).data;
-      const palette = [[0, 0, 0], [128, 64, 128], [0, 0, 142]];
+      const palette = [
+        [0, 0, 0],
+        [128, 64, 128],
+        [0, 0, 142],
+      ];
       const rgb = new Uint8Array(64 * 3);
       ids.forEach((id, i) => rgb.set(palette[id]!, i * 3));
       writeFileSync(join(rgbDir, sub, 'images', 'x.png'), encodePng({ width: 8, height: 8, channels: 3, data: rgb }));
       writeFileSync(join(rgbDir, sub, 'masks', 'x.png'), encodePng({ width: 8, height: 8, channels: 3, data: rgb }));
     }
-    writeFileSync(join(rgbDir, 'classes.json'), JSON.stringify({ classes: [{ id: 0, name: 'bg', color: [0, 0, 0] }, { id: 1, name: 'road', color: [128, 64, 128] }, { id: 2, name: 'car', color: [0, 0, 142] }] }));
+    writeFileSync(
+      join(rgbDir, 'classes.json'),
+      JSON.stringify({
+        classes: [
+          { id: 0, name: 'bg', color: [0, 0, 0] },
+          { id: 1, name: 'road', color: [128, 64, 128] },
+          { id: 2, name: 'car', color: [0, 0, 142] },
+        ],
+      }),
+    );
     const rds = openFolderDataset(rgbDir);
     const rs = splitDataset(rds);
     assert.equal(rs.source, 'folders');
@@ -192,7 +211,14 @@ test('class statistics: pixel shares, masks per class, median-frequency weights'
     const st = await classStats(ds, ds.pairs);
     // blockMask(16,16): class 1 = 8x4 = 32 px, class 2 = 4x8 = 32 px, background 192 px, per mask.
     assert.equal(st.totalPixels, 3 * 256);
-    assert.deepEqual(st.classes.map((c) => [c.id, c.name, c.pixels, c.masks]), [[0, 'background', 576, 3], [1, 'road', 96, 3], [2, 'car', 96, 3]]);
+    assert.deepEqual(
+      st.classes.map((c) => [c.id, c.name, c.pixels, c.masks]),
+      [
+        [0, 'background', 576, 3],
+        [1, 'road', 96, 3],
+        [2, 'car', 96, 3],
+      ],
+    );
     assert.ok(Math.abs(st.classes[0]!.share - 0.75) < 1e-12);
     assert.ok(Math.abs(st.classes[1]!.weight - 1) < 1e-12);
     assert.ok(Math.abs(st.classes[0]!.weight - 0.125 / 0.75) < 1e-12);

@@ -24,7 +24,12 @@ export async function cliInProcess(...argv: string[]): Promise<{ code: number; s
   const err: string[] = [];
   try {
     const args = parseCommandArgs(cmd, argv.slice(2));
-    const code = await cmd.run(args, { out: (l) => out.push(l), err: (l) => err.push(cliMessage(l)), json: args.values.json === true, quiet: args.values.quiet === true });
+    const code = await cmd.run(args, {
+      out: (l) => out.push(l),
+      err: (l) => err.push(cliMessage(l)),
+      json: args.values.json === true,
+      quiet: args.values.quiet === true,
+    });
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   } catch (e) {
     if (!(e instanceof UserError)) throw e;

@@ -78,23 +78,41 @@ test('JPEG decodes to the header size with small error, grey and colour', () => 
 test('format comes from the bytes, not the name, and junk is a UserError naming the file', () => {
   const png = encodePng(pattern(4, 4, 1));
   assert.equal(decodeImageBytes(png, 'really-a-png.jpg').width, 4);
-  assert.throws(() => decodeImageBytes(Buffer.from('hello, not a picture'), 'notes.png'), (e: Error) => e instanceof UserError && /notes\.png: not a PNG or JPEG/.test(e.message));
-  assert.throws(() => decodeImageBytes(Buffer.alloc(0), 'empty.png'), (e: Error) => e instanceof UserError && /empty\.png: empty file/.test(e.message));
-  assert.throws(() => decodeImageBytes(png.subarray(0, 60), 'cut.png'), (e: Error) => e instanceof UserError && /cut\.png: not a valid PNG/.test(e.message));
+  assert.throws(
+    () => decodeImageBytes(Buffer.from('hello, not a picture'), 'notes.png'),
+    (e: Error) => e instanceof UserError && /notes\.png: not a PNG or JPEG/.test(e.message),
+  );
+  assert.throws(
+    () => decodeImageBytes(Buffer.alloc(0), 'empty.png'),
+    (e: Error) => e instanceof UserError && /empty\.png: empty file/.test(e.message),
+  );
+  assert.throws(
+    () => decodeImageBytes(png.subarray(0, 60), 'cut.png'),
+    (e: Error) => e instanceof UserError && /cut\.png: not a valid PNG/.test(e.message),
+  );
   const jpg = encodeJpeg(pattern(16, 16, 3));
-  assert.throws(() => decodeImageBytes(jpg.subarray(0, jpg.length - 40), 'cut.jpg'), (e: Error) => e instanceof UserError && /cut\.jpg: not a valid JPEG/.test(e.message));
+  assert.throws(
+    () => decodeImageBytes(jpg.subarray(0, jpg.length - 40), 'cut.jpg'),
+    (e: Error) => e instanceof UserError && /cut\.jpg: not a valid JPEG/.test(e.message),
+  );
 });
 
 test('pixel limit is checked from the header before decoding (default 100 MP, adjustable)', () => {
   // Header says 20000 x 20000 (400 MP) with a tiny payload: refused without allocating 1.6 GB.
   const huge = rawPng(20000, 20000, { idat: deflateSync(Buffer.alloc(16)) });
-  assert.throws(() => decodeImageBytes(huge, 'huge.png'), (e: Error) => e instanceof UserError && /huge\.png: 20000x20000 \(400\.0 megapixels\) is over the limit of 100\.0 megapixels/.test(e.message));
+  assert.throws(
+    () => decodeImageBytes(huge, 'huge.png'),
+    (e: Error) => e instanceof UserError && /huge\.png: 20000x20000 \(400\.0 megapixels\) is over the limit of 100\.0 megapixels/.test(e.message),
+  );
   const jpg = Buffer.from(encodeJpeg(pattern(16, 16, 3)));
   // Patch the SOF0 frame size to 40000 x 40000.
   const sof = jpg.indexOf(Buffer.from([0xff, 0xc0]));
   jpg.writeUInt16BE(40000, sof + 5);
   jpg.writeUInt16BE(40000, sof + 7);
-  assert.throws(() => decodeImageBytes(jpg, 'huge.jpg'), (e: Error) => e instanceof UserError && /huge\.jpg: 40000x40000 .* is over the limit/.test(e.message));
+  assert.throws(
+    () => decodeImageBytes(jpg, 'huge.jpg'),
+    (e: Error) => e instanceof UserError && /huge\.jpg: 40000x40000 .* is over the limit/.test(e.message),
+  );
   const small = encodePng(pattern(100, 100, 1));
   assert.throws(() => decodeImageBytes(small, 'ten-k.png', { maxPixels: 5000 }), /ten-k\.png: 100x100 \(10,000 pixels\) is over the limit of 5,000 pixels/);
   assert.equal(decodeImageBytes(small, 'ok.png', { maxPixels: 10000 }).width, 100);
@@ -103,7 +121,10 @@ test('pixel limit is checked from the header before decoding (default 100 MP, ad
 test('an interlaced PNG that inflates far beyond its size is refused (decompression bomb)', () => {
   const bomb = rawPng(4, 4, { interlace: 1, idat: deflateSync(Buffer.alloc(64 * 2 ** 20)) });
   const t0 = Date.now();
-  assert.throws(() => decodeImageBytes(bomb, 'bomb.png'), (e: Error) => e instanceof UserError && /bomb\.png: not a valid PNG/.test(e.message));
+  assert.throws(
+    () => decodeImageBytes(bomb, 'bomb.png'),
+    (e: Error) => e instanceof UserError && /bomb\.png: not a valid PNG/.test(e.message),
+  );
   assert.ok(Date.now() - t0 < 5000);
 });
 

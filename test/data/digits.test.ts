@@ -59,7 +59,10 @@ test('digit scenes read back through the folder reader: pairs, shapes, value ran
     assert.equal(split.train.length, 12);
     assert.equal(split.val.length, 4);
     // classes.json: background then digit_0..digit_4 in slots 1..5.
-    assert.deepEqual(ds.classes!.classes.map((c) => c.name), ['background', 'digit_0', 'digit_1', 'digit_2', 'digit_3', 'digit_4']);
+    assert.deepEqual(
+      ds.classes!.classes.map((c) => c.name),
+      ['background', 'digit_0', 'digit_1', 'digit_2', 'digit_3', 'digit_4'],
+    );
     assert.deepEqual(ds.classes!.meta.shift, { input: [], output: null });
     const batch = await loadInMemory(ds, split.train, { height: 32, width: 32, channels: 3 });
     try {
@@ -77,13 +80,16 @@ test('digit scenes read back through the folder reader: pairs, shapes, value ran
       // any digit are dark.
       let strokeSum = 0;
       let strokeN = 0;
-      for (let i = 0; i < y.length; i++) if (y[i]! > 0) (strokeSum += x[i * 3]!), strokeN++;
+      for (let i = 0; i < y.length; i++) if (y[i]! > 0) ((strokeSum += x[i * 3]!), strokeN++);
       assert.ok(strokeSum / strokeN > 0.5, `mean stroke intensity ${strokeSum / strokeN}`);
     } finally {
       tf.dispose([batch.images, batch.masks]);
     }
     // Provenance: training scenes use MNIST train, validation scenes MNIST test; the class is the digit's.
-    const scenes = readFileSync(join(out, 'scenes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { split: string; mnistSplit: string; digits: { digit: number; classId: number; mnistIndex: number }[] });
+    const scenes = readFileSync(join(out, 'scenes.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { split: string; mnistSplit: string; digits: { digit: number; classId: number; mnistIndex: number }[] });
     assert.equal(scenes.length, 16);
     for (const s of scenes) {
       assert.equal(s.mnistSplit, s.split === 'train' ? 'train' : 'test');
@@ -135,12 +141,25 @@ test('input shifts change only the image; --digits 5-9 is an output shift record
     const mask = decodeImageBytes(speckle.get('train/masks/00000.png')!, 'y');
     let bg = 0;
     let n = 0;
-    for (let i = 0; i < mask.data.length; i++) if (mask.data[i] === 0) (bg += img.data[i]!), n++;
+    for (let i = 0; i < mask.data.length; i++) if (mask.data[i] === 0) ((bg += img.data[i]!), n++);
     assert.ok(bg / n > 10, `mean background ${bg / n}`);
     const shifted = JSON.parse(speckle.get('classes.json')!.toString()) as { shift: unknown };
     assert.deepEqual(shifted.shift, { input: ['speckle:0.5', 'blur:1'], output: null });
-    const fresh = JSON.parse(filesOf(join(dir, 'new')).get('classes.json')!.toString()) as { classes: { id: number; name: string; digit?: number }[]; shift: { output: { digits: string; reference: string; sameClassCount: boolean } } };
-    assert.deepEqual(fresh.classes.map((c) => [c.id, c.name]), [[0, 'background'], [1, 'digit_5'], [2, 'digit_6'], [3, 'digit_7'], [4, 'digit_8'], [5, 'digit_9']]);
+    const fresh = JSON.parse(filesOf(join(dir, 'new')).get('classes.json')!.toString()) as {
+      classes: { id: number; name: string; digit?: number }[];
+      shift: { output: { digits: string; reference: string; sameClassCount: boolean } };
+    };
+    assert.deepEqual(
+      fresh.classes.map((c) => [c.id, c.name]),
+      [
+        [0, 'background'],
+        [1, 'digit_5'],
+        [2, 'digit_6'],
+        [3, 'digit_7'],
+        [4, 'digit_8'],
+        [5, 'digit_9'],
+      ],
+    );
     assert.equal(fresh.shift.output.digits, '5-9');
     assert.equal(fresh.shift.output.reference, '0-4');
     assert.equal(fresh.shift.output.sameClassCount, true);
@@ -157,7 +176,10 @@ test('shift specs parse with defaults and reject bad names or values naming the 
     { name: 'contrast', params: [0.3] },
     { name: 'texture', params: [0.2, 6] },
   ]);
-  assert.throws(() => parseShifts('sparkle:1'), (e: Error) => e instanceof UsageError && /--shift: unknown shift "sparkle"/.test(e.message));
+  assert.throws(
+    () => parseShifts('sparkle:1'),
+    (e: Error) => e instanceof UsageError && /--shift: unknown shift "sparkle"/.test(e.message),
+  );
   assert.throws(() => parseShifts('blur:-1'), /--shift: "blur:-1": sigma must be a number from 0 to 20/);
   assert.throws(() => parseShifts('invert:2'), /takes no value/);
 });
@@ -166,7 +188,23 @@ test('data digits CLI: writes the set, refuses a non-empty folder without --forc
   const dir = tempDir('cli');
   try {
     const out = join(dir, 'd');
-    const r = await cliInProcess('data', 'digits', '--out', out, '--size', '32', '--count', '6', '--val-count', '2', '--digits', '5-9', '--shift', 'invert', '--json');
+    const r = await cliInProcess(
+      'data',
+      'digits',
+      '--out',
+      out,
+      '--size',
+      '32',
+      '--count',
+      '6',
+      '--val-count',
+      '2',
+      '--digits',
+      '5-9',
+      '--shift',
+      'invert',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout) as { train: number; val: number; shift: { input: string[] } };
     assert.equal(summary.train, 6);
@@ -187,7 +225,10 @@ test('data digits CLI: writes the set, refuses a non-empty folder without --forc
       assert.equal(bad.code, 2, `${flag} ${value}: ${bad.stderr}`);
       assert.match(bad.stderr, msg);
     }
-    await assert.rejects(generateDigitScenes(join(dir, 'y'), { ...SMALL, scale: [0.1, 0.2] }), (e: Error) => e instanceof UserError && /options\.scale/.test(e.message));
+    await assert.rejects(
+      generateDigitScenes(join(dir, 'y'), { ...SMALL, scale: [0.1, 0.2] }),
+      (e: Error) => e instanceof UserError && /options\.scale/.test(e.message),
+    );
   } finally {
     cleanup(dir);
   }

@@ -18,7 +18,8 @@ export function cleanup(dir: string): void {
 /** A w x h picture whose pixel (x, y) is a deterministic pattern; `channels` 1 or 3. */
 export function pattern(w: number, h: number, channels: 1 | 3, salt = 0): Raster {
   const data = new Uint8Array(w * h * channels);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < channels; c++) data[(y * w + x) * channels + c] = (x * 7 + y * 13 + c * 50 + salt * 31) % 256;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let c = 0; c < channels; c++) data[(y * w + x) * channels + c] = (x * 7 + y * 13 + c * 50 + salt * 31) % 256;
   return { width: w, height: h, channels, data };
 }
 

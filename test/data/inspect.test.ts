@@ -15,7 +15,25 @@ test('data digits then data inspect (the real program): counts, classes, shift, 
   const dir = tempDir('inspect');
   try {
     const out = join(dir, 'scenes');
-    const gen = cli('data', 'digits', '--out', out, '--size', '32', '--count', '8', '--val-count', '2', '--shift', 'speckle:0.4', '--digits', '5-9', '--seed', '3', '--quiet');
+    const gen = cli(
+      'data',
+      'digits',
+      '--out',
+      out,
+      '--size',
+      '32',
+      '--count',
+      '8',
+      '--val-count',
+      '2',
+      '--shift',
+      'speckle:0.4',
+      '--digits',
+      '5-9',
+      '--seed',
+      '3',
+      '--quiet',
+    );
     assert.equal(gen.code, 0, gen.stderr);
     const r = cli('data', 'inspect', out, '--json');
     assert.equal(r.code, 0, r.stderr);
@@ -31,7 +49,10 @@ test('data digits then data inspect (the real program): counts, classes, shift, 
     assert.equal(rep.usable, 10);
     assert.deepEqual(rep.splits, { train: 8, val: 2 });
     assert.deepEqual(rep.sizes, [{ width: 32, height: 32, count: 10 }]);
-    assert.deepEqual(rep.classes.map((c) => c.name), ['background', 'digit_5', 'digit_6', 'digit_7', 'digit_8', 'digit_9']);
+    assert.deepEqual(
+      rep.classes.map((c) => c.name),
+      ['background', 'digit_5', 'digit_6', 'digit_7', 'digit_8', 'digit_9'],
+    );
     assert.ok(Math.abs(rep.classes.reduce((a, c) => a + c.share, 0) - 1) < 1e-9);
     assert.ok(rep.classes[0]!.share > 0.5);
     assert.deepEqual(rep.meta.shift.input, ['speckle:0.4']);

@@ -114,7 +114,10 @@ test('looks change the picture and never the mask', () => {
 });
 
 test('every mask value is a class id; towns show road, rooms show floor and walls', () => {
-  for (const [world, classes, needed] of [['town', TOWN_CLASSES, [T.road]], ['indoor', INDOOR_CLASSES, [I.floor, I.wall]]] as const) {
+  for (const [world, classes, needed] of [
+    ['town', TOWN_CLASSES, [T.road]],
+    ['indoor', INDOOR_CLASSES, [I.floor, I.wall]],
+  ] as const) {
     const seen = new Set<number>();
     for (let i = 0; i < 12; i++) {
       const f = renderWorldFrame({ world, style: 'day', size: [H, W], seed: 7 }, 'val', i);
@@ -196,7 +199,11 @@ test('bad options are errors naming the option field', () => {
     [{ out: '' }, "option 'out'"],
   ];
   for (const [patch, field] of cases) {
-    assert.throws(() => resolveWorldOptions({ ...ok, ...patch } as WorldSceneInput), (e: unknown) => e instanceof UserError && e.message.startsWith(field), JSON.stringify(patch));
+    assert.throws(
+      () => resolveWorldOptions({ ...ok, ...patch } as WorldSceneInput),
+      (e: unknown) => e instanceof UserError && e.message.startsWith(field),
+      JSON.stringify(patch),
+    );
   }
 });
 

@@ -56,7 +56,14 @@ test('demo --tiny: night, indoor and toon swept and analysed, one summary, a rep
   assert.match(d.summary[1]!, /output-level shift .*\(indoor\).*fine-tune \S+/);
   assert.match(d.summary[2]!, /input-level shift .*\(toon\).*fine-tune \S+/);
   assert.match(d.summary[3]!, /advisor/);
-  assert.deepEqual(d.shifts.map((s) => [s.key, s.kind]), [['night', 'input'], ['indoor', 'output'], ['toon', 'input']]);
+  assert.deepEqual(
+    d.shifts.map((s) => [s.key, s.kind]),
+    [
+      ['night', 'input'],
+      ['indoor', 'output'],
+      ['toon', 'input'],
+    ],
+  );
   for (const s of d.shifts) {
     assert.deepEqual(s.failed, []);
     assert.ok(s.answer && ['full', 'head', s.advice.spec].includes(s.answer.policy), `${s.key}: answer ${s.answer?.policy}`);
@@ -70,7 +77,10 @@ test('demo --tiny: night, indoor and toon swept and analysed, one summary, a rep
     // A new head has no pretrained weights to drift from or reset to: only its probe is measured.
     for (const b of s.blocks) {
       const measures = s.key === 'indoor' && b.block === 'head' ? [b.rgn] : [b.drift, b.cka, b.reset_sensitivity, b.rgn];
-      assert.ok(measures.every((v) => typeof v === 'number'), `${s.key} ${b.block}: a measure is missing`);
+      assert.ok(
+        measures.every((v) => typeof v === 'number'),
+        `${s.key} ${b.block}: a measure is missing`,
+      );
     }
     for (const f of [s.report, s.full_report!]) assert.ok(existsSync(f) && statSync(f).size > 100_000, `${f}: no report`);
     const advice = JSON.parse(readFileSync(join(out, s.key, 'advice.json'), 'utf8')) as { verify: unknown };
@@ -83,7 +93,11 @@ test('demo --tiny: night, indoor and toon swept and analysed, one summary, a rep
   await useBestBackend('native', () => {});
   const again = await renderDemoFolder(out, join(dir, 'again.html'));
   const againHtml = readFileSync(again, 'utf8');
-  for (const l of d.summary) assert.ok(againHtml.includes(l.replace(/&/g, '&amp;').replace(/'/g, '&#39;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')), `re-rendered page lacks: ${l}`);
+  for (const l of d.summary)
+    assert.ok(
+      againHtml.includes(l.replace(/&/g, '&amp;').replace(/'/g, '&#39;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')),
+      `re-rendered page lacks: ${l}`,
+    );
 
   // Another size in the same folder is refused (nothing is overwritten without --force), as is a folder
   // that is not a demo folder; both fail before any work, on one line.

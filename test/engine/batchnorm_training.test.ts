@@ -33,7 +33,13 @@ function layerStep(shape: number[], seed: number, lo = -2, hi = 3): tf.Tensor[] 
 
 test('BatchNormalization (training) forward, gradients and moving statistics match cpu', async (t) => {
   if (!available()) return t.skip('the math family did not load');
-  const shapes = [[8, 5, 7, 16], [3, 4, 4, 3], [2, 1, 1, 5], [64, 10], [1, 9, 11, 33]];
+  const shapes = [
+    [8, 5, 7, 16],
+    [3, 4, 4, 3],
+    [2, 1, 1, 5],
+    [64, 10],
+    [1, 9, 11, 33],
+  ];
   for (const [i, shape] of shapes.entries()) {
     await expectSameOnBackends(`BN training x[${shape}]`, () => layerStep(shape, 10 * i), { expectNative: ['UnetBatchNormTrain', 'UnetBatchNormTrainGrad'] });
   }
@@ -41,13 +47,23 @@ test('BatchNormalization (training) forward, gradients and moving statistics mat
 
 test('BatchNormalization (training): a large mean keeps the variance accurate', async (t) => {
   if (!available()) return t.skip('the math family did not load');
-  await expectSameOnBackends('BN training, x in [1000, 1001)', () => layerStep([4, 6, 6, 8], 77, 1000, 1001), { tol: 2e-4, expectNative: ['UnetBatchNormTrain'] });
+  await expectSameOnBackends('BN training, x in [1000, 1001)', () => layerStep([4, 6, 6, 8], 77, 1000, 1001), {
+    tol: 2e-4,
+    expectNative: ['UnetBatchNormTrain'],
+  });
 });
 
 test('batchNormTraining: gradients reaching the mean and variance outputs count as in tf.moments', async (t) => {
   if (!available()) return t.skip('the math family did not load');
   const shape = [2, 5, 3, 7];
-  const inputs = () => [randomTensor(shape, 1, -1, 2), randomTensor([7], 2, 0.5, 1.5), randomTensor([7], 3), randomTensor(shape, 4), randomTensor([7], 5), randomTensor([7], 6)];
+  const inputs = () => [
+    randomTensor(shape, 1, -1, 2),
+    randomTensor([7], 2, 0.5, 1.5),
+    randomTensor([7], 3),
+    randomTensor(shape, 4),
+    randomTensor([7], 5),
+    randomTensor([7], 6),
+  ];
   // loss = sum(y dy) + sum(mean dm) + sum(variance dv), by the fused op on native and by TF.js's ops on cpu.
   const loss = (y: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, dy: tf.Tensor, dm: tf.Tensor, dv: tf.Tensor) =>
     tf.addN([tf.sum(tf.mul(y, dy)), tf.sum(tf.mul(mean, dm)), tf.sum(tf.mul(variance, dv))]) as tf.Scalar;
@@ -72,7 +88,7 @@ test('batchNormTraining: gradients reaching the mean and variance outputs count 
   });
 });
 
-test('BatchNormalization in inference mode, and on cpu, keeps tfjs-layers\' path', async (t) => {
+test("BatchNormalization in inference mode, and on cpu, keeps tfjs-layers' path", async (t) => {
   if (!available()) return t.skip('the math family did not load');
   const run = (training: boolean) => () => {
     const layer = tfl.layers.batchNormalization({});

@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { convPrecisionCounts, cpuCapabilities, convImplementations, parsePrecision, resolvePrecision, withPrecision, type Precision } from '../../src/engine/index.js';
+import {
+  convPrecisionCounts,
+  cpuCapabilities,
+  convImplementations,
+  parsePrecision,
+  resolvePrecision,
+  withPrecision,
+  type Precision,
+} from '../../src/engine/index.js';
 import { convBiasRelu } from '../../src/engine/ops/conv_bias_relu.js';
 import { OptionError } from '../../src/util/errors.js';
 import { maxRelativeError, randomTensor } from './harness.js';
@@ -73,59 +81,109 @@ for (const c of CASES) {
   const outShape = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.backend_util.computeConv2DInfo(x.shape, w.shape, c.strides, 1, c.pad).outShape;
 
   test(`bf16 Conv2D forward ${name} matches fp32`, { skip }, () =>
-    compare('forward', () => {
-      const [x, w] = inputs();
-      return [tf.conv2d(x, w, c.strides, c.pad)];
-    }, 1));
+    compare(
+      'forward',
+      () => {
+        const [x, w] = inputs();
+        return [tf.conv2d(x, w, c.strides, c.pad)];
+      },
+      1,
+    ),
+  );
 
   test(`bf16 fused conv + bias + relu ${name} matches fp32`, { skip }, () =>
-    compare('conv+bias+relu', () => {
-      const [x, w, b] = inputs();
-      return [convBiasRelu(x, w, b, { strides: c.strides, pad: c.pad })];
-    }, 1));
+    compare(
+      'conv+bias+relu',
+      () => {
+        const [x, w, b] = inputs();
+        return [convBiasRelu(x, w, b, { strides: c.strides, pad: c.pad })];
+      },
+      1,
+    ),
+  );
 
   test(`bf16 Conv2DBackpropInput ${name} matches fp32`, { skip }, () =>
-    compare('backward-data', () => {
-      const [x, w] = inputs();
-      const dy = randomTensor(outShape(x, w), 14);
-      const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
-      return [dx];
-    }, 1));
+    compare(
+      'backward-data',
+      () => {
+        const [x, w] = inputs();
+        const dy = randomTensor(outShape(x, w), 14);
+        const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          inputShape: x.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return [dx];
+      },
+      1,
+    ),
+  );
 
   test(`bf16 Conv2DBackpropFilter ${name} matches fp32`, { skip }, () =>
-    compare('backward-weights', () => {
-      const [x, w] = inputs();
-      const dy = randomTensor(outShape(x, w), 14);
-      const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: w.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
-      return [dw];
-    }, 1));
+    compare(
+      'backward-weights',
+      () => {
+        const [x, w] = inputs();
+        const dy = randomTensor(outShape(x, w), 14);
+        const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          filterShape: w.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return [dw];
+      },
+      1,
+    ),
+  );
 }
 
 // Linear, not relu: with relu, pixels whose pre-activation is near 0 switch sides of the mask between fp32 and
 // bf16, which changes dz there by the whole of dy: a difference of the network, not of the kernels.
 test('bf16 gradients of the fused conv (dx, dw, dbias) through the tape match fp32', { skip }, () =>
-  compare('grads', () => {
-    const x = randomTensor([2, 16, 16, 16], 21) as tf.Tensor4D;
-    const w = randomTensor([3, 3, 16, 16], 22) as tf.Tensor4D;
-    const b = randomTensor([16], 23) as tf.Tensor1D;
-    const dy = randomTensor([2, 16, 16, 16], 24);
-    const f = (a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.mul(convBiasRelu(a as tf.Tensor4D, ww as tf.Tensor4D, bb as tf.Tensor1D, { strides: [1, 1], pad: 'same', activation: 'linear' }), dy);
-    return tf.grads(f)([x, w, b]);
-  }, 3, [2])); // dbias is a reduction, in fp32; 3 bf16 calls: forward, backward-data (dz converted once, shared with backward-weights), backward-weights
+  compare(
+    'grads',
+    () => {
+      const x = randomTensor([2, 16, 16, 16], 21) as tf.Tensor4D;
+      const w = randomTensor([3, 3, 16, 16], 22) as tf.Tensor4D;
+      const b = randomTensor([16], 23) as tf.Tensor1D;
+      const dy = randomTensor([2, 16, 16, 16], 24);
+      const f = (a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.mul(convBiasRelu(a as tf.Tensor4D, ww as tf.Tensor4D, bb as tf.Tensor1D, { strides: [1, 1], pad: 'same', activation: 'linear' }), dy);
+      return tf.grads(f)([x, w, b]);
+    },
+    3,
+    [2],
+  ),
+); // dbias is a reduction, in fp32; 3 bf16 calls: forward, backward-data (dz converted once, shared with backward-weights), backward-weights
 
 test('bf16 conv2dTranspose (stride 2, same) matches fp32', { skip }, () =>
-  compare('transposed', () => {
-    const x = randomTensor([2, 6, 8, 32], 31) as tf.Tensor4D;
-    const w = randomTensor([3, 3, 16, 32], 32) as tf.Tensor4D;
-    return [tf.conv2dTranspose(x, w, [2, 12, 16, 16], [2, 2], 'same')];
-  }, 1));
+  compare(
+    'transposed',
+    () => {
+      const x = randomTensor([2, 6, 8, 32], 31) as tf.Tensor4D;
+      const w = randomTensor([3, 3, 16, 32], 32) as tf.Tensor4D;
+      return [tf.conv2dTranspose(x, w, [2, 12, 16, 16], [2, 2], 'same')];
+    },
+    1,
+  ),
+);
 
 test('bf16 weight and activation caches follow the tensors: new weights or inputs of the same shape give new results', { skip }, async () => {
   // The same shapes twice with different values: a cache keyed by shape instead of identity would return the
   // first result for the second call.
   const xs = [randomTensor([2, 8, 8, 16], 41), randomTensor([2, 8, 8, 16], 42)] as tf.Tensor4D[];
   const ws = [randomTensor([3, 3, 16, 16], 43), randomTensor([3, 3, 16, 16], 44)] as tf.Tensor4D[];
-  const pairs: [number, number][] = [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]];
+  const pairs: [number, number][] = [
+    [0, 0],
+    [0, 1],
+    [1, 1],
+    [1, 0],
+    [0, 0],
+  ];
   const run = async (precision: Precision) => {
     const out: Float32Array[] = [];
     await withPrecision(precision, () => {
@@ -140,7 +198,9 @@ test('bf16 weight and activation caches follow the tensors: new weights or input
   await tf.setBackend('native');
   const ref = await run('fp32');
   const got = await run('bf16');
-  got.forEach((v, k) => assert.ok(maxRelativeError(v, ref[k]) <= TOL, `call ${k} (x${pairs[k][0]}, w${pairs[k][1]}): relative error ${maxRelativeError(v, ref[k])}`));
+  got.forEach((v, k) =>
+    assert.ok(maxRelativeError(v, ref[k]) <= TOL, `call ${k} (x${pairs[k][0]}, w${pairs[k][1]}): relative error ${maxRelativeError(v, ref[k])}`),
+  );
   // The repeated pair (first and last) gives the very same values: the cached bf16 weights are those weights.
   assert.deepEqual(got[4], got[0]);
   tf.dispose([...xs, ...ws]);
@@ -163,7 +223,10 @@ test('cpuCapabilities reports the oneDNN ISA and whether bf16 convolutions can r
 
 test('a precision other than fp32|bf16|auto is an error naming the option', () => {
   assert.equal(parsePrecision('bf16'), 'bf16');
-  assert.throws(() => parsePrecision('fp16'), (e: unknown) => e instanceof OptionError && e.option === 'precision' && /^options\.precision must be one of fp32, bf16, auto, got "fp16"$/.test(e.message));
+  assert.throws(
+    () => parsePrecision('fp16'),
+    (e: unknown) => e instanceof OptionError && e.option === 'precision' && /^options\.precision must be one of fp32, bf16, auto, got "fp16"$/.test(e.message),
+  );
   assert.throws(() => resolvePrecision('half' as never, 'bench.precision'), /options\.bench\.precision/);
 });
 

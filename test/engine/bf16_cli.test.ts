@@ -9,19 +9,27 @@ import { cpuCapabilities } from '../../src/engine/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/unet-transfer.js', import.meta.url));
 const caps = cpuCapabilities();
-const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 const SMALL = ['--filters', '4', '--batch', '1', '--height', '32', '--width', '32', '--classes', '3', '--steps', '1', '--warmup', '0'];
 
-test('bench --precision bf16 --json reports the fp32 and the bf16 step, the ISA and the bf16 kernels', { skip: caps.bf16 ? false : `no AVX512-BF16/AMX on this CPU: ${caps.bf16Unavailable}` }, () => {
-  const r = run(['bench', ...SMALL, '--precision', 'bf16', '--json']);
-  assert.equal(r.status, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as Record<string, unknown>;
-  assert.equal(j.precision, 'bf16');
-  assert.equal(j.precision_requested, 'bf16');
-  assert.equal(j.onednn_isa, caps.onednnIsa);
-  for (const k of ['fp32_step_ms', 'bf16_step_ms', 'bf16_vs_fp32']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k}: ${j[k]}`);
-  assert.ok(Object.keys(j.bf16_impls as object).some((k) => /bf16|amx/.test(k)), JSON.stringify(j.bf16_impls));
-});
+test(
+  'bench --precision bf16 --json reports the fp32 and the bf16 step, the ISA and the bf16 kernels',
+  { skip: caps.bf16 ? false : `no AVX512-BF16/AMX on this CPU: ${caps.bf16Unavailable}` },
+  () => {
+    const r = run(['bench', ...SMALL, '--precision', 'bf16', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(j.precision, 'bf16');
+    assert.equal(j.precision_requested, 'bf16');
+    assert.equal(j.onednn_isa, caps.onednnIsa);
+    for (const k of ['fp32_step_ms', 'bf16_step_ms', 'bf16_vs_fp32']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k}: ${j[k]}`);
+    assert.ok(
+      Object.keys(j.bf16_impls as object).some((k) => /bf16|amx/.test(k)),
+      JSON.stringify(j.bf16_impls),
+    );
+  },
+);
 
 test('bench --precision auto on a CPU without bf16 (UNET_TRANSFER_CPU_NO_BF16=1) times fp32 only', () => {
   const r = run(['bench', ...SMALL, '--precision', 'auto', '--json'], { UNET_TRANSFER_CPU_NO_BF16: '1' });

@@ -26,12 +26,15 @@ interface Case {
 // Even sizes too: there 'valid' with stride 2 leaves the last input row unread.
 function grid(): Case[] {
   const cases: Case[] = [];
-  for (const [batch, h, w] of [[1, 7, 9], [3, 13, 11], [2, 8, 6]])
+  for (const [batch, h, w] of [
+    [1, 7, 9],
+    [3, 13, 11],
+    [2, 8, 6],
+  ])
     for (const cin of [1, 3, 16])
       for (const cout of [1, 3, 16])
         for (const k of [1, 3])
-          for (const stride of [1, 2])
-            for (const pad of ['same', 'valid'] as Pad[]) cases.push({ batch, h, w, cin, cout, k, stride, pad });
+          for (const stride of [1, 2]) for (const pad of ['same', 'valid'] as Pad[]) cases.push({ batch, h, w, cin, cout, k, stride, pad });
   return cases;
 }
 
@@ -47,7 +50,13 @@ test('Conv2D matches cpu over the grid', async () => {
   for (const [i, c] of grid().entries()) {
     await expectSameOnBackends(
       `Conv2D ${label(c)}`,
-      () => tf.conv2d(randomTensor([c.batch, c.h, c.w, c.cin], i) as tf.Tensor4D, randomTensor([c.k, c.k, c.cin, c.cout], 1000 + i) as tf.Tensor4D, c.stride, c.pad),
+      () =>
+        tf.conv2d(
+          randomTensor([c.batch, c.h, c.w, c.cin], i) as tf.Tensor4D,
+          randomTensor([c.k, c.k, c.cin, c.cout], 1000 + i) as tf.Tensor4D,
+          c.stride,
+          c.pad,
+        ),
       { expectNative: ['Conv2D'] },
     );
   }
@@ -71,7 +80,14 @@ test('Conv2DBackpropInput matches cpu over the grid', async () => {
   }
 });
 
-function backpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[], strides: number, pad: Pad | number, dimRoundingMode?: 'floor' | 'round' | 'ceil'): tf.Tensor {
+function backpropFilter(
+  x: tf.Tensor,
+  dy: tf.Tensor,
+  filterShape: number[],
+  strides: number,
+  pad: Pad | number,
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): tf.Tensor {
   const attrs = { strides, pad, dataFormat: 'NHWC', filterShape, ...(dimRoundingMode ? { dimRoundingMode } : {}) };
   return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, attrs) as tf.Tensor;
 }
@@ -89,7 +105,12 @@ test('Conv2DBackpropFilter matches cpu over the grid', async () => {
 test('explicit and numeric paddings, rounding modes, 5x5 and non-square kernels, dilations', async () => {
   const x = () => randomTensor([2, 10, 9, 3], 1) as tf.Tensor4D;
   const w = (kh: number, kw: number, o = 4) => randomTensor([kh, kw, 3, o], 2) as tf.Tensor4D;
-  const explicit: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [2, 0], [1, 3], [0, 0]];
+  const explicit: [[0, 0], [number, number], [number, number], [0, 0]] = [
+    [0, 0],
+    [2, 0],
+    [1, 3],
+    [0, 0],
+  ];
   await expectSameOnBackends('explicit pad', () => tf.conv2d(x(), w(3, 3), [2, 1], explicit), { expectNative: ['Conv2D'] });
   for (const mode of ['floor', 'round', 'ceil'] as const) {
     await expectSameOnBackends(`pad 1 stride 3 ${mode}`, () => tf.conv2d(x(), w(3, 3), 3, 1, 'NHWC', 1, mode), { expectNative: ['Conv2D'] });
@@ -113,18 +134,23 @@ test('a rank-3 input and a channel count that crosses oneDNN blocking (40 -> 24)
 });
 
 test('FusedConv2D with bias and each native activation', async () => {
-  const run = (activation: tf.fused.Activation, stride: number, pad: Pad, bias = true) => () =>
-    tf.fused.conv2d({
-      x: randomTensor([3, 9, 7, 3], 7) as tf.Tensor4D,
-      filter: randomTensor([3, 3, 3, 16], 8) as tf.Tensor4D,
-      strides: stride,
-      pad,
-      bias: bias ? randomTensor([16], 9) : undefined,
-      activation,
-      leakyreluAlpha: activation === 'leakyrelu' ? 0.15 : undefined,
-    });
+  const run =
+    (activation: tf.fused.Activation, stride: number, pad: Pad, bias = true) =>
+    () =>
+      tf.fused.conv2d({
+        x: randomTensor([3, 9, 7, 3], 7) as tf.Tensor4D,
+        filter: randomTensor([3, 3, 3, 16], 8) as tf.Tensor4D,
+        strides: stride,
+        pad,
+        bias: bias ? randomTensor([16], 9) : undefined,
+        activation,
+        leakyreluAlpha: activation === 'leakyrelu' ? 0.15 : undefined,
+      });
   for (const activation of ['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu'] as tf.fused.Activation[]) {
-    for (const [stride, pad] of [[1, 'same'], [2, 'valid']] as [number, Pad][]) {
+    for (const [stride, pad] of [
+      [1, 'same'],
+      [2, 'valid'],
+    ] as [number, Pad][]) {
       await expectSameOnBackends(`fused ${activation} s${stride} ${pad}`, run(activation, stride, pad), { expectNative: ['FusedConv2D'] });
     }
   }
@@ -135,17 +161,40 @@ test('FusedConv2D cases that the native kernel hands to the cpu kernel still agr
   const x = () => randomTensor([2, 6, 5, 3], 10) as tf.Tensor4D;
   const filter = () => randomTensor([3, 3, 3, 4], 11) as tf.Tensor4D;
   await expectSameOnBackends('prelu', () =>
-    tf.fused.conv2d({ x: x(), filter: filter(), strides: 1, pad: 'same', bias: randomTensor([4], 12), activation: 'prelu', preluActivationWeights: randomTensor([4], 13) }),
+    tf.fused.conv2d({
+      x: x(),
+      filter: filter(),
+      strides: 1,
+      pad: 'same',
+      bias: randomTensor([4], 12),
+      activation: 'prelu',
+      preluActivationWeights: randomTensor([4], 13),
+    }),
   );
-  await expectSameOnBackends('scalar bias', () => tf.fused.conv2d({ x: x(), filter: filter(), strides: 1, pad: 'same', bias: tf.scalar(0.5), activation: 'relu' }));
-  await expectSameOnBackends('NCHW', () => tf.fused.conv2d({ x: randomTensor([2, 3, 6, 5], 14) as tf.Tensor4D, filter: filter(), strides: 1, pad: 'valid', dataFormat: 'NCHW' }));
+  await expectSameOnBackends('scalar bias', () =>
+    tf.fused.conv2d({ x: x(), filter: filter(), strides: 1, pad: 'same', bias: tf.scalar(0.5), activation: 'relu' }),
+  );
+  await expectSameOnBackends('NCHW', () =>
+    tf.fused.conv2d({ x: randomTensor([2, 3, 6, 5], 14) as tf.Tensor4D, filter: filter(), strides: 1, pad: 'valid', dataFormat: 'NCHW' }),
+  );
 });
 
 test('conv2dTranspose 3x3 stride 2 same (the U-Net up-sampling)', async () => {
-  for (const [n, h, w, cin, cout] of [[2, 4, 5, 8, 4], [1, 3, 3, 16, 16], [3, 6, 8, 3, 1]]) {
+  for (const [n, h, w, cin, cout] of [
+    [2, 4, 5, 8, 4],
+    [1, 3, 3, 16, 16],
+    [3, 6, 8, 3, 1],
+  ]) {
     await expectSameOnBackends(
       `conv2dTranspose [${n},${h},${w},${cin}] -> ${cout}`,
-      () => tf.conv2dTranspose(randomTensor([n, h, w, cin], 20) as tf.Tensor4D, randomTensor([3, 3, cout, cin], 21) as tf.Tensor4D, [n, 2 * h, 2 * w, cout], 2, 'same'),
+      () =>
+        tf.conv2dTranspose(
+          randomTensor([n, h, w, cin], 20) as tf.Tensor4D,
+          randomTensor([3, 3, cout, cin], 21) as tf.Tensor4D,
+          [n, 2 * h, 2 * w, cout],
+          2,
+          'same',
+        ),
       { expectNative: ['Conv2DBackpropInput'] },
     );
   }

@@ -8,7 +8,14 @@ import { convBiasRelu } from '../../src/engine/ops/conv_bias_relu.js';
 import { expectSameOnBackends, randomTensor, runOn } from './harness.js';
 
 // The reference: tfjs-core's own unfused ops, whose gradients are TF.js's.
-function reference(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, strides: [number, number], pad: 'same' | 'valid', activation: 'relu' | 'linear'): tf.Tensor4D {
+function reference(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D,
+  strides: [number, number],
+  pad: 'same' | 'valid',
+  activation: 'relu' | 'linear',
+): tf.Tensor4D {
   const z = tf.add(tf.conv2d(x, w, strides, pad), b) as tf.Tensor4D;
   return activation === 'relu' ? tf.relu(z) : z;
 }
@@ -50,7 +57,10 @@ for (const c of CASES) {
       });
       if (backend === 'native') {
         for (const k of [...(activation === 'relu' ? ['UnetReluBiasGrad'] : []), 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) {
-          assert.ok(got.kernels.some((r) => r.kernel === k && r.native), `${k} did not run natively`);
+          assert.ok(
+            got.kernels.some((r) => r.kernel === k && r.native),
+            `${k} did not run natively`,
+          );
         }
       }
     }

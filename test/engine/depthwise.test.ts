@@ -24,14 +24,28 @@ interface Case {
   dilation: number;
 }
 
-const KERAS_STRIDE2_PAD: Pad = [[0, 0], [0, 1], [0, 1], [0, 0]]; // ZeroPadding2D ((0,1),(0,1)) folded in
-const SYMMETRIC_PAD: Pad = [[0, 0], [1, 1], [1, 1], [0, 0]]; // torchvision's padding=1
+const KERAS_STRIDE2_PAD: Pad = [
+  [0, 0],
+  [0, 1],
+  [0, 1],
+  [0, 0],
+]; // ZeroPadding2D ((0,1),(0,1)) folded in
+const SYMMETRIC_PAD: Pad = [
+  [0, 0],
+  [1, 1],
+  [1, 1],
+  [0, 0],
+]; // torchvision's padding=1
 
 // Odd and even sizes, batch 1 and 3, channels 1/3/16 (16: oneDNN's vector width), multipliers 1 and 2,
 // strides 1 and 2, paddings same / valid / explicit (asymmetric and symmetric), a few dilated cases.
 function grid(): Case[] {
   const cases: Case[] = [];
-  for (const [batch, h, w] of [[1, 7, 9], [3, 13, 11], [2, 8, 6]])
+  for (const [batch, h, w] of [
+    [1, 7, 9],
+    [3, 13, 11],
+    [2, 8, 6],
+  ])
     for (const c of [1, 3, 16])
       for (const m of [1, 2])
         for (const stride of [1, 2])
@@ -59,7 +73,10 @@ test('depthwise conv forward and both gradients match cpu over the grid', async 
         const [dx, df] = tf.grads(conv)([x, f], dy);
         return [y, dx, df];
       },
-      { expectNative: c.dilation > 1 ? ['DepthwiseConv2dNative'] : ['DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'] },
+      {
+        expectNative:
+          c.dilation > 1 ? ['DepthwiseConv2dNative'] : ['DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'],
+      },
     );
   }
 });
@@ -75,7 +92,8 @@ test('fused depthwise conv (bias + relu6, bias + relu) matches cpu, and its grad
           const f = randomTensor([3, 3, 16, 1], 20 + i) as tf.Tensor4D;
           const bias = randomTensor([16], 30 + i);
           const y = tf.fused.depthwiseConv2d({ x, filter: f, bias, strides: stride, pad: 'same', activation });
-          const run = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.fused.depthwiseConv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, bias: c, strides: stride, pad: 'same', activation });
+          const run = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+            tf.fused.depthwiseConv2d({ x: a as tf.Tensor4D, filter: b as tf.Tensor4D, bias: c, strides: stride, pad: 'same', activation });
           const grads = tf.grads(run)([x, f, bias], randomTensor(y.shape, 40 + i));
           return [y, ...grads];
         },
@@ -91,5 +109,8 @@ test('depthwise conv: NCHW goes to the cpu kernel, with its result', async (t) =
   const cpu = await runOn('cpu', fn);
   const native = await runOn('native', fn);
   assert.deepEqual(native.outputs[0].values, cpu.outputs[0].values);
-  assert.deepEqual(native.kernels.filter((k) => k.kernel === 'DepthwiseConv2dNative').map((k) => k.native), [false]);
+  assert.deepEqual(
+    native.kernels.filter((k) => k.kernel === 'DepthwiseConv2dNative').map((k) => k.native),
+    [false],
+  );
 });

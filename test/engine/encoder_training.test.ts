@@ -19,7 +19,12 @@ const SIZE = 32;
 const BATCH: Record<TinyEncoder, number> = { mobilenetv2: 2, resnet: 1 };
 
 /** `steps` Adam steps of the tiny U-Net; returns every weight (moving statistics included) and the JS kernels seen. */
-async function train(encoder: TinyEncoder, backend: string, steps: number, onStep?: (s: number) => void): Promise<{ weights: Float32Array[]; jsKernels: string[] }> {
+async function train(
+  encoder: TinyEncoder,
+  backend: string,
+  steps: number,
+  onStep?: (s: number) => void,
+): Promise<{ weights: Float32Array[]; jsKernels: string[] }> {
   await tf.setBackend(backend);
   const model = buildTinyEncoderUNet({ encoder, input: [SIZE, SIZE, 3], classes: CLASSES, width: 0.5, seed: 5 });
   const optimizer = new FusedAdam(1e-3);
@@ -28,7 +33,10 @@ async function train(encoder: TinyEncoder, backend: string, steps: number, onSte
   const y = tf.tensor3d(Int32Array.from(randomValues(n * SIZE * SIZE, 22, 0, CLASSES), Math.floor), [n, SIZE, SIZE], 'int32');
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const step = () => optimizer.minimize(() => sparseSoftmaxCrossEntropy(model.apply(x, { training: true }) as tf.Tensor4D, y), true, vars)!.dispose();
-  const jsKernels = profiler.capture(step).kernels.filter((k) => !k.native).map((k) => k.kernel);
+  const jsKernels = profiler
+    .capture(step)
+    .kernels.filter((k) => !k.native)
+    .map((k) => k.kernel);
   for (let s = 2; s <= steps; s++) {
     step();
     onStep?.(s);

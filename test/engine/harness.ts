@@ -21,7 +21,15 @@ export function randomValues(n: number, seed: number, lo = -1, hi = 1): Float32A
 }
 
 export function randomTensor(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
-  return tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+  return tf.tensor(
+    randomValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      lo,
+      hi,
+    ),
+    shape,
+  );
 }
 
 export interface BackendResult {
@@ -77,7 +85,10 @@ export async function expectSameOnBackends(
   for (const k of opts.expectNative ?? []) {
     const ran = native.kernels.filter((r) => r.kernel === k);
     assert.ok(ran.length > 0, `${label}: kernel ${k} did not run (ran: ${native.kernels.map((r) => r.kernel).join(', ')})`);
-    assert.ok(ran.every((r) => r.native), `${label}: kernel ${k} fell back to the CPU kernel`);
+    assert.ok(
+      ran.every((r) => r.native),
+      `${label}: kernel ${k} fell back to the CPU kernel`,
+    );
   }
   return worst;
 }

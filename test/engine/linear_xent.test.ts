@@ -79,7 +79,10 @@ for (const c of CASES) {
       if (backend === 'native' && EXPECT_NATIVE) {
         const ran = got.kernels.filter((k) => k.kernel === 'UnetLinearSoftmaxXent');
         assert.ok(ran.length === 1 && ran[0]!.native && ran[0]!.calls === 1, 'UnetLinearSoftmaxXent did not run natively, once');
-        assert.deepEqual(got.kernels.filter((k) => /Conv|Xent|Softmax/.test(k.kernel)).map((k) => k.kernel), ['UnetLinearSoftmaxXent']);
+        assert.deepEqual(
+          got.kernels.filter((k) => /Conv|Xent|Softmax/.test(k.kernel)).map((k) => k.kernel),
+          ['UnetLinearSoftmaxXent'],
+        );
       }
     }
   });
@@ -95,9 +98,18 @@ test('linearSoftmaxCrossEntropy: the same gradients twice (sums made in a fixed 
   const twice = tf.tidy(() => {
     const x = inputs(c);
     const f = (h: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) => tf.mul(linearSoftmaxCrossEntropy(h, k, bias, x.labels), 2) as tf.Scalar;
-    return tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x.h, x.kernel, x.bias!]).map((g) => g.dataSync() as Float32Array);
+    return tf
+      .grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x.h, x.kernel, x.bias!])
+      .map((g) => g.dataSync() as Float32Array);
   });
-  twice.forEach((g, i) => assert.ok(maxRelativeError(g, a.grads[i]!.map((v) => 2 * v)) <= 1e-6));
+  twice.forEach((g, i) =>
+    assert.ok(
+      maxRelativeError(
+        g,
+        a.grads[i]!.map((v) => 2 * v),
+      ) <= 1e-6,
+    ),
+  );
 });
 
 test('linearSoftmaxCrossEntropy names a bad label and a wrong kernel, and leaks nothing', async () => {
@@ -159,7 +171,10 @@ test('linearSoftmaxCrossEntropy with reluFeatures: the ReLU conv before it gets 
     if (backend === 'native' && EXPECT_NATIVE) {
       assert.ok(!got.kernels.some((k) => k.kernel === RELU_BIAS_GRAD), 'the ReLU + bias backward ran although the loss did it');
       const unfused = await headGrads('native', false);
-      assert.ok(unfused.kernels.some((k) => k.kernel === RELU_BIAS_GRAD), 'the unfused head runs the ReLU + bias backward');
+      assert.ok(
+        unfused.kernels.some((k) => k.kernel === RELU_BIAS_GRAD),
+        'the unfused head runs the ReLU + bias backward',
+      );
     }
   }
 });
@@ -173,10 +188,30 @@ test('linearSoftmaxCrossEntropy with reluFeatures and a scaled loss: the marked 
       const convBias = randomTensor([16], 33, -0.2, 0.2);
       const kernel = randomTensor([1, 1, 16, 5], 34);
       const labels = tf.tensor(Array.from(randomValues(16, 35, 0, 5), Math.floor), [1, 4, 4], 'int32');
-      const f = (fw: tf.Tensor, fb: tf.Tensor) => tf.mul(linearSoftmaxCrossEntropy(convBiasRelu(x as tf.Tensor4D, fw as tf.Tensor4D, fb as tf.Tensor1D, { strides: [1, 1], pad: 'same' }), kernel, null, labels, { reluFeatures: true }), scale) as tf.Scalar;
-      return tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([filter, convBias]).map((g) => g.dataSync() as Float32Array);
+      const f = (fw: tf.Tensor, fb: tf.Tensor) =>
+        tf.mul(
+          linearSoftmaxCrossEntropy(
+            convBiasRelu(x as tf.Tensor4D, fw as tf.Tensor4D, fb as tf.Tensor1D, { strides: [1, 1], pad: 'same' }),
+            kernel,
+            null,
+            labels,
+            { reluFeatures: true },
+          ),
+          scale,
+        ) as tf.Scalar;
+      return tf
+        .grads(f as (...t: tf.Tensor[]) => tf.Tensor)([filter, convBias])
+        .map((g) => g.dataSync() as Float32Array);
     });
   const one = grads(1);
   const three = grads(3);
-  one.forEach((g, i) => assert.ok(maxRelativeError(three[i]!, g.map((v) => 3 * v)) <= 1e-6, `gradient ${i}`));
+  one.forEach((g, i) =>
+    assert.ok(
+      maxRelativeError(
+        three[i]!,
+        g.map((v) => 3 * v),
+      ) <= 1e-6,
+      `gradient ${i}`,
+    ),
+  );
 });

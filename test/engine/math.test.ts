@@ -13,7 +13,12 @@ import { expectSameOnBackends, randomTensor, randomValues, runOn } from './harne
 
 /** Deterministic integers in [lo, hi). */
 function randomInts(shape: number[], seed: number, lo: number, hi: number): tf.Tensor {
-  const v = randomValues(shape.reduce((a, b) => a * b, 1), seed, lo, hi);
+  const v = randomValues(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+    lo,
+    hi,
+  );
   return tf.tensor(Int32Array.from(v, Math.floor), shape, 'int32');
 }
 
@@ -42,25 +47,46 @@ async function expectExact(label: string, fn: () => tf.Tensor | tf.Tensor[], exp
 // the asymmetric ones, a doubly broadcast general case, and one case per fast path that crosses
 // the OpenMP threshold (the last with rows that do not divide evenly among the threads).
 const PATTERNS: [number[], number[]][] = [
-  [[2, 5, 3, 16], [2, 5, 3, 16]], // same shape
+  [
+    [2, 5, 3, 16],
+    [2, 5, 3, 16],
+  ], // same shape
   [[2, 5, 3, 16], [16]], // bias [C] on [N,H,W,C]
   [[16], [2, 5, 3, 16]],
-  [[2, 5, 3, 16], [1, 1, 1, 16]],
+  [
+    [2, 5, 3, 16],
+    [1, 1, 1, 16],
+  ],
   [[2, 5, 3, 16], []], // scalar on either side
   [[], [2, 5, 3, 16]],
-  [[2, 5, 3, 16], [2, 5, 3, 1]], // per-pixel value over channels
-  [[5, 3], [2, 5, 3]], // [H,W] vs [N,H,W]
+  [
+    [2, 5, 3, 16],
+    [2, 5, 3, 1],
+  ], // per-pixel value over channels
+  [
+    [5, 3],
+    [2, 5, 3],
+  ], // [H,W] vs [N,H,W]
   [[7], []], // rank-1 vs scalar
   [[], []],
-  [[2, 1, 3, 1], [1, 5, 1, 4]], // both operands broadcast
-  [[3, 1, 2, 1, 2, 3], [1, 2, 1, 2, 1, 3]], // rank 6
+  [
+    [2, 1, 3, 1],
+    [1, 5, 1, 4],
+  ], // both operands broadcast
+  [
+    [3, 1, 2, 1, 2, 3],
+    [1, 2, 1, 2, 1, 3],
+  ], // rank 6
 ];
 const BIG = [2, 32, 32, 17]; // 34816 elements, just over the threshold, with an odd channel count
 const BIG_PATTERNS: [number[], number[]][] = [
   [BIG, BIG],
   [BIG, [17]],
   [[1], BIG],
-  [[3, 97, 113], [97, 1]],
+  [
+    [3, 97, 113],
+    [97, 1],
+  ],
 ];
 
 type Binary = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
@@ -84,9 +110,13 @@ for (const [kernel, op, [alo, ahi], [blo, bhi]] of FLOAT_OPS) {
     for (const [i, [as, bs]] of patterns.entries()) {
       // Prelu's alpha broadcasts onto x, never the other way round.
       if (kernel === 'Prelu' && as.length < bs.length) continue;
-      await expectSameOnBackends(`${kernel} ${JSON.stringify(as)} ${JSON.stringify(bs)}`, () => op(randomTensor(as, 11 + i, alo, ahi), randomTensor(bs, 41 + i, blo, bhi)), {
-        expectNative: [kernel],
-      });
+      await expectSameOnBackends(
+        `${kernel} ${JSON.stringify(as)} ${JSON.stringify(bs)}`,
+        () => op(randomTensor(as, 11 + i, alo, ahi), randomTensor(bs, 41 + i, blo, bhi)),
+        {
+          expectNative: [kernel],
+        },
+      );
     }
   });
 }
@@ -117,7 +147,9 @@ test('int32 Add/Sub/Multiply/Maximum/Minimum/FloorDiv match cpu, including wrap-
   ];
   for (const [kernel, op] of ops) {
     for (const [i, [as, bs]] of [...PATTERNS, [[64, 32, 17], [17]] as [number[], number[]]].entries()) {
-      await expectExact(`${kernel} int32 ${JSON.stringify(as)} ${JSON.stringify(bs)}`, () => op(randomInts(as, 3 + i, -50, 50), randomInts(bs, 5 + i, 1, 9)), [kernel]);
+      await expectExact(`${kernel} int32 ${JSON.stringify(as)} ${JSON.stringify(bs)}`, () => op(randomInts(as, 3 + i, -50, 50), randomInts(bs, 5 + i, 1, 9)), [
+        kernel,
+      ]);
     }
     // Extremes: overflow wraps like an Int32Array store, x / 0 is 0, INT_MIN / -1 wraps.
     const big = [2147483647, -2147483648, 123456789, -7, 7, 0, 65536, -2147483648];
@@ -142,7 +174,9 @@ test('comparisons give bool on float32 (with NaN) and int32, with broadcasting',
   for (const [kernel, op] of ops) {
     for (const [i, [as, bs]] of PATTERNS.entries()) {
       await expectExact(`${kernel} f32 ${JSON.stringify(as)} ${JSON.stringify(bs)}`, () => op(rounded(as, 7 + i), rounded(bs, 9 + i)), [kernel]);
-      await expectExact(`${kernel} i32 ${JSON.stringify(as)} ${JSON.stringify(bs)}`, () => op(randomInts(as, 7 + i, -3, 3), randomInts(bs, 9 + i, -3, 3)), [kernel]);
+      await expectExact(`${kernel} i32 ${JSON.stringify(as)} ${JSON.stringify(bs)}`, () => op(randomInts(as, 7 + i, -3, 3), randomInts(bs, 9 + i, -3, 3)), [
+        kernel,
+      ]);
     }
     await expectExact(`${kernel} NaN`, () => op(tf.tensor([NaN, 1, NaN, -Infinity]), tf.tensor([NaN, NaN, 0, -Infinity])), [kernel]);
     await expectExact(`${kernel} big`, () => op(rounded(BIG, 1), rounded([17], 2)), [kernel]);
@@ -167,7 +201,10 @@ test('Select: float32, int32 and bool values, broadcast condition through tf.whe
     dtype === 'bool' ? randomBools(shape, seed) : dtype === 'int32' ? randomInts(shape, seed, -9, 9) : randomTensor(shape, seed);
   for (const dtype of ['float32', 'int32', 'bool']) {
     for (const [cs, s] of [
-      [[2, 5, 3, 16], [2, 5, 3, 16]],
+      [
+        [2, 5, 3, 16],
+        [2, 5, 3, 16],
+      ],
       [[16], [2, 5, 3, 16]], // tf.where broadcasts the condition before the kernel
       [BIG, BIG],
       [[], [3]],
@@ -285,13 +322,23 @@ test('FusedBatchNorm with and without offset/scale, [C], [1,1,1,C] and full-shap
     );
   }
   // Only offset, only scale, and a parameter length that does not divide the others (cpu kernel).
-  await expectSameOnBackends('FusedBatchNorm offset only', () => tf.batchNorm(randomTensor([2, 3, C], 1), randomTensor([C], 2), randomTensor([C], 3, 0.1, 2), randomTensor([C], 4)), {
-    expectNative: ['FusedBatchNorm'],
-  });
-  await expectSameOnBackends('FusedBatchNorm scale only', () => tf.batchNorm(randomTensor([2, 3, C], 1), randomTensor([C], 2), randomTensor([C], 3, 0.1, 2), undefined, randomTensor([C], 4)), {
-    expectNative: ['FusedBatchNorm'],
-  });
-  await expectSameOnBackends('FusedBatchNorm odd lengths', () => tf.batchNorm(randomTensor([2, 3, 12], 1), randomTensor([3], 2), randomTensor([12], 3, 0.1, 2)));
+  await expectSameOnBackends(
+    'FusedBatchNorm offset only',
+    () => tf.batchNorm(randomTensor([2, 3, C], 1), randomTensor([C], 2), randomTensor([C], 3, 0.1, 2), randomTensor([C], 4)),
+    {
+      expectNative: ['FusedBatchNorm'],
+    },
+  );
+  await expectSameOnBackends(
+    'FusedBatchNorm scale only',
+    () => tf.batchNorm(randomTensor([2, 3, C], 1), randomTensor([C], 2), randomTensor([C], 3, 0.1, 2), undefined, randomTensor([C], 4)),
+    {
+      expectNative: ['FusedBatchNorm'],
+    },
+  );
+  await expectSameOnBackends('FusedBatchNorm odd lengths', () =>
+    tf.batchNorm(randomTensor([2, 3, 12], 1), randomTensor([3], 2), randomTensor([12], 3, 0.1, 2)),
+  );
 });
 
 test('gradients of x*y, x/y, maximum, squaredDifference and batchNorm', async () => {
@@ -306,20 +353,20 @@ test('gradients of x*y, x/y, maximum, squaredDifference and batchNorm', async ()
     ['squaredDifference', tf.squaredDifference, full, ['SquaredDifference', 'Sub', 'Multiply']],
   ];
   for (const [label, op, y, kernels] of cases) {
-    await expectSameOnBackends(`grad ${label}`, () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), randomTensor([2, 5, 3, 16], 9))))([x(), y()]), {
-      expectNative: kernels,
-    });
+    await expectSameOnBackends(
+      `grad ${label}`,
+      () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), randomTensor([2, 5, 3, 16], 9))))([x(), y()]),
+      {
+        expectNative: kernels,
+      },
+    );
   }
   await expectSameOnBackends(
     'grad batchNorm',
     () =>
-      tf.grads((a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => tf.sum(tf.mul(tf.batchNorm(a, m, v, o, s, 1e-3), randomTensor([2, 5, 3, 16], 9))))([
-        x(),
-        randomTensor([16], 3),
-        randomTensor([16], 4, 0.1, 2),
-        randomTensor([16], 5),
-        c(),
-      ]),
+      tf.grads((a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) =>
+        tf.sum(tf.mul(tf.batchNorm(a, m, v, o, s, 1e-3), randomTensor([2, 5, 3, 16], 9))),
+      )([x(), randomTensor([16], 3), randomTensor([16], 4, 0.1, 2), randomTensor([16], 5), c()]),
     { expectNative: ['FusedBatchNorm'] },
   );
 });

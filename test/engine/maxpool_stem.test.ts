@@ -8,7 +8,11 @@ import '@tensorflow/tfjs-layers';
 import { expectSameOnBackends, randomTensor } from './harness.js';
 
 test('maxPool 3x3 stride 2 (padding 1, same, valid) and its gradient match cpu', async () => {
-  for (const [batch, h, w, c] of [[2, 16, 16, 8], [3, 15, 13, 5], [1, 8, 10, 16]]) {
+  for (const [batch, h, w, c] of [
+    [2, 16, 16, 8],
+    [3, 15, 13, 5],
+    [1, 8, 10, 16],
+  ]) {
     for (const pad of [1, 'same', 'valid'] as const) {
       await expectSameOnBackends(
         `maxPool x[${batch},${h},${w},${c}] 3x3/2 pad ${pad}`,

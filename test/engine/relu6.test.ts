@@ -42,7 +42,10 @@ test('relu and its gradient match cpu, values at 0 and NaN included', async (t) 
       () => {
         const n = shape.reduce((a, b) => a * b, 1);
         // relu(inf) is inf on both, but the harness's |a - b| of two infinities is NaN: large finite values instead.
-        const x = tf.tensor(edgeValues(n, 50 + i).map((v) => (Number.isFinite(v) || Number.isNaN(v) ? v : Math.sign(v) * 1e30)), shape);
+        const x = tf.tensor(
+          edgeValues(n, 50 + i).map((v) => (Number.isFinite(v) || Number.isNaN(v) ? v : Math.sign(v) * 1e30)),
+          shape,
+        );
         return [tf.relu(x), tf.grad((a: tf.Tensor) => tf.relu(a))(x, tf.tensor(randomValues(n, 300 + i), shape))];
       },
       { expectNative: ['Relu', 'UnetReluGrad'] },
@@ -52,7 +55,11 @@ test('relu and its gradient match cpu, values at 0 and NaN included', async (t) 
 
 test('clipByValue (Keras ReLU(6.)) and its gradient match cpu, bounds included', async (t) => {
   if (!nativeKernelNames.has('UnetClipGrad')) return t.skip('the math family did not load');
-  for (const [lo, hi] of [[0, 6], [-1.5, 2.25], [0.1, 0.3]]) {
+  for (const [lo, hi] of [
+    [0, 6],
+    [-1.5, 2.25],
+    [0.1, 0.3],
+  ]) {
     for (const [i, shape] of shapes.entries()) {
       await expectSameOnBackends(
         `clipByValue(${lo}, ${hi}) [${shape}]`,

@@ -17,7 +17,19 @@ const EXPECT_NATIVE = process.env.UNET_TRANSFER_NO_NATIVE !== '1';
 const K = 23;
 
 function labelsOf(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(Array.from(randomValues(shape.reduce((a, b) => a * b, 1), seed, 0, K), Math.floor), shape, 'int32');
+  return tf.tensor(
+    Array.from(
+      randomValues(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+        0,
+        K,
+      ),
+      Math.floor,
+    ),
+    shape,
+    'int32',
+  );
 }
 
 /** [loss, dlogits] of f(logits) on one backend, as plain arrays. */
@@ -45,8 +57,24 @@ const weightedReference = (logits: tf.Tensor, labels: tf.Tensor) => {
 // [1,40,36,23]: just above the native kernel's threshold for threads (one shape; the weighted
 // and unweighted paths share the loop).
 for (const [label, ours, theirs, shapes] of [
-  ['mean', (x: tf.Tensor, y: tf.Tensor) => sparseSoftmaxCrossEntropy(x, y), reference, [[2, 3, 4, K], [1, 40, 36, K]]],
-  ['class-weighted', (x: tf.Tensor, y: tf.Tensor) => sparseSoftmaxCrossEntropy(x, y, WEIGHTS), weightedReference, [[2, 3, 4, K], [1, 5, 7, K]]],
+  [
+    'mean',
+    (x: tf.Tensor, y: tf.Tensor) => sparseSoftmaxCrossEntropy(x, y),
+    reference,
+    [
+      [2, 3, 4, K],
+      [1, 40, 36, K],
+    ],
+  ],
+  [
+    'class-weighted',
+    (x: tf.Tensor, y: tf.Tensor) => sparseSoftmaxCrossEntropy(x, y, WEIGHTS),
+    weightedReference,
+    [
+      [2, 3, 4, K],
+      [1, 5, 7, K],
+    ],
+  ],
 ] as const) {
   test(`sparseSoftmaxCrossEntropy (${label}) matches tf.losses.softmaxCrossEntropy in value and gradient`, async () => {
     for (const shape of shapes) {
@@ -57,7 +85,8 @@ for (const [label, ours, theirs, shapes] of [
         const err = maxRelativeError(got.grad, ref.grad);
         assert.ok(err <= 1e-4, `${backend} ${shape}: gradient error ${err}`);
         const ran = got.kernels.filter((k) => k.kernel === 'UnetSparseSoftmaxXent');
-        if (backend === 'native' && EXPECT_NATIVE) assert.ok(ran.length > 0 && ran.every((k) => k.native), `${shape}: UnetSparseSoftmaxXent did not run natively`);
+        if (backend === 'native' && EXPECT_NATIVE)
+          assert.ok(ran.length > 0 && ran.every((k) => k.native), `${shape}: UnetSparseSoftmaxXent did not run natively`);
       }
     }
   });
@@ -192,7 +221,19 @@ test('FusedAdam state round-trips through getWeights / setWeights exactly, and s
 
 test('FusedAdam.setWeights rejects weights that are not moments', async () => {
   const opt = new FusedAdam(0.1);
-  await assert.rejects(opt.setWeights([{ name: 'iter', tensor: tf.scalar(1, 'int32') }, { name: 'w/x', tensor: tf.zeros([2]) }]), /w\/x is not a moment/);
-  await assert.rejects(opt.setWeights([{ name: 'iter', tensor: tf.scalar(1, 'int32') }, { name: 'w/m', tensor: tf.zeros([2]) }]), /w has only its first moment/);
+  await assert.rejects(
+    opt.setWeights([
+      { name: 'iter', tensor: tf.scalar(1, 'int32') },
+      { name: 'w/x', tensor: tf.zeros([2]) },
+    ]),
+    /w\/x is not a moment/,
+  );
+  await assert.rejects(
+    opt.setWeights([
+      { name: 'iter', tensor: tf.scalar(1, 'int32') },
+      { name: 'w/m', tensor: tf.zeros([2]) },
+    ]),
+    /w has only its first moment/,
+  );
   opt.dispose();
 });

@@ -19,7 +19,11 @@ async function train(backend: string, steps: number, onStep?: (step: number) => 
   const unet = buildUNet({ arch: 'course', filters: 4, classes: CLASSES, input: SHAPE, dropout: 0, seed: 3 });
   const optimizer = new FusedAdam(1e-3);
   const x = tf.tensor4d(randomValues(4 * 32 * 32 * 3, 11, 0, 1), [4, ...SHAPE]);
-  const y = tf.tensor3d(Int32Array.from(randomValues(4 * 32 * 32, 12, 0, CLASSES), (v) => Math.floor(v)), [4, 32, 32], 'int32');
+  const y = tf.tensor3d(
+    Int32Array.from(randomValues(4 * 32 * 32, 12, 0, CLASSES), (v) => Math.floor(v)),
+    [4, 32, 32],
+    'int32',
+  );
   const vars = unet.model.trainableWeights.map((w) => w.read() as tf.Variable);
   for (let s = 1; s <= steps; s++) {
     const loss = optimizer.minimize(() => sparseSoftmaxCrossEntropy(unet.model.apply(x, { training: true }) as tf.Tensor4D, y), true, vars);

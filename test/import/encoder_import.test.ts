@@ -80,7 +80,16 @@ for (const [fixture, arch, skippedRe] of [
 
 test('a resnet18/34 mix-up and a wrong family are refused, naming the arch to use', async (t) => {
   const out = join(tempDir(t), 'm');
-  await assert.rejects(importModel({ file: join(FIXTURES, 'tv_resnet34.pth'), arch: 'resnet18', out }), (e: Error) => e instanceof UserError && /a resnet34 state dict.*arch resnet34/.test(e.message));
-  await assert.rejects(importModel({ file: join(FIXTURES, 'tv_mobilenet_v2.pth'), arch: 'resnet34', out }), (e: Error) => e instanceof UserError && /not a torchvision resnet34 state dict: expected one tensor named conv1\.weight/.test(e.message));
-  await assert.rejects(importModel({ file: join(FIXTURES, 'milesial_f2_bilinear.pth'), arch: 'mobilenetv2', out }), (e: Error) => e instanceof UserError && /not a torchvision mobilenetv2 state dict/.test(e.message));
+  await assert.rejects(
+    importModel({ file: join(FIXTURES, 'tv_resnet34.pth'), arch: 'resnet18', out }),
+    (e: Error) => e instanceof UserError && /a resnet34 state dict.*arch resnet34/.test(e.message),
+  );
+  await assert.rejects(
+    importModel({ file: join(FIXTURES, 'tv_mobilenet_v2.pth'), arch: 'resnet34', out }),
+    (e: Error) => e instanceof UserError && /not a torchvision resnet34 state dict: expected one tensor named conv1\.weight/.test(e.message),
+  );
+  await assert.rejects(
+    importModel({ file: join(FIXTURES, 'milesial_f2_bilinear.pth'), arch: 'mobilenetv2', out }),
+    (e: Error) => e instanceof UserError && /not a torchvision mobilenetv2 state dict/.test(e.message),
+  );
 });

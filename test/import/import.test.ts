@@ -40,7 +40,10 @@ test('a milesial/Pytorch-UNet checkpoint (transposed up-sampling) imports into b
   const out = join(dir, 'milesial');
   const r = await importModel({ file: join(FIXTURES, 'milesial_f2_transpose.pth'), out, inputSize: [16, 16] });
   assert.equal(r.mapping, 'milesial');
-  assert.deepEqual([r.options.arch, r.options.depth, r.options.filters, r.options.classes, 'upsample' in r.options ? r.options.upsample : null], ['bn', 4, 2, 2, 'transpose']);
+  assert.deepEqual(
+    [r.options.arch, r.options.depth, r.options.filters, r.options.classes, 'upsample' in r.options ? r.options.upsample : null],
+    ['bn', 4, 2, 2, 'transpose'],
+  );
   assert.deepEqual(r.options.input, [16, 16, 1]);
   assert.equal(r.missed.length, 0);
   assert.equal(r.mapped.length, 100);
@@ -73,7 +76,10 @@ test('a milesial/Pytorch-UNet checkpoint with bilinear up-sampling imports as up
   const out = join(dir, 'milesial-bilinear');
   const r = await importModel({ file: join(FIXTURES, 'milesial_f2_bilinear.pth'), out, inputSize: [16, 16] });
   assert.equal(r.mapping, 'milesial');
-  assert.deepEqual([r.options.arch, r.options.depth, r.options.filters, r.options.classes, 'upsample' in r.options ? r.options.upsample : null], ['bn', 4, 2, 2, 'milesial-bilinear']);
+  assert.deepEqual(
+    [r.options.arch, r.options.depth, r.options.filters, r.options.classes, 'upsample' in r.options ? r.options.upsample : null],
+    ['bn', 4, 2, 2, 'milesial-bilinear'],
+  );
   assert.equal(r.missed.length, 0);
   assert.equal(r.mapped.length, 92); // 9 double convs x (2 kernels + 2 x 4 BatchNorm tensors) + outc's kernel and bias
   assert.equal(r.skipped.filter((s) => /num_batches_tracked/.test(s.name)).length, 18);

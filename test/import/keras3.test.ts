@@ -37,7 +37,11 @@ function numpyAvailable(): boolean {
 }
 
 /** The NumPy forward of the Keras layers on `input`. */
-function numpyForward(layers: KerasLayerSpec[], weights: Map<string, { shape: number[]; data: Float32Array }>, input: { shape: number[]; data: Float32Array }): Float32Array {
+function numpyForward(
+  layers: KerasLayerSpec[],
+  weights: Map<string, { shape: number[]; data: Float32Array }>,
+  input: { shape: number[]; data: Float32Array },
+): Float32Array {
   const spec = {
     layers: layers.map((l) => ({ name: l.name, cls: l.cls, config: l.config, inbound: l.inbound })),
     weights: Object.fromEntries([...weights].map(([k, v]) => [k, { shape: v.shape, data: Array.from(v.data) }])),
@@ -79,13 +83,20 @@ for (const kind of ['h5', 'keras', 'keras-named', 'keras2-h5', 'keras-bilinear']
     assert.equal(r.missed.length, 0);
     assert.equal(r.mapped.length, weights.size, 'every weight mapped');
     assert.deepEqual(new Set(r.mapped.map((m) => m.target)), new Set(weights.keys()));
-    if (kind === 'keras2-h5') assert.ok(r.mapped.every((m) => m.source === m.target), 'conv2d/kernel:0 is read as conv2d/kernel');
+    if (kind === 'keras2-h5')
+      assert.ok(
+        r.mapped.every((m) => m.source === m.target),
+        'conv2d/kernel:0 is read as conv2d/kernel',
+      );
     assert.deepEqual(r.options, { arch: 'adopted', depth: 1, filters: 4, classes: 1, input: [16, 16, 1] });
 
     const folder = await loadModelFolder(out);
     try {
       assert.equal(folder.headMode, 'binary');
-      assert.deepEqual(folder.classes.map((c) => c.name), ['background', 'class1']);
+      assert.deepEqual(
+        folder.classes.map((c) => c.name),
+        ['background', 'class1'],
+      );
       const unetJson = JSON.parse(readFileSync(join(out, 'unet.json'), 'utf8')) as { headMode: string };
       assert.equal(unetJson.headMode, 'binary');
       // Blocks inferred as adopt does: the 2x2 up-conv and the skip concatenation in dec1, the 1x1 conv the head.
@@ -134,8 +145,35 @@ test('a Keras 3 softmax head over 3 classes imports as multiclass', async () => 
 
 test('Lambda, a class TF.js lacks and a network without skips are refused by name and class', async () => {
   const cases: Array<[string, KerasLayerSpec[], RegExp]> = [
-    ['lambda', depth1UNet({ extra: { name: 'scale_by_two', cls: 'Lambda', config: { name: 'scale_by_two', function: { class_name: '__lambda__', config: { code: '4wEAAAAA', defaults: null, closure: null } } }, inbound: [], vars: [] } }), /scale_by_two \(Lambda\).*never run/],
-    ['unknown', depth1UNet({ extra: { name: 'group_norm', cls: 'GroupNormalization', config: { name: 'group_norm', groups: 2 }, inbound: [], vars: [{ name: 'gamma', shape: [4] }, { name: 'beta', shape: [4] }] } }), /layer group_norm \(GroupNormalization\): not a layer class unet-transfer converts/],
+    [
+      'lambda',
+      depth1UNet({
+        extra: {
+          name: 'scale_by_two',
+          cls: 'Lambda',
+          config: { name: 'scale_by_two', function: { class_name: '__lambda__', config: { code: '4wEAAAAA', defaults: null, closure: null } } },
+          inbound: [],
+          vars: [],
+        },
+      }),
+      /scale_by_two \(Lambda\).*never run/,
+    ],
+    [
+      'unknown',
+      depth1UNet({
+        extra: {
+          name: 'group_norm',
+          cls: 'GroupNormalization',
+          config: { name: 'group_norm', groups: 2 },
+          inbound: [],
+          vars: [
+            { name: 'gamma', shape: [4] },
+            { name: 'beta', shape: [4] },
+          ],
+        },
+      }),
+      /layer group_norm \(GroupNormalization\): not a layer class unet-transfer converts/,
+    ],
     ['noskip', depth1UNet({ noSkip: true }), /encoder-decoder without skip connections/],
   ];
   for (const [name, l, pattern] of cases) {

@@ -48,11 +48,30 @@ function conv(name: string, cin: number, filters: number, k: number, activation:
     cls: 'Conv2D',
     inbound: [inbound],
     config: {
-      name, trainable: true, dtype, filters, kernel_size: [k, k], strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1,
-      activation, use_bias: true, kernel_initializer: initializer('GlorotUniform'), bias_initializer: initializer('Zeros'),
-      kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
+      name,
+      trainable: true,
+      dtype,
+      filters,
+      kernel_size: [k, k],
+      strides: [1, 1],
+      padding: 'same',
+      data_format: 'channels_last',
+      dilation_rate: [1, 1],
+      groups: 1,
+      activation,
+      use_bias: true,
+      kernel_initializer: initializer('GlorotUniform'),
+      bias_initializer: initializer('Zeros'),
+      kernel_regularizer: null,
+      bias_regularizer: null,
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
     },
-    vars: [{ name: 'kernel', shape: [k, k, cin, filters] }, { name: 'bias', shape: [filters] }],
+    vars: [
+      { name: 'kernel', shape: [k, k, cin, filters] },
+      { name: 'bias', shape: [filters] },
+    ],
   };
 }
 
@@ -61,29 +80,94 @@ function conv(name: string, cin: number, filters: number, k: number, activation:
  * UpSampling2D + 2x2 conv, concatenation with the encoder, two 3x3 convs, a 1x1 conv with sigmoid.
  * `extra` adds layers before the head (for the refusal tests).
  */
-export function depth1UNet(opts: { head?: 'sigmoid' | 'softmax'; classes?: number; noSkip?: boolean; extra?: KerasLayerSpec; bilinear?: boolean } = {}): KerasLayerSpec[] {
+export function depth1UNet(
+  opts: { head?: 'sigmoid' | 'softmax'; classes?: number; noSkip?: boolean; extra?: KerasLayerSpec; bilinear?: boolean } = {},
+): KerasLayerSpec[] {
   const f = 4;
   const layers: KerasLayerSpec[] = [
-    { name: 'input_layer', cls: 'InputLayer', inbound: [], config: { batch_shape: [null, 16, 16, 1], dtype: 'float32', sparse: false, name: 'input_layer' }, vars: [] },
+    {
+      name: 'input_layer',
+      cls: 'InputLayer',
+      inbound: [],
+      config: { batch_shape: [null, 16, 16, 1], dtype: 'float32', sparse: false, name: 'input_layer' },
+      vars: [],
+    },
     conv('conv2d', 1, f, 3, 'relu', 'input_layer'),
     conv('conv2d_1', f, f, 3, 'relu', 'conv2d'),
-    { name: 'max_pooling2d', cls: 'MaxPooling2D', inbound: ['conv2d_1'], config: { name: 'max_pooling2d', trainable: true, dtype, pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' }, vars: [] },
+    {
+      name: 'max_pooling2d',
+      cls: 'MaxPooling2D',
+      inbound: ['conv2d_1'],
+      config: { name: 'max_pooling2d', trainable: true, dtype, pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' },
+      vars: [],
+    },
     conv('conv2d_2', f, 2 * f, 3, 'linear', 'max_pooling2d'),
     {
-      name: 'batch_normalization', cls: 'BatchNormalization', inbound: ['conv2d_2'],
-      config: { name: 'batch_normalization', trainable: true, dtype, axis: -1, momentum: 0.99, epsilon: 0.001, center: true, scale: true, beta_initializer: initializer('Zeros'), gamma_initializer: initializer('Ones'), moving_mean_initializer: initializer('Zeros'), moving_variance_initializer: initializer('Ones'), beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null, synchronized: false },
+      name: 'batch_normalization',
+      cls: 'BatchNormalization',
+      inbound: ['conv2d_2'],
+      config: {
+        name: 'batch_normalization',
+        trainable: true,
+        dtype,
+        axis: -1,
+        momentum: 0.99,
+        epsilon: 0.001,
+        center: true,
+        scale: true,
+        beta_initializer: initializer('Zeros'),
+        gamma_initializer: initializer('Ones'),
+        moving_mean_initializer: initializer('Zeros'),
+        moving_variance_initializer: initializer('Ones'),
+        beta_regularizer: null,
+        gamma_regularizer: null,
+        beta_constraint: null,
+        gamma_constraint: null,
+        synchronized: false,
+      },
       vars: ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((name) => ({ name, shape: [2 * f] })),
     },
-    { name: 're_lu', cls: 'ReLU', inbound: ['batch_normalization'], config: { name: 're_lu', trainable: true, dtype, max_value: null, negative_slope: 0.0, threshold: 0.0 }, vars: [] },
+    {
+      name: 're_lu',
+      cls: 'ReLU',
+      inbound: ['batch_normalization'],
+      config: { name: 're_lu', trainable: true, dtype, max_value: null, negative_slope: 0.0, threshold: 0.0 },
+      vars: [],
+    },
     conv('conv2d_3', 2 * f, 2 * f, 3, 'relu', 're_lu'),
-    { name: 'dropout', cls: 'Dropout', inbound: ['conv2d_3'], config: { name: 'dropout', trainable: true, dtype, rate: 0.3, seed: null, noise_shape: null }, vars: [] },
-    { name: 'up_sampling2d', cls: 'UpSampling2D', inbound: ['dropout'], config: { name: 'up_sampling2d', trainable: true, dtype, data_format: 'channels_last', size: [2, 2], interpolation: opts.bilinear ? 'bilinear' : 'nearest' }, vars: [] },
+    {
+      name: 'dropout',
+      cls: 'Dropout',
+      inbound: ['conv2d_3'],
+      config: { name: 'dropout', trainable: true, dtype, rate: 0.3, seed: null, noise_shape: null },
+      vars: [],
+    },
+    {
+      name: 'up_sampling2d',
+      cls: 'UpSampling2D',
+      inbound: ['dropout'],
+      config: {
+        name: 'up_sampling2d',
+        trainable: true,
+        dtype,
+        data_format: 'channels_last',
+        size: [2, 2],
+        interpolation: opts.bilinear ? 'bilinear' : 'nearest',
+      },
+      vars: [],
+    },
     conv('conv2d_4', 2 * f, f, 2, 'relu', 'up_sampling2d'),
   ];
   let last = 'conv2d_4';
   let cin = f;
   if (!opts.noSkip) {
-    layers.push({ name: 'concatenate', cls: 'Concatenate', inbound: ['conv2d_4', 'conv2d_1'], config: { name: 'concatenate', trainable: true, dtype, axis: -1 }, vars: [] });
+    layers.push({
+      name: 'concatenate',
+      cls: 'Concatenate',
+      inbound: ['conv2d_4', 'conv2d_1'],
+      config: { name: 'concatenate', trainable: true, dtype, axis: -1 },
+      vars: [],
+    });
     last = 'concatenate';
     cin = 2 * f;
   }
@@ -140,7 +224,15 @@ export function functionalConfig(layers: KerasLayerSpec[], keras3Objects: boolea
     name: 'functional',
     trainable: true,
     layers: layers.map((l) => ({
-      ...(keras3Objects ? { module: 'keras.layers', class_name: l.cls, config: l.config, registered_name: null, ...(l.inbound.length ? { build_config: { input_shape: null } } : {}) } : { class_name: l.cls, config: l.config }),
+      ...(keras3Objects
+        ? {
+            module: 'keras.layers',
+            class_name: l.cls,
+            config: l.config,
+            registered_name: null,
+            ...(l.inbound.length ? { build_config: { input_shape: null } } : {}),
+          }
+        : { class_name: l.cls, config: l.config }),
       name: l.name,
       inbound_nodes: nodes(l),
     })),
@@ -148,7 +240,16 @@ export function functionalConfig(layers: KerasLayerSpec[], keras3Objects: boolea
     input_layers: keras3Objects ? ['input_layer', 0, 0] : [['input_layer', 0, 0]],
     output_layers: keras3Objects ? [last, 0, 0] : [[last, 0, 0]],
   };
-  return keras3Objects ? { module: 'keras.src.models.functional', class_name: 'Functional', config, registered_name: 'Functional', build_config: { input_shape: null }, compile_config: null } : { class_name: 'Functional', config };
+  return keras3Objects
+    ? {
+        module: 'keras.src.models.functional',
+        class_name: 'Functional',
+        config,
+        registered_name: 'Functional',
+        build_config: { input_shape: null },
+        compile_config: null,
+      }
+    : { class_name: 'Functional', config };
 }
 
 /** Random weights for every variable, keyed `<layer>/<var>`; BatchNormalization variance kept positive. */
@@ -175,7 +276,12 @@ const fixed = (xs: string[]) => `S${Math.max(1, ...xs.map((x) => Buffer.byteLeng
  * model.save('m.h5') in Keras 3; with `keras2`, as tf.keras 2 writes it: Keras 2 config, weight names
  * with the `:0` suffix (`conv2d/kernel:0`, dataset model_weights/conv2d/conv2d/kernel:0).
  */
-export function writeKeras3H5(path: string, layers: KerasLayerSpec[], weights: Map<string, { shape: number[]; data: Float32Array }>, opts: { keras2?: boolean } = {}): void {
+export function writeKeras3H5(
+  path: string,
+  layers: KerasLayerSpec[],
+  weights: Map<string, { shape: number[]; data: Float32Array }>,
+  opts: { keras2?: boolean } = {},
+): void {
   const suffix = opts.keras2 ? ':0' : '';
   const f = new h5wasm.File(path, 'w');
   f.create_attribute('keras_version', opts.keras2 ? '2.15.0' : '3.6.0');
@@ -205,11 +311,21 @@ export function writeKeras3H5(path: string, layers: KerasLayerSpec[], weights: M
 
 /** Keras's naming.to_snake_case. */
 function snake(name: string): string {
-  return name.replace(/\W+/g, '').replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+  return name
+    .replace(/\W+/g, '')
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
 }
 
 /** model.save('m.keras') in Keras 3; `withOwnerNames` writes the vars groups' `name` attribute (newer Keras 3). */
-export function writeKeras3Archive(path: string, tmpH5: string, layers: KerasLayerSpec[], weights: Map<string, { shape: number[]; data: Float32Array }>, opts: { withOwnerNames?: boolean } = {}): void {
+export function writeKeras3Archive(
+  path: string,
+  tmpH5: string,
+  layers: KerasLayerSpec[],
+  weights: Map<string, { shape: number[]; data: Float32Array }>,
+  opts: { withOwnerNames?: boolean } = {},
+): void {
   const f = new h5wasm.File(tmpH5, 'w');
   const root = f.create_group('layers');
   const used = new Map<string, number>();

@@ -7,12 +7,15 @@ import { UserError } from '../../src/util/errors.js';
 import { makeSafetensors } from './helpers.js';
 
 function refuses(bytes: Uint8Array, pattern: RegExp): void {
-  assert.throws(() => readSafetensors(bytes, 'x.safetensors'), (e: unknown) => {
-    assert.ok(e instanceof UserError, `expected a UserError, got ${e}`);
-    assert.match((e as Error).message, /^x\.safetensors: /);
-    assert.match((e as Error).message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => readSafetensors(bytes, 'x.safetensors'),
+    (e: unknown) => {
+      assert.ok(e instanceof UserError, `expected a UserError, got ${e}`);
+      assert.match((e as Error).message, /^x\.safetensors: /);
+      assert.match((e as Error).message, pattern);
+      return true;
+    },
+  );
 }
 
 const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
@@ -37,7 +40,10 @@ test('reads f32, f16 and bf16 tensors (converted to f32), at any alignment, igno
 
 test('overlapping, out-of-range and gapped offsets are refused', () => {
   const data = f32(1, 2, 3, 4);
-  refuses(makeSafetensors({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, data), /overlaps/);
+  refuses(
+    makeSafetensors({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, data),
+    /overlaps/,
+  );
   refuses(makeSafetensors({ a: { dtype: 'F32', shape: [8], data_offsets: [0, 32] } }, data), /past the end/);
   refuses(makeSafetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, data), /gap/);
   refuses(makeSafetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, data), /belong to no tensor/);

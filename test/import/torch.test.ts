@@ -69,7 +69,10 @@ test('zip: corrupt CRC, compressed entries, overlapping entries and a central di
   const pkl = pickleBytes('\x80\x02}q\x00.');
   refuses(() => readZip(makeZip([['a/data.pkl', pkl]], { badCrc: 'a/data.pkl' }), 'x.pth'), /CRC-32/);
   refuses(() => readZip(makeZip([['a/data.pkl', pkl]], { method: 8 }), 'x.pth'), /compressed \(method 8\)/);
-  const ok = makeZip([['a/data.pkl', pkl], ['a/version', new Uint8Array([0x33])]]);
+  const ok = makeZip([
+    ['a/data.pkl', pkl],
+    ['a/version', new Uint8Array([0x33])],
+  ]);
   // Point the second central entry's local offset at the first entry: overlap.
   const overlapping = Uint8Array.from(ok);
   const view = new DataView(overlapping.buffer);
@@ -136,7 +139,17 @@ test('storages: a tensor reaching past its storage, a missing storage and a wron
 
 test('legacy, TorchScript and non-checkpoint files get messages that say what to do', () => {
   refuses(() => readTorchCheckpoint(pickleBytes('\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.'), 'old.pth'), /legacy.*re-save it with a current torch\.save/);
-  refuses(() => readTorchCheckpoint(makeZip([['m/data.pkl', pickleBytes('\x80\x02}.')], ['m/constants.pkl', pickleBytes('\x80\x02).')]]), 'jit.pt'), /TorchScript/);
+  refuses(
+    () =>
+      readTorchCheckpoint(
+        makeZip([
+          ['m/data.pkl', pickleBytes('\x80\x02}.')],
+          ['m/constants.pkl', pickleBytes('\x80\x02).')],
+        ]),
+        'jit.pt',
+      ),
+    /TorchScript/,
+  );
   refuses(() => readTorchCheckpoint(new TextEncoder().encode('hello world'), 'x.pth'), /not a PyTorch checkpoint/);
   refuses(() => readTorchCheckpoint(makeZip([['a/data.pkl', pickleBytes('\x80\x02}.')]]), 'empty.pth'), /holds no tensors/);
 });

@@ -25,7 +25,10 @@ function shapeOf(map: LayerMap) {
 test('model adopt recovers the block map of a course U-Net saved without unet.json (default layer names)', async (t) => {
   const dir = tempDir(t);
   const plain = courseUNetTheCourseWay([32, 48, 3], 4, 5);
-  assert.ok(plain.layers.every((l) => !/^(enc|dec|bottleneck|head)/.test(l.name)), 'the plain model must not use our names');
+  assert.ok(
+    plain.layers.every((l) => !/^(enc|dec|bottleneck|head)/.test(l.name)),
+    'the plain model must not use our names',
+  );
   await writePlainTfjsFolder(plain, dir);
   await assert.rejects(loadModelFolder(dir), /has no unet\.json.*model adopt/);
 
@@ -78,7 +81,10 @@ test('adopt says which layer it cannot place', async (t) => {
   x = tfl.layers.upSampling2d({ size: [2, 2] }).apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.upSampling2d({ size: [2, 2] }).apply(x) as tfl.SymbolicTensor;
   const noSkips = tfl.model({ inputs: inp, outputs: x });
-  assert.throws(() => inferLayerMap(noSkips), (e: Error) => e instanceof UserError && /no skip concatenation at level 1 \(decoder block dec1\)/.test(e.message));
+  assert.throws(
+    () => inferLayerMap(noSkips),
+    (e: Error) => e instanceof UserError && /no skip concatenation at level 1 \(decoder block dec1\)/.test(e.message),
+  );
 
   // A dense layer has no place in a U-Net.
   const inp2 = tfl.input({ shape: [16, 16, 3] });

@@ -34,7 +34,21 @@ async function run(cmd: Command, argv: string[]): Promise<{ code: number; out: s
 
 test('model create (course, F=16, 23 classes, 96x128x3) -> 2,161,399 parameters; summary --json blocks sum to the total', async (t) => {
   const dir = join(tempDir(t), 'course16');
-  const created = await run(modelCreateCommand, ['--arch', 'course', '--filters', '16', '--classes', '23', '--input', '96x128x3', '--seed', '5', '--out', dir, '--json']);
+  const created = await run(modelCreateCommand, [
+    '--arch',
+    'course',
+    '--filters',
+    '16',
+    '--classes',
+    '23',
+    '--input',
+    '96x128x3',
+    '--seed',
+    '5',
+    '--out',
+    dir,
+    '--json',
+  ]);
   assert.equal(created.code, 0);
   assert.equal(created.out.length, 1);
   assert.equal(JSON.parse(created.out[0]).parameters, 2_161_399);
@@ -42,14 +56,24 @@ test('model create (course, F=16, 23 classes, 96x128x3) -> 2,161,399 parameters;
   const s = await run(modelSummaryCommand, [dir, '--json']);
   assert.equal(s.code, 0);
   assert.equal(s.out.length, 1, 'exactly one JSON object on stdout');
-  const j = JSON.parse(s.out[0]) as { parameters: number; blocks: { block: string; region: string; level: number; parameters: number }[]; weights: { verified: boolean } };
+  const j = JSON.parse(s.out[0]) as {
+    parameters: number;
+    blocks: { block: string; region: string; level: number; parameters: number }[];
+    weights: { verified: boolean };
+  };
   assert.equal(j.parameters, 2_161_399);
-  assert.deepEqual(j.blocks.map((b) => b.block), ['enc1', 'enc2', 'enc3', 'enc4', 'bottleneck', 'dec4', 'dec3', 'dec2', 'dec1', 'head']);
+  assert.deepEqual(
+    j.blocks.map((b) => b.block),
+    ['enc1', 'enc2', 'enc3', 'enc4', 'bottleneck', 'dec4', 'dec3', 'dec2', 'dec1', 'head'],
+  );
   for (const b of j.blocks) {
     assert.ok(['encoder', 'bottleneck', 'decoder', 'head'].includes(b.region));
     assert.ok(Number.isInteger(b.level) && b.parameters > 0);
   }
-  assert.equal(j.blocks.reduce((sum, b) => sum + b.parameters, 0), j.parameters);
+  assert.equal(
+    j.blocks.reduce((sum, b) => sum + b.parameters, 0),
+    j.parameters,
+  );
   assert.equal(j.weights.verified, true);
 });
 
@@ -77,12 +101,21 @@ test('model summary draws the U: encoder down the left, decoder up the right, bo
 
 test('model create: a wrong input size suggests the nearest valid one; an existing model needs --force', async (t) => {
   const dir = join(tempDir(t), 'm');
-  await assert.rejects(run(modelCreateCommand, ['--input', '100x130x3', '--out', dir]), (e: Error) => e instanceof UserError && /nearest valid size: 96x128x3/.test(e.message));
-  await assert.rejects(run(modelCreateCommand, ['--out', dir, '--arch', 'vgg']), (e: Error) => e instanceof UsageError && /--arch must be one of course, classic, bn/.test(e.message));
+  await assert.rejects(
+    run(modelCreateCommand, ['--input', '100x130x3', '--out', dir]),
+    (e: Error) => e instanceof UserError && /nearest valid size: 96x128x3/.test(e.message),
+  );
+  await assert.rejects(
+    run(modelCreateCommand, ['--out', dir, '--arch', 'vgg']),
+    (e: Error) => e instanceof UsageError && /--arch must be one of course, classic, bn/.test(e.message),
+  );
   await assert.rejects(run(modelCreateCommand, ['--input', '32x32x3']), /--out DIR is required/);
   assert.equal((await run(modelCreateCommand, ['--depth', '2', '--filters', '2', '--classes', '2', '--input', '16x16x3', '--out', dir, '--json'])).code, 0);
   await assert.rejects(run(modelCreateCommand, ['--depth', '2', '--filters', '2', '--input', '16x16x3', '--out', dir]), /already holds a model.*--force/);
-  assert.equal((await run(modelCreateCommand, ['--depth', '2', '--filters', '2', '--classes', '2', '--input', '16x16x3', '--out', dir, '--force', '--json'])).code, 0);
+  assert.equal(
+    (await run(modelCreateCommand, ['--depth', '2', '--filters', '2', '--classes', '2', '--input', '16x16x3', '--out', dir, '--force', '--json'])).code,
+    0,
+  );
 });
 
 test('model create takes a classes.json; summary lists its classes', async (t) => {
@@ -93,7 +126,21 @@ test('model create takes a classes.json; summary lists its classes', async (t) =
   ];
   writeFileSync(join(root, 'classes.json'), JSON.stringify(classes));
   const dir = join(root, 'm');
-  const r = await run(modelCreateCommand, ['--arch', 'bn', '--depth', '2', '--filters', '2', '--classes', join(root, 'classes.json'), '--input', '16x16x1', '--out', dir, '--json']);
+  const r = await run(modelCreateCommand, [
+    '--arch',
+    'bn',
+    '--depth',
+    '2',
+    '--filters',
+    '2',
+    '--classes',
+    join(root, 'classes.json'),
+    '--input',
+    '16x16x1',
+    '--out',
+    dir,
+    '--json',
+  ]);
   const j = JSON.parse(r.out[0]) as { architecture: { classes: number }; classes: unknown };
   assert.equal(j.architecture.classes, 2);
   assert.deepEqual(j.classes, classes);
@@ -119,7 +166,8 @@ test('model adopt writes unet.json for a plain TF.js U-Net and summary then read
 test('the installed CLI: `unet-transfer model summary DIR --json` prints one JSON object, errors exit 1 on one line', async (t) => {
   const root = fileURLToPath(new URL('../../../', import.meta.url));
   const dir = join(tempDir(t), 'm');
-  const cli = (args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'unet-transfer.js'), ...args], { encoding: 'utf8', env: { ...process.env, UNET_TRANSFER_NO_NATIVE: '1' } });
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [join(root, 'bin', 'unet-transfer.js'), ...args], { encoding: 'utf8', env: { ...process.env, UNET_TRANSFER_NO_NATIVE: '1' } });
   const c = cli(['model', 'create', '--depth', '2', '--filters', '2', '--classes', '2', '--input', '16x16x3', '--out', dir, '--quiet']);
   assert.equal(c.status, 0, c.stderr);
   const s = cli(['model', 'summary', dir, '--json']);

@@ -73,10 +73,18 @@ test('a save interrupted after any stage leaves a folder that loads the old mode
 });
 
 test('a save killed by SIGKILL at a named stage leaves the old or the new model', async (t) => {
-  const stages: [SaveStep, 'A' | 'B'][] = [['weights-written', 'A'], ['model-json-committed', 'B']];
+  const stages: [SaveStep, 'A' | 'B'][] = [
+    ['weights-written', 'A'],
+    ['model-json-committed', 'B'],
+  ];
   const dirs = stages.map(() => tempDir(t));
   const signals = await Promise.all(
-    stages.map(([step], i) => new Promise<string | null>((resolve) => spawn(process.execPath, [CHILD, 'step', dirs[i], step], { stdio: 'inherit' }).on('exit', (_code, signal) => resolve(signal)))),
+    stages.map(
+      ([step], i) =>
+        new Promise<string | null>((resolve) =>
+          spawn(process.execPath, [CHILD, 'step', dirs[i], step], { stdio: 'inherit' }).on('exit', (_code, signal) => resolve(signal)),
+        ),
+    ),
   );
   for (const [i, [step, expected]] of stages.entries()) {
     assert.equal(signals[i], 'SIGKILL', `child did not die at ${step}`);

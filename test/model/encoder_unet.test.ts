@@ -9,14 +9,17 @@ import { tempDir, useCpu, weightBytes } from './helpers.js';
 
 before(useCpu);
 
-const encoderParams = (u: ReturnType<typeof buildUNet>) => u.layerMap.layers.filter((l) => l.region === 'encoder' || l.region === 'bottleneck').reduce((s, l) => s + l.parameters, 0);
+const encoderParams = (u: ReturnType<typeof buildUNet>) =>
+  u.layerMap.layers.filter((l) => l.region === 'encoder' || l.region === 'bottleneck').reduce((s, l) => s + l.parameters, 0);
 
 test("mobilenetv2 at 128x128x3 with 3 classes has the tutorial's 6,504,227 parameters, 1,843,904 non-trainable in Keras' count", () => {
   const u = buildUNet({ arch: 'mobilenetv2', classes: 3, seed: 1 });
   assert.equal(u.model.countParams(), 6_504_227);
   assert.equal(u.layerMap.parameters, 6_504_227);
   // Keras: the frozen down_stack (everything up to block_16_project) plus the decoder's BN moving statistics.
-  const decoderMoving = u.layerMap.layers.filter((l) => l.region === 'decoder' || l.region === 'head').reduce((s, l) => s + l.parameters - l.trainableParameters, 0);
+  const decoderMoving = u.layerMap.layers
+    .filter((l) => l.region === 'decoder' || l.region === 'head')
+    .reduce((s, l) => s + l.parameters - l.trainableParameters, 0);
   assert.equal(encoderParams(u) + decoderMoving, 1_843_904);
   assert.deepEqual(u.model.outputs[0]!.shape, [null, 128, 128, 3]);
   u.model.dispose();
@@ -36,7 +39,10 @@ test('resnet34 with 23 classes has the PyTorch smp-style U-Net count: 24,439,559
 test('encoder stages follow output strides: enc1..enc4 at 2..16, the bottleneck at 32; source names recorded', () => {
   for (const arch of ['mobilenetv2', 'resnet18'] as const) {
     const u = buildUNet({ arch, classes: 4, input: [64, 64, 3], alpha: 0.25, filters: 4, seed: 2 });
-    assert.deepEqual(u.layerMap.blocks.map((b) => b.name), ['enc1', 'enc2', 'enc3', 'enc4', 'bottleneck', 'dec4', 'dec3', 'dec2', 'dec1', 'head']);
+    assert.deepEqual(
+      u.layerMap.blocks.map((b) => b.name),
+      ['enc1', 'enc2', 'enc3', 'enc4', 'bottleneck', 'dec4', 'dec3', 'dec2', 'dec1', 'head'],
+    );
     for (const l of u.layerMap.layers) {
       const stride = { enc1: 2, enc2: 4, enc3: 8, enc4: 16, bottleneck: 32 }[l.block as 'enc1'];
       if (stride === undefined || l.kind === 'pad') continue;
@@ -63,8 +69,14 @@ test('encoder stages follow output strides: enc1..enc4 at 2..16, the bottleneck 
 test('the torchvision flavour of mobilenetv2 pads symmetrically; the keras flavour on the bottom/right', () => {
   const k = buildUNet({ arch: 'mobilenetv2', classes: 2, input: [32, 32, 3], alpha: 0.35, filters: 4, seed: 3 });
   const t = buildUNet({ arch: 'mobilenetv2', classes: 2, input: [32, 32, 3], alpha: 0.35, filters: 4, seed: 3, flavour: 'torchvision' });
-  assert.deepEqual((k.model.getLayer('Conv1_pad').getConfig() as { padding: number[][] }).padding, [[0, 1], [0, 1]]);
-  assert.deepEqual((t.model.getLayer('Conv1_pad').getConfig() as { padding: number[][] }).padding, [[1, 1], [1, 1]]);
+  assert.deepEqual((k.model.getLayer('Conv1_pad').getConfig() as { padding: number[][] }).padding, [
+    [0, 1],
+    [0, 1],
+  ]);
+  assert.deepEqual((t.model.getLayer('Conv1_pad').getConfig() as { padding: number[][] }).padding, [
+    [1, 1],
+    [1, 1],
+  ]);
   assert.equal(t.layerMap.layer('block_13_expand_relu')?.sourceName, 'features.14.conv.0.2');
   assert.equal(t.layerMap.layer('block_16_project')?.sourceName, 'features.17.conv.2');
   assert.equal(k.model.countParams(), t.model.countParams());
@@ -75,12 +87,30 @@ test('the torchvision flavour of mobilenetv2 pads symmetrically; the keras flavo
 });
 
 test('encoder U-Nets refuse what their reference does not have, naming the option', () => {
-  assert.throws(() => buildUNet({ arch: 'mobilenetv2', input: [100, 128, 3] }), (e: Error) => e instanceof UserError && /multiples of 32.*96x128x3/.test(e.message));
-  assert.throws(() => buildUNet({ arch: 'resnet34', depth: 3 }), (e: Error) => e instanceof UserError && /^depth: resnet34 has a fixed depth of 4/.test(e.message));
-  assert.throws(() => buildUNet({ arch: 'resnet18', flavour: 'keras' }), (e: Error) => e instanceof UserError && /^flavour/.test(e.message));
-  assert.throws(() => buildUNet({ arch: 'resnet18', upsample: 'transpose' }), (e: Error) => e instanceof UserError && /^upsample: resnet18 up-samples by nearest/.test(e.message));
-  assert.throws(() => buildUNet({ arch: 'bn', alpha: 0.5 }), (e: Error) => e instanceof UserError && /^alpha is an option of the encoder archs/.test(e.message));
-  assert.throws(() => buildUNet({ arch: 'bn', upsample: 'nearest' }), (e: Error) => e instanceof UserError && /upsample nearest/.test(e.message));
+  assert.throws(
+    () => buildUNet({ arch: 'mobilenetv2', input: [100, 128, 3] }),
+    (e: Error) => e instanceof UserError && /multiples of 32.*96x128x3/.test(e.message),
+  );
+  assert.throws(
+    () => buildUNet({ arch: 'resnet34', depth: 3 }),
+    (e: Error) => e instanceof UserError && /^depth: resnet34 has a fixed depth of 4/.test(e.message),
+  );
+  assert.throws(
+    () => buildUNet({ arch: 'resnet18', flavour: 'keras' }),
+    (e: Error) => e instanceof UserError && /^flavour/.test(e.message),
+  );
+  assert.throws(
+    () => buildUNet({ arch: 'resnet18', upsample: 'transpose' }),
+    (e: Error) => e instanceof UserError && /^upsample: resnet18 up-samples by nearest/.test(e.message),
+  );
+  assert.throws(
+    () => buildUNet({ arch: 'bn', alpha: 0.5 }),
+    (e: Error) => e instanceof UserError && /^alpha is an option of the encoder archs/.test(e.message),
+  );
+  assert.throws(
+    () => buildUNet({ arch: 'bn', upsample: 'nearest' }),
+    (e: Error) => e instanceof UserError && /upsample nearest/.test(e.message),
+  );
 });
 
 test('an encoder U-Net saves and loads with its options, normalisation, source names and pretrained marks', async (t) => {

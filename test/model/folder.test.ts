@@ -21,7 +21,10 @@ async function savedFolder(t: Parameters<typeof tempDir>[0], seed = 1): Promise<
   return dir;
 }
 
-function readModelJson(dir: string): { weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[]; userDefinedMetadata?: unknown } {
+function readModelJson(dir: string): {
+  weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
+  userDefinedMetadata?: unknown;
+} {
   return JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
 }
 
@@ -41,7 +44,12 @@ test('save -> load round-trips bitwise: weights, predictions, options, layer map
   const dir = tempDir(t);
   const u = buildUNet({ ...SMALL, depth: 3, input: [32, 32, 3], upsample: 'bilinear', seed: 9 });
   // Make the BatchNormalization statistics non-trivial so that they are part of what must round-trip.
-  u.model.getLayer('enc1_bn1').setWeights(u.model.getLayer('enc1_bn1').getWeights().map((w, i) => tf.fill(w.shape, 0.5 + i)));
+  u.model.getLayer('enc1_bn1').setWeights(
+    u.model
+      .getLayer('enc1_bn1')
+      .getWeights()
+      .map((w, i) => tf.fill(w.shape, 0.5 + i)),
+  );
   const classes = [
     { id: 0, name: 'background', color: [0, 0, 0] as [number, number, number] },
     { id: 1, name: 'wall', color: [200, 10, 10] as [number, number, number] },
@@ -53,7 +61,10 @@ test('save -> load round-trips bitwise: weights, predictions, options, layer map
 
   const loaded = await loadModelFolder(dir);
   assert.ok(weightBytes(loaded.model).equals(weightBytes(u.model)), 'weights differ after the round trip');
-  assert.deepEqual(loaded.model.weights.map((w) => w.originalName), u.model.weights.map((w) => w.originalName));
+  assert.deepEqual(
+    loaded.model.weights.map((w) => w.originalName),
+    u.model.weights.map((w) => w.originalName),
+  );
   const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 5);
   const [a, b] = [u.model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor];
   assert.ok(Buffer.from((a.dataSync() as Float32Array).buffer).equals(Buffer.from((b.dataSync() as Float32Array).buffer)));

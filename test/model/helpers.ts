@@ -32,7 +32,13 @@ export async function writePlainTfjsFolder(model: tfl.LayersModel, dir: string):
     save: async (a: tf.io.ModelArtifacts) => {
       const data = Array.isArray(a.weightData) ? tf.io.CompositeArrayBuffer.join(a.weightData) : a.weightData!;
       writeFileSync(join(dir, 'weights.bin'), new Uint8Array(data));
-      const json = { modelTopology: a.modelTopology, format: 'layers-model', generatedBy: a.generatedBy, convertedBy: null, weightsManifest: [{ paths: ['./weights.bin'], weights: a.weightSpecs }] };
+      const json = {
+        modelTopology: a.modelTopology,
+        format: 'layers-model',
+        generatedBy: a.generatedBy,
+        convertedBy: null,
+        weightsManifest: [{ paths: ['./weights.bin'], weights: a.weightSpecs }],
+      };
       writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     },
@@ -45,8 +51,12 @@ export async function writePlainTfjsFolder(model: tfl.LayersModel, dir: string):
  */
 export function courseUNetTheCourseWay(inputSize: [number, number, number], nFilters: number, nClasses: number): tfl.LayersModel {
   const convBlock = (inputs: tfl.SymbolicTensor, n: number, dropoutProb = 0, maxPooling = true): [tfl.SymbolicTensor, tfl.SymbolicTensor] => {
-    let conv = tfl.layers.conv2d({ filters: n, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' }).apply(inputs) as tfl.SymbolicTensor;
-    conv = tfl.layers.conv2d({ filters: n, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' }).apply(conv) as tfl.SymbolicTensor;
+    let conv = tfl.layers
+      .conv2d({ filters: n, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' })
+      .apply(inputs) as tfl.SymbolicTensor;
+    conv = tfl.layers
+      .conv2d({ filters: n, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' })
+      .apply(conv) as tfl.SymbolicTensor;
     if (dropoutProb > 0) conv = tfl.layers.dropout({ rate: dropoutProb }).apply(conv) as tfl.SymbolicTensor;
     const next = maxPooling ? (tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }).apply(conv) as tfl.SymbolicTensor) : conv;
     return [next, conv];
@@ -54,8 +64,12 @@ export function courseUNetTheCourseWay(inputSize: [number, number, number], nFil
   const upsamplingBlock = (expansive: tfl.SymbolicTensor, contractive: tfl.SymbolicTensor, n: number): tfl.SymbolicTensor => {
     const up = tfl.layers.conv2dTranspose({ filters: n, kernelSize: 3, strides: 2, padding: 'same' }).apply(expansive) as tfl.SymbolicTensor;
     const merge = tfl.layers.concatenate({ axis: 3 }).apply([up, contractive]) as tfl.SymbolicTensor;
-    let conv = tfl.layers.conv2d({ filters: n, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' }).apply(merge) as tfl.SymbolicTensor;
-    conv = tfl.layers.conv2d({ filters: n, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' }).apply(conv) as tfl.SymbolicTensor;
+    let conv = tfl.layers
+      .conv2d({ filters: n, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' })
+      .apply(merge) as tfl.SymbolicTensor;
+    conv = tfl.layers
+      .conv2d({ filters: n, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' })
+      .apply(conv) as tfl.SymbolicTensor;
     return conv;
   };
   const inputs = tfl.input({ shape: inputSize });
@@ -68,7 +82,9 @@ export function courseUNetTheCourseWay(inputSize: [number, number, number], nFil
   const u7 = upsamplingBlock(u6, c3[1], nFilters * 4);
   const u8 = upsamplingBlock(u7, c2[1], nFilters * 2);
   const u9 = upsamplingBlock(u8, c1[1], nFilters);
-  const conv9 = tfl.layers.conv2d({ filters: nFilters, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' }).apply(u9) as tfl.SymbolicTensor;
+  const conv9 = tfl.layers
+    .conv2d({ filters: nFilters, kernelSize: 3, activation: 'relu', padding: 'same', kernelInitializer: 'heNormal' })
+    .apply(u9) as tfl.SymbolicTensor;
   const conv10 = tfl.layers.conv2d({ filters: nClasses, kernelSize: 1, padding: 'same' }).apply(conv9) as tfl.SymbolicTensor;
   return tfl.model({ inputs, outputs: conv10 });
 }

@@ -55,7 +55,10 @@ test('milesial-bilinear layers: an align-corners resize named decL_up, no up-con
     assert.equal(up.countParams(), 0);
     assert.equal(u.layerMap.layer(`dec${level}_up`)?.kind, 'upsample');
     assert.equal(u.layerMap.layer(`dec${level}_up`)?.block, `dec${level}`);
-    assert.deepEqual(u.model.getLayer(`dec${level}_concat`).inboundNodes[0].inboundLayers.map((l) => l.name), [`dec${level}_up`, `enc${level}_relu2`]);
+    assert.deepEqual(
+      u.model.getLayer(`dec${level}_concat`).inboundNodes[0].inboundLayers.map((l) => l.name),
+      [`dec${level}_up`, `enc${level}_relu2`],
+    );
   }
   // milesial: down4 = Down(8F, 8F); up1 = Up(16F, 4F) with mid 8F; ... up4 = Up(2F, F) with mid F.
   assert.deepEqual(kernelShape(u, 'bottleneck_conv1'), [3, 3, 8 * F, 8 * F]);
@@ -67,7 +70,10 @@ test('milesial-bilinear layers: an align-corners resize named decL_up, no up-con
   assert.deepEqual(kernelShape(u, 'dec2_conv2'), [3, 3, 2 * F, F]);
   assert.deepEqual(kernelShape(u, 'dec1_conv1'), [3, 3, 2 * F, F]);
   assert.deepEqual(kernelShape(u, 'dec1_conv2'), [3, 3, F, F]);
-  assert.deepEqual(u.layerMap.blocks.map((b) => b.name), ['enc1', 'enc2', 'enc3', 'enc4', 'bottleneck', 'dec4', 'dec3', 'dec2', 'dec1', 'head']);
+  assert.deepEqual(
+    u.layerMap.blocks.map((b) => b.name),
+    ['enc1', 'enc2', 'enc3', 'enc4', 'bottleneck', 'dec4', 'dec3', 'dec2', 'dec1', 'head'],
+  );
   const y = tf.tidy(() => u.model.predict(tf.randomNormal([2, 32, 32, 1], 0, 1, 'float32', 3)) as tf.Tensor);
   assert.deepEqual(y.shape, [2, 32, 32, 3]);
   y.dispose();
@@ -75,8 +81,14 @@ test('milesial-bilinear layers: an align-corners resize named decL_up, no up-con
 });
 
 test('milesial-bilinear is a bn option only; other archs get a UserError naming the fix', () => {
-  assert.throws(() => buildUNet({ arch: 'classic', upsample: 'milesial-bilinear' }), (e: Error) => e instanceof UserError && /use it with options\.arch bn, not options\.arch classic/.test(e.message));
-  assert.throws(() => buildUNet({ arch: 'course', upsample: 'milesial-bilinear' }), (e: Error) => e instanceof UserError && /use it with options\.arch bn, not options\.arch course/.test(e.message));
+  assert.throws(
+    () => buildUNet({ arch: 'classic', upsample: 'milesial-bilinear' }),
+    (e: Error) => e instanceof UserError && /use it with options\.arch bn, not options\.arch classic/.test(e.message),
+  );
+  assert.throws(
+    () => buildUNet({ arch: 'course', upsample: 'milesial-bilinear' }),
+    (e: Error) => e instanceof UserError && /use it with options\.arch bn, not options\.arch course/.test(e.message),
+  );
   assert.throws(() => buildUNet({ arch: 'bn', upsample: 'bicubic' as never }), /upsample must be one of transpose, bilinear, milesial-bilinear, nearest/);
 });
 
@@ -108,7 +120,12 @@ test('ResizeBilinear2x: align corners as PyTorch (corners coincide), otherwise a
 test('a milesial-bilinear model folder round-trips bitwise; a non-boolean align_corners in model.json is refused', async (t) => {
   const dir = tempDir(t);
   const u = buildUNet({ arch: 'bn', depth: 3, filters: 4, classes: 3, input: [32, 32, 3], upsample: 'milesial-bilinear', seed: 5 });
-  u.model.getLayer('dec2_bn1').setWeights(u.model.getLayer('dec2_bn1').getWeights().map((w, i) => tf.fill(w.shape, 0.5 + i)));
+  u.model.getLayer('dec2_bn1').setWeights(
+    u.model
+      .getLayer('dec2_bn1')
+      .getWeights()
+      .map((w, i) => tf.fill(w.shape, 0.5 + i)),
+  );
   await saveModelFolder(dir, u);
   const loaded = await loadModelFolder(dir);
   assert.deepEqual(loaded.options, u.options);
@@ -127,5 +144,8 @@ test('a milesial-bilinear model folder round-trips bitwise; a non-boolean align_
   const text = readFileSync(modelJson, 'utf8');
   assert.ok(text.includes('"class_name":"ResizeBilinear2x"'));
   writeFileSync(modelJson, text.replaceAll('"align_corners":true', '"align_corners":"yes"'));
-  await assert.rejects(loadModelFolder(dir), (e: Error) => e instanceof UserError && /cannot build this model: .*alignCorners must be true or false/.test(e.message));
+  await assert.rejects(
+    loadModelFolder(dir),
+    (e: Error) => e instanceof UserError && /cannot build this model: .*alignCorners must be true or false/.test(e.message),
+  );
 });

@@ -50,7 +50,10 @@ test("the encoder's five tapped features equal those of nsfwjs' Keras model load
   tf.dispose([...want, ...got]);
   assert.equal(tf.memory().numTensors, before);
   // 52 BN x 4 + 35 convs (no bias) ... everything up to block_16_project; the top and block_16_project_BN are skipped.
-  assert.equal(mapped.length, unet.layerMap.layers.filter((l) => l.region === 'encoder' || l.region === 'bottleneck').reduce((s, l) => s + unet.model.getLayer(l.name).weights.length, 0));
+  assert.equal(
+    mapped.length,
+    unet.layerMap.layers.filter((l) => l.region === 'encoder' || l.region === 'bottleneck').reduce((s, l) => s + unet.model.getLayer(l.name).weights.length, 0),
+  );
   assert.ok(skipped.some((s) => s.name === 'block_16_project_BN/gamma') && skipped.some((s) => s.name === 'dense_3/kernel'));
   assert.deepEqual(unet.layerMap.pretrainedLayers().includes('block_16_project'), true);
   assert.equal(unet.layerMap.layer('dec4_up')?.pretrained, undefined);
@@ -70,13 +73,19 @@ test('a file of nsfwjs whose bytes were changed is refused by name', (t) => {
     const changed = Buffer.from(original);
     changed[changed.length - 40] ^= 1;
     writeFileSync(join(dir, f), changed);
-    assert.throws(() => readNsfwjsMobileNetV2(dir), (e: Error) => e instanceof UserError && e.message.startsWith(join(dir, f)) && /refused: its sha256/.test(e.message));
+    assert.throws(
+      () => readNsfwjsMobileNetV2(dir),
+      (e: Error) => e instanceof UserError && e.message.startsWith(join(dir, f)) && /refused: its sha256/.test(e.message),
+    );
     writeFileSync(join(dir, f), original);
   }
 });
 
 test('the data reader accepts literal nodes only, and finds exactly one exports assignment', () => {
-  assert.deepEqual(readExportedLiteral('!function(e){module.exports=e()}(function(){return function(a){a.exports={x:[1,-2.5,"s",!0,!1,null,void 0],y:{z:1}}}});', 'ok.js'), { x: [1, -2.5, 's', true, false, null, null], y: { z: 1 } });
+  assert.deepEqual(
+    readExportedLiteral('!function(e){module.exports=e()}(function(){return function(a){a.exports={x:[1,-2.5,"s",!0,!1,null,void 0],y:{z:1}}}});', 'ok.js'),
+    { x: [1, -2.5, 's', true, false, null, null], y: { z: 1 } },
+  );
   const bad = [
     ['a.exports={x:require("fs")}', /bad\.js: refused: the data contains a CallExpression/],
     ['a.exports={x:y}', /refused: the data contains a Identifier/],
@@ -88,11 +97,25 @@ test('the data reader accepts literal nodes only, and finds exactly one exports 
     ['a.exports={};b.exports={}', /found 2/],
     ['a.exports=(', /not parseable/],
   ] as const;
-  for (const [src, re] of bad) assert.throws(() => readExportedLiteral(src, 'bad.js'), (e: Error) => e instanceof UserError && re.test(e.message), src);
+  for (const [src, re] of bad)
+    assert.throws(
+      () => readExportedLiteral(src, 'bad.js'),
+      (e: Error) => e instanceof UserError && re.test(e.message),
+      src,
+    );
 });
 
-test("pretrained imagenet refuses what the shipped weights cannot fill, naming the option", () => {
-  assert.throws(() => buildPretrainedUNet({ arch: 'resnet34' }, 'imagenet'), (e: Error) => e instanceof UserError && /^option 'pretrained'.*model import/.test(e.message));
-  assert.throws(() => buildPretrainedUNet({ arch: 'mobilenetv2', alpha: 0.5 }, 'imagenet'), (e: Error) => e instanceof UserError && /alpha 1\.0/.test(e.message));
-  assert.throws(() => buildPretrainedUNet({ arch: 'mobilenetv2' }, 'places' as never), (e: Error) => e instanceof UserError && /expected imagenet/.test(e.message));
+test('pretrained imagenet refuses what the shipped weights cannot fill, naming the option', () => {
+  assert.throws(
+    () => buildPretrainedUNet({ arch: 'resnet34' }, 'imagenet'),
+    (e: Error) => e instanceof UserError && /^option 'pretrained'.*model import/.test(e.message),
+  );
+  assert.throws(
+    () => buildPretrainedUNet({ arch: 'mobilenetv2', alpha: 0.5 }, 'imagenet'),
+    (e: Error) => e instanceof UserError && /alpha 1\.0/.test(e.message),
+  );
+  assert.throws(
+    () => buildPretrainedUNet({ arch: 'mobilenetv2' }, 'places' as never),
+    (e: Error) => e instanceof UserError && /expected imagenet/.test(e.message),
+  );
 });

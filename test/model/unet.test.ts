@@ -17,7 +17,10 @@ test('the course U-Net has 8,640,471 parameters at F=32 and 2,161,399 at F=16 (2
     const u = buildUNet({ arch: 'course', filters, classes: 23, input: [96, 128, 3], seed: 1 });
     assert.equal(u.model.countParams(), expected);
     assert.equal(u.layerMap.parameters, expected);
-    assert.equal(u.layerMap.blocks.reduce((s, b) => s + b.parameters, 0), expected);
+    assert.equal(
+      u.layerMap.blocks.reduce((s, b) => s + b.parameters, 0),
+      expected,
+    );
     u.model.dispose();
   }
 });
@@ -34,9 +37,15 @@ test('course layer names, blocks and regions follow DESIGN.md', () => {
   assert.deepEqual(
     u.layerMap.blocks.map((b) => [b.name, b.region, b.level]),
     [
-      ['enc1', 'encoder', 1], ['enc2', 'encoder', 2], ['enc3', 'encoder', 3], ['enc4', 'encoder', 4],
+      ['enc1', 'encoder', 1],
+      ['enc2', 'encoder', 2],
+      ['enc3', 'encoder', 3],
+      ['enc4', 'encoder', 4],
       ['bottleneck', 'bottleneck', 5],
-      ['dec4', 'decoder', 4], ['dec3', 'decoder', 3], ['dec2', 'decoder', 2], ['dec1', 'decoder', 1],
+      ['dec4', 'decoder', 4],
+      ['dec3', 'decoder', 3],
+      ['dec2', 'decoder', 2],
+      ['dec1', 'decoder', 1],
       ['head', 'head', 1],
     ],
   );
@@ -47,7 +56,10 @@ test('course layer names, blocks and regions follow DESIGN.md', () => {
   assert.equal(u.layerMap.input, 'input');
   // dec3 concatenates its up-sampling with enc3's skip (taken before the pool).
   const concat = u.model.getLayer('dec3_concat');
-  assert.deepEqual(concat.inboundNodes[0].inboundLayers.map((l) => l.name), ['dec3_up', 'enc3_conv2']);
+  assert.deepEqual(
+    concat.inboundNodes[0].inboundLayers.map((l) => l.name),
+    ['dec3_up', 'enc3_conv2'],
+  );
   u.model.dispose();
 });
 
@@ -81,7 +93,10 @@ test('bn and classic archs: conv -> bn -> relu, bilinear up-sampling, no dropout
   bn.model.dispose();
 
   const classic = buildUNet({ arch: 'classic', depth: 2, filters: 4, classes: 3, input: [16, 16, 3], seed: 1 });
-  assert.deepEqual(classic.layerMap.blocks.map((b) => b.name), ['enc1', 'enc2', 'bottleneck', 'dec2', 'dec1', 'head']);
+  assert.deepEqual(
+    classic.layerMap.blocks.map((b) => b.name),
+    ['enc1', 'enc2', 'bottleneck', 'dec2', 'dec1', 'head'],
+  );
   assert.deepEqual(classic.layerMap.block('head')?.layers, ['head_logits']);
   assert.deepEqual(classic.model.getLayer('dec2_up').getWeights()[0].shape, [2, 2, 8, 16]);
   classic.model.dispose();
@@ -92,7 +107,10 @@ test('depth 2..5 give the blocks enc1..encD, bottleneck, decD..dec1, head', () =
     const u = buildUNet({ depth, filters: 2, classes: 2, input: [32, 32, 3], seed: 1 });
     const enc = Array.from({ length: depth }, (_, i) => `enc${i + 1}`);
     const dec = Array.from({ length: depth }, (_, i) => `dec${depth - i}`);
-    assert.deepEqual(u.layerMap.blocks.map((b) => b.name), [...enc, 'bottleneck', ...dec, 'head']);
+    assert.deepEqual(
+      u.layerMap.blocks.map((b) => b.name),
+      [...enc, 'bottleneck', ...dec, 'head'],
+    );
     assert.equal(u.layerMap.block('bottleneck')?.level, depth + 1);
     assert.ok(u.layerMap.layer(`enc${depth}_dropout`));
     u.model.dispose();
@@ -100,7 +118,10 @@ test('depth 2..5 give the blocks enc1..encD, bottleneck, decD..dec1, head', () =
 });
 
 test('bad options are UserErrors that name the option; a wrong input size gets the nearest valid one', () => {
-  assert.throws(() => buildUNet({ input: [97, 128, 3] }), (e: Error) => e instanceof UserError && /nearest valid size: 96x128x3/.test(e.message));
+  assert.throws(
+    () => buildUNet({ input: [97, 128, 3] }),
+    (e: Error) => e instanceof UserError && /nearest valid size: 96x128x3/.test(e.message),
+  );
   assert.throws(() => buildUNet({ depth: 5, input: [100, 70, 3] }), /multiples of 2\^5 = 32; nearest valid size: 96x64x3/);
   assert.throws(() => buildUNet({ depth: 3, input: [3, 3, 3] }), /nearest valid size: 8x8x3/);
   assert.throws(() => buildUNet({ depth: 6 }), /depth must be an integer from 2 to 5/);

@@ -36,11 +36,33 @@ export async function checkReport(file: string, screenshot: string): Promise<Pag
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await browser.newPage();
-    const r: PageCheck = { consoleErrors: [], pageErrors: [], dialogs: [], requests: [], chartSvgs: 0, chartCanvases: 0, chartsReady: false, bodyText: '', uBlocks: 0, toggles: [], fillAfterToggle: null, fillBeforeToggle: null };
+    const r: PageCheck = {
+      consoleErrors: [],
+      pageErrors: [],
+      dialogs: [],
+      requests: [],
+      chartSvgs: 0,
+      chartCanvases: 0,
+      chartsReady: false,
+      bodyText: '',
+      uBlocks: 0,
+      toggles: [],
+      fillAfterToggle: null,
+      fillBeforeToggle: null,
+    };
     page.on('console', (m) => {
       if (m.type() === 'error') r.consoleErrors.push(m.text());
     });

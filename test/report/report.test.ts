@@ -22,7 +22,7 @@ test('names are escaped for HTML and for JSON inside <script>', () => {
   assert.equal(inlineScript('a="</script>";b="<!--"'), 'a="<\\/script>";b="<\\!--"');
 });
 
-test('a tiny sweep\'s report opens in Chromium: no console errors, charts render, names shown as text', { timeout: 120_000 }, async (t) => {
+test("a tiny sweep's report opens in Chromium: no console errors, charts render, names shown as text", { timeout: 120_000 }, async (t) => {
   const missing = browserMissing();
   if (missing) {
     if (process.env.CI === 'true') assert.fail(`${missing} (required in CI)`);

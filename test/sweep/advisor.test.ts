@@ -21,7 +21,14 @@ interface AdviceJson {
   strategy_reason: string;
   time_share: number | null;
   shift: { kind: string; from: string; words: string };
-  halving: { spent_seconds: number; plan: { cap_seconds: number; rungs: { candidates: number }[] }; dirs: string[]; winner: string; candidates: { spec: string }[]; confidence: { level: string } } | null;
+  halving: {
+    spent_seconds: number;
+    plan: { cap_seconds: number; rungs: { candidates: number }[] };
+    dirs: string[];
+    winner: string;
+    candidates: { spec: string }[];
+    confidence: { level: string };
+  } | null;
   verify: { kind: string; verdict: string } | null;
 }
 
@@ -38,13 +45,23 @@ test('step prices: measured once, then read from the cache; timing leaks no tens
     const first = await priceSteps(s.model, folder, ['head', 'decoder+head', 'decoder'], { batch: 4, cacheFile: file });
     assert.ok(existsSync(file));
     assert.ok(first.timing_seconds > 0);
-    assert.deepEqual(first.prices.map((p) => p.policy), ['full', 'head', 'decoder+head', 'decoder']);
+    assert.deepEqual(
+      first.prices.map((p) => p.policy),
+      ['full', 'head', 'decoder+head', 'decoder'],
+    );
     for (const p of first.prices) assert.ok(p.seconds! > 0 && p.source === 'measured' && p.flops_share > 0, JSON.stringify(p));
     assert.equal(first.prices[0]!.time_share, 1);
     assert.equal(first.prices.find((p) => p.policy === 'head')!.cache, true, 'head trains from the activation cache');
     const again = await priceSteps(s.model, folder, ['head', 'decoder'], { batch: 4, cacheFile: file });
     assert.equal(again.timing_seconds, 0, 'nothing measured twice');
-    assert.deepEqual(again.prices.map((p) => [p.policy, p.source, p.seconds]), [['full', 'cached', first.prices[0]!.seconds], ['head', 'cached', first.prices[1]!.seconds], ['decoder', 'cached', first.prices[3]!.seconds]]);
+    assert.deepEqual(
+      again.prices.map((p) => [p.policy, p.source, p.seconds]),
+      [
+        ['full', 'cached', first.prices[0]!.seconds],
+        ['head', 'cached', first.prices[1]!.seconds],
+        ['decoder', 'cached', first.prices[3]!.seconds],
+      ],
+    );
     const flops = await priceSteps(s.model, folder, ['head'], { batch: 4, measure: false });
     assert.equal(flops.prices[1]!.source, 'flops');
     assert.equal(flops.prices[1]!.seconds, null);
@@ -58,7 +75,31 @@ test('advise --strategy halving: rungs are resumable sweeps, the spending stays 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const s = await tinySetting(dir);
   const out = join(dir, 'advice');
-  const args = ['advise', '--model', s.model, '--data', s.data, '--budget', '0.9time', '--strategy', 'halving', '--advice-budget', '1', '--seeds', '2', '--epochs', '2', '--batch', '4', '--lr', '0.01', '--step-times', join(dir, 'st.json'), '--out', out];
+  const args = [
+    'advise',
+    '--model',
+    s.model,
+    '--data',
+    s.data,
+    '--budget',
+    '0.9time',
+    '--strategy',
+    'halving',
+    '--advice-budget',
+    '1',
+    '--seeds',
+    '2',
+    '--epochs',
+    '2',
+    '--batch',
+    '4',
+    '--lr',
+    '0.01',
+    '--step-times',
+    join(dir, 'st.json'),
+    '--out',
+    out,
+  ];
   const r = cli(args);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^recommendation within 0\.9time: --train \S+/);
@@ -68,7 +109,10 @@ test('advise --strategy halving: rungs are resumable sweeps, the spending stays 
   assert.match(r.stdout, /The evidence (suggests an (input|output)-side shift|leans to|does not say which side)/);
   const a = JSON.parse(readFileSync(join(out, 'advice.json'), 'utf8')) as AdviceJson;
   assert.equal(a.strategy, 'halving');
-  assert.ok(a.halving && a.halving.spent_seconds <= a.halving.plan.cap_seconds + 1e-9, `spent ${a.halving?.spent_seconds} within the cap ${a.halving?.plan.cap_seconds}`);
+  assert.ok(
+    a.halving && a.halving.spent_seconds <= a.halving.plan.cap_seconds + 1e-9,
+    `spent ${a.halving?.spent_seconds} within the cap ${a.halving?.plan.cap_seconds}`,
+  );
   assert.equal(a.spec, a.halving.winner);
   assert.ok(a.time_share !== null && a.time_share <= 0.9 + 1e-9, `the winner fits the budget by measured time: ${a.time_share}`);
   assert.ok(a.halving.candidates.length >= 3 && a.halving.candidates.some((c) => c.spec === 'head'));
@@ -79,7 +123,12 @@ test('advise --strategy halving: rungs are resumable sweeps, the spending stays 
   const collected = cli(['sweep', 'collect', rung1, '--json']);
   assert.equal(collected.code, 0, collected.stderr);
   assert.equal((JSON.parse(collected.stdout) as { trials: { planned: number; done: number } }).trials.done, a.halving.plan.rungs[0]!.candidates);
-  const trial = join(rung1, 'trials', readdirSync(join(rung1, 'trials')).find((n) => n.startsWith('0-'))!, 'trial.json');
+  const trial = join(
+    rung1,
+    'trials',
+    readdirSync(join(rung1, 'trials')).find((n) => n.startsWith('0-'))!,
+    'trial.json',
+  );
   const mtime = statSync(trial).mtimeMs;
   const again = cli(args);
   assert.equal(again.code, 0, again.stderr);
@@ -113,15 +162,25 @@ test('advise --verify prints 95% intervals and says "tied" when they overlap', {
   const r = cli([...base, '--verify', '--policies', `head,${alias}`, '--seeds', '2', '--epochs', '1', '--out', join(dir, 'sweep')]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /95% CI/);
-  assert.match(r.stdout, new RegExp(`${alias.replace(/\+/g, '\\+')}\\s+0\\.\\d{4}\\s+0\\.\\d{4}\\s+\\d\\.\\d{3}-\\d\\.\\d{3}`), 'the table shows each policy\'s interval');
-  assert.match(r.stdout, /verified against the sweep: tied \(within noise of the best\): .* the 95% intervals over seeds overlap \(.*\(95% CI 0\.\d{4}-0\.\d{4}\) overlaps/);
+  assert.match(
+    r.stdout,
+    new RegExp(`${alias.replace(/\+/g, '\\+')}\\s+0\\.\\d{4}\\s+0\\.\\d{4}\\s+\\d\\.\\d{3}-\\d\\.\\d{3}`),
+    "the table shows each policy's interval",
+  );
+  assert.match(
+    r.stdout,
+    /verified against the sweep: tied \(within noise of the best\): .* the 95% intervals over seeds overlap \(.*\(95% CI 0\.\d{4}-0\.\d{4}\) overlaps/,
+  );
   const a = JSON.parse(readFileSync(join(dir, 'sweep', 'advice.json'), 'utf8')) as AdviceJson;
   assert.equal(a.verify!.kind, 'tied');
   // Causal evidence: a short full fine-tune, and each block's reset sensitivity in the scores.
   const reset = cli([...base, '--evidence', 'reset', '--json']);
   assert.equal(reset.code, 0, reset.stderr);
   const withReset = JSON.parse(reset.stdout) as { evidence: { block: string; reset?: number | null }[]; explanation: string[] };
-  assert.ok(withReset.evidence.every((e) => typeof e.reset === 'number'), JSON.stringify(withReset.evidence));
+  assert.ok(
+    withReset.evidence.every((e) => typeof e.reset === 'number'),
+    JSON.stringify(withReset.evidence),
+  );
   assert.match(withReset.explanation[0]!, /reset sensitivity after a short full fine-tune/);
 });
 
@@ -138,11 +197,17 @@ test('advise on a target with other classes: every candidate, the pick and the v
   assert.equal(r.code, 0, r.stderr);
   const a = JSON.parse(readFileSync(join(dir, 'halving', 'advice.json'), 'utf8')) as AdviceJson;
   assert.ok(a.blocks.includes('head'), `the pick trains the head: ${a.spec}`);
-  assert.ok(a.halving!.candidates.some((c) => c.spec === 'encoder+head'), 'encoder is tried with the head');
+  assert.ok(
+    a.halving!.candidates.some((c) => c.spec === 'encoder+head'),
+    'encoder is tried with the head',
+  );
   for (const c of a.halving!.candidates) assert.match(c.spec, /head|full|all|deep/, `candidate ${c.spec} trains the head`);
   const v = cli(['advise', ...common, '--strategy', 'probe', '--verify', '--policies', 'head,encoder,decoder', '--seeds', '1', '--epochs', '1', '--out', out]);
   assert.equal(v.code, 0, v.stderr);
   const verified = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { policies: { policy: string }[] };
-  assert.ok(verified.policies.some((p) => p.policy === 'encoder+head'), 'the verify sweep trains encoder with the head');
+  assert.ok(
+    verified.policies.some((p) => p.policy === 'encoder+head'),
+    'the verify sweep trains encoder with the head',
+  );
   assert.ok(!verified.policies.some((p) => p.policy === 'encoder'));
 });

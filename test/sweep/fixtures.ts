@@ -29,7 +29,25 @@ export async function tinySetting(dir: string, o: { evilName?: boolean } = {}): 
   return { data, model };
 }
 
-export const sweepArgs = (s: { data: string; model: string }, out: string) => ['sweep', '--model', s.model, '--data', s.data, '--policies', 'full,decoder,head', '--seeds', '1', '--epochs', '1', '--batch', '4', '--lr', '0.01', '--out', out];
+export const sweepArgs = (s: { data: string; model: string }, out: string) => [
+  'sweep',
+  '--model',
+  s.model,
+  '--data',
+  s.data,
+  '--policies',
+  'full,decoder,head',
+  '--seeds',
+  '1',
+  '--epochs',
+  '1',
+  '--batch',
+  '4',
+  '--lr',
+  '0.01',
+  '--out',
+  out,
+];
 
 export function cli(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });

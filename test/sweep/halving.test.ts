@@ -19,7 +19,17 @@ const candidates: HalvingCandidate[] = [
   { spec: 'enc1+head', stepSeconds: 0.8, origin: 'probe' },
 ];
 // The rigged truth: `shallow:2` (not the most expensive, not the cheapest) is clearly best, at any length.
-const quality: Record<string, number> = { full: 0.6, encoder: 0.62, decoder: 0.5, bottleneck: 0.3, head: 0.4, 'decoder+head': 0.52, 'shallow:2': 0.8, 'deep:2': 0.45, 'enc1+head': 0.55 };
+const quality: Record<string, number> = {
+  full: 0.6,
+  encoder: 0.62,
+  decoder: 0.5,
+  bottleneck: 0.3,
+  head: 0.4,
+  'decoder+head': 0.52,
+  'shallow:2': 0.8,
+  'deep:2': 0.45,
+  'enc1+head': 0.55,
+};
 
 /** A runner whose trials train exactly what the rung asks; more training helps every policy alike. */
 function rigged(asked: { policies: string[]; steps: number; seeds: number }[]): RungRunner {
@@ -42,7 +52,11 @@ test('halving never spends more than its cap and keeps the best candidate of a r
     const plan = planHalving(candidates, { ...settings, capSeconds: share * fullSweep });
     assert.ok(plan, `share ${share}: a plan`);
     assert.ok(plan.bound_seconds <= plan.cap_seconds + 1e-9, `share ${share}: the plan's bound ${plan.bound_seconds} within its cap ${plan.cap_seconds}`);
-    assert.deepEqual(plan.rungs.map((r) => r.candidates), [9, 3], `share ${share}: 9 candidates, then the best third`);
+    assert.deepEqual(
+      plan.rungs.map((r) => r.candidates),
+      [9, 3],
+      `share ${share}: 9 candidates, then the best third`,
+    );
     assert.equal(plan.rungs[plan.rungs.length - 1]!.seeds, 2, 'the last rung runs two seeds');
     for (const [k, r] of plan.rungs.entries()) {
       assert.ok(r.epochs >= 1 && r.epochs <= 5 && r.trainSamples >= 16 && r.trainSamples <= 400, `rung ${k} within a full trial: ${JSON.stringify(r)}`);
@@ -68,44 +82,64 @@ test('early rungs promote by validation loss, the last rung picks by mIoU', asyn
   const plan = planHalving(candidates, { eta: 3, trainCount: 400, batch: 8, maxEpochs: 5, capSeconds: 2000 })!;
   // After a short rung `decoder` has the lowest loss but not yet the best mIoU (head's mIoU moves first); at the last rung mIoU decides.
   const runner: RungRunner = async (rung, policies) =>
-    policies.flatMap((policy) => Array.from({ length: rung.seeds }, (_, seed) => {
-      const early = rung.rung < plan.rungs.length - 1;
-      const miou = early ? (policy === 'head' ? 0.9 : quality[policy]!) : quality[policy]! + (policy === 'decoder' ? 0.5 : 0) + 0.001 * seed;
-      const loss = policy === 'decoder' ? 0.01 : 1 - quality[policy]!;
-      return { policy, seed, val_miou: miou, val_loss: loss, steps: rung.steps, epochs: rung.epochs, wall_seconds: null };
-    }));
+    policies.flatMap((policy) =>
+      Array.from({ length: rung.seeds }, (_, seed) => {
+        const early = rung.rung < plan.rungs.length - 1;
+        const miou = early ? (policy === 'head' ? 0.9 : quality[policy]!) : quality[policy]! + (policy === 'decoder' ? 0.5 : 0) + 0.001 * seed;
+        const loss = policy === 'decoder' ? 0.01 : 1 - quality[policy]!;
+        return { policy, seed, val_miou: miou, val_loss: loss, steps: rung.steps, epochs: rung.epochs, wall_seconds: null };
+      }),
+    );
   const r = await runHalving(candidates, plan, runner);
   assert.equal(r.rungs[0]!.ranked_by, 'val_loss');
-  assert.deepEqual(r.rungs[0]!.kept, ['decoder', 'shallow:2', 'encoder'], 'kept by loss: head\'s early mIoU does not carry it');
+  assert.deepEqual(r.rungs[0]!.kept, ['decoder', 'shallow:2', 'encoder'], "kept by loss: head's early mIoU does not carry it");
   assert.equal(r.rungs[r.rungs.length - 1]!.ranked_by, 'val_miou');
   assert.equal(r.winner, 'decoder');
 });
 
 test('a runner that trains longer than asked is stopped before it passes the cap', async () => {
   const plan = planHalving(candidates, { eta: 3, trainCount: 400, batch: 8, maxEpochs: 5, capSeconds: 300 })!;
-  const greedy: RungRunner = async (rung, policies) => policies.flatMap((policy) => Array.from({ length: rung.seeds }, (_, seed) => ({ policy, seed, val_miou: quality[policy]!, val_loss: null, steps: rung.steps * 10, epochs: rung.epochs, wall_seconds: null })));
+  const greedy: RungRunner = async (rung, policies) =>
+    policies.flatMap((policy) =>
+      Array.from({ length: rung.seeds }, (_, seed) => ({
+        policy,
+        seed,
+        val_miou: quality[policy]!,
+        val_loss: null,
+        steps: rung.steps * 10,
+        epochs: rung.epochs,
+        wall_seconds: null,
+      })),
+    );
   const lines: string[] = [];
   const r = await runHalving(candidates, plan, greedy, (l) => lines.push(l));
   assert.equal(r.rungs.length, 1, 'only the first rung ran');
-  assert.ok(lines.some((l) => /would pass the advice budget/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /would pass the advice budget/.test(l)),
+    lines.join('\n'),
+  );
   assert.equal(r.winner, 'shallow:2');
 });
 
 test('confidence: the lead at the last rung against the pooled seed noise', () => {
   const tie = confidenceOf([
-    { policy: 'a', val_miou_mean: 0.71, val_miou_ci95: null, val_loss_mean: null, seeds: [0.70, 0.72] },
-    { policy: 'b', val_miou_mean: 0.70, val_miou_ci95: null, val_loss_mean: null, seeds: [0.68, 0.72] },
+    { policy: 'a', val_miou_mean: 0.71, val_miou_ci95: null, val_loss_mean: null, seeds: [0.7, 0.72] },
+    { policy: 'b', val_miou_mean: 0.7, val_miou_ci95: null, val_loss_mean: null, seeds: [0.68, 0.72] },
   ]);
   assert.equal(tie.level, 'low');
   assert.match(tie.words, /within noise: a near tie/);
   // Pooled SD of (0.70, 0.72) and (0.68, 0.72): sqrt((0.0002 + 0.0008) / 2).
   assert.ok(Math.abs(tie.noise_sd! - Math.sqrt(0.0005)) < 1e-12);
-  const one = confidenceOf([{ policy: 'a', val_miou_mean: 0.7, val_miou_ci95: null, val_loss_mean: null, seeds: [0.7] }, { policy: 'b', val_miou_mean: 0.6, val_miou_ci95: null, val_loss_mean: null, seeds: [0.6] }]);
+  const one = confidenceOf([
+    { policy: 'a', val_miou_mean: 0.7, val_miou_ci95: null, val_loss_mean: null, seeds: [0.7] },
+    { policy: 'b', val_miou_mean: 0.6, val_miou_ci95: null, val_loss_mean: null, seeds: [0.6] },
+  ]);
   assert.equal(one.level, 'unknown');
 });
 
 test('the kind of shift: input-side when policies of the first blocks win by more than the noise', () => {
-  const region = (b: string) => (b.startsWith('enc') ? 'encoder' : b.startsWith('dec') ? 'decoder' : b === 'head' ? 'head' : 'bottleneck') as 'encoder' | 'decoder' | 'head' | 'bottleneck';
+  const region = (b: string) =>
+    (b.startsWith('enc') ? 'encoder' : b.startsWith('dec') ? 'decoder' : b === 'head' ? 'head' : 'bottleneck') as 'encoder' | 'decoder' | 'head' | 'bottleneck';
   assert.equal(sideOf(['enc1', 'enc2'], region), 'input');
   assert.equal(sideOf(['dec1', 'head'], region), 'output');
   assert.equal(sideOf(['enc1', 'head'], region), 'both');

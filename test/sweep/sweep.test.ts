@@ -37,7 +37,15 @@ test('budgets, policies and trial folder names are parsed strictly', () => {
 });
 
 test('the verdict says "wrong" with the gap when another policy within the budget beat the recommendation', () => {
-  const p = (policy: string, miou: number, share: number) => ({ policy, val_miou_mean: miou, params_share: share, flops_share: share, time_share: null, pareto_time: false, pareto_params: policy === 'decoder' });
+  const p = (policy: string, miou: number, share: number) => ({
+    policy,
+    val_miou_mean: miou,
+    params_share: share,
+    flops_share: share,
+    time_share: null,
+    pareto_time: false,
+    pareto_params: policy === 'decoder',
+  });
   const v = verdictOf('head', [p('full', 0.9, 1), p('decoder', 0.8, 0.4), p('head', 0.7, 0.1)], parseBudget('50%params'));
   assert.equal(v.best_within_budget, 'decoder');
   assert.ok(Math.abs(v.gap! - 0.1) < 1e-9);
@@ -48,16 +56,25 @@ test('the verdict says "wrong" with the gap when another policy within the budge
 });
 
 test('with seeds, the verdict is "tied" when the 95% intervals overlap and "wrong ... outside noise" when they do not', () => {
-  const p = (policy: string, seeds: number[], share: number) => ({ policy, val_miou_mean: seeds.reduce((a, b) => a + b) / seeds.length, val_miou_ci95: tInterval(seeds), params_share: share, flops_share: share, time_share: null, pareto_time: false, pareto_params: false });
+  const p = (policy: string, seeds: number[], share: number) => ({
+    policy,
+    val_miou_mean: seeds.reduce((a, b) => a + b) / seeds.length,
+    val_miou_ci95: tInterval(seeds),
+    params_share: share,
+    flops_share: share,
+    time_share: null,
+    pareto_time: false,
+    pareto_params: false,
+  });
   const budget = parseBudget('50%params');
   const tied = verdictOf('head', [p('full', [0.9, 0.91, 0.92], 1), p('decoder', [0.74, 0.78, 0.82], 0.4), p('head', [0.72, 0.76, 0.77], 0.1)], budget);
   assert.equal(tied.kind, 'tied');
   assert.match(tied.verdict, /^tied \(within noise of the best\): decoder scored 0\.0300 more, but the 95% intervals over seeds overlap/);
   assert.match(tied.noise, /head 0\.7500 \(95% CI 0\.\d{4}-0\.\d{4}\) overlaps decoder 0\.7800/);
-  const wrong = verdictOf('head', [p('decoder', [0.80, 0.801, 0.802], 0.4), p('head', [0.70, 0.701, 0.702], 0.1)], budget);
+  const wrong = verdictOf('head', [p('decoder', [0.8, 0.801, 0.802], 0.4), p('head', [0.7, 0.701, 0.702], 0.1)], budget);
   assert.equal(wrong.kind, 'wrong');
   assert.match(wrong.verdict, /^wrong \(by 0\.1000, outside noise\): decoder was better/);
-  const right = verdictOf('decoder', [p('decoder', [0.80, 0.81, 0.82], 0.4), p('head', [0.79, 0.80, 0.81], 0.1)], budget);
+  const right = verdictOf('decoder', [p('decoder', [0.8, 0.81, 0.82], 0.4), p('head', [0.79, 0.8, 0.81], 0.1)], budget);
   assert.equal(right.kind, 'right');
   assert.match(right.verdict, /but head is within noise of it/);
 });
@@ -91,7 +108,13 @@ test('a sweep killed after its first trial, rerun, runs only the missing trials'
 
   const r = cli([...sweepArgs(s, out), '--json']);
   assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { ran: number[]; skipped: number[]; failed: unknown[]; trials: { done: number; planned: number }; policies: { policy: string; val_miou_mean: number | null; flops_share: number; trainable_parameters: number }[] };
+  const j = JSON.parse(r.stdout) as {
+    ran: number[];
+    skipped: number[];
+    failed: unknown[];
+    trials: { done: number; planned: number };
+    policies: { policy: string; val_miou_mean: number | null; flops_share: number; trainable_parameters: number }[];
+  };
   assert.ok(j.skipped.includes(0), `trial 0 was finished before the kill and must be skipped: ${r.stdout.slice(0, 200)}`);
   assert.ok(!j.ran.includes(0));
   assert.deepEqual([...j.ran, ...j.skipped].sort(), [0, 1, 2]);

@@ -52,7 +52,9 @@ function countStep(spec: string, useCache: boolean, fused = false) {
   const x = tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
   const y = tf.randomUniform([2, 32, 32], 0, 4, 'int32', 2) as tf.Tensor3D;
   const trainable = new Set(frozen.variables.map((v) => v.layer));
-  const split = useCache ? splitFrozenPrefix({ model: unet.model, layerMap: unet.layerMap, differentiated: trainable, inferenceLayers: new Set(frozen.inferenceLayers) }).split : null;
+  const split = useCache
+    ? splitFrozenPrefix({ model: unet.model, layerMap: unet.layerMap, differentiated: trainable, inferenceLayers: new Set(frozen.inferenceLayers) }).split
+    : null;
   if (useCache) assert.ok(split, `${spec}: no frozen prefix to cache`);
   const inputs = split ? split.runPrefix(x) : x;
   // Fused: the step as trainEpoch makes it, the forward pass stopping at the logits layer's input.
@@ -68,7 +70,12 @@ function countStep(spec: string, useCache: boolean, fused = false) {
   step(); // warm
   const { kernels } = profiler.capture(step);
   const calls = (k: string) => kernels.filter((r) => r.kernel === k).reduce((s, r) => s + r.calls, 0);
-  const got = { Conv2DBackpropFilter: calls('Conv2DBackpropFilter'), Conv2DBackpropInput: calls('Conv2DBackpropInput'), Conv2D: calls('Conv2D'), FusedConv2D: calls('FusedConv2D') };
+  const got = {
+    Conv2DBackpropFilter: calls('Conv2DBackpropFilter'),
+    Conv2DBackpropInput: calls('Conv2DBackpropInput'),
+    Conv2D: calls('Conv2D'),
+    FusedConv2D: calls('FusedConv2D'),
+  };
   const losses = { UnetLinearSoftmaxXent: calls('UnetLinearSoftmaxXent'), UnetSparseSoftmaxXent: calls('UnetSparseSoftmaxXent') };
   const prefix = new Set(split?.prefixLayers ?? []);
   const forwardLayers = new Set(unet.layerMap.layers.map((l) => l.name).filter((l) => !prefix.has(l)));
@@ -107,7 +114,12 @@ test('with the activation cache, the frozen prefix runs no convolution in a step
 });
 
 test('with the logits layer fused into the loss, a step runs one UnetLinearSoftmaxXent and no kernel of that layer', () => {
-  for (const [spec, cache] of [['all', false], ['decoder', false], ['head', true], ['decoder', true]] as const) {
+  for (const [spec, cache] of [
+    ['all', false],
+    ['decoder', false],
+    ['head', true],
+    ['decoder', true],
+  ] as const) {
     const { got, want, losses } = countStep(spec, cache, true);
     assert.deepEqual(got, want, `${spec}${cache ? ' (cache)' : ''}`);
     assert.deepEqual(losses, { UnetLinearSoftmaxXent: 1, UnetSparseSoftmaxXent: 0 }, spec);

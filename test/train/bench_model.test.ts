@@ -29,7 +29,10 @@ test('benchModelFolder times and profiles a saved model, with its FLOPs', async 
   assert.equal(r.parameters, parameters);
   assert.ok(r.step_ms > 0 && r.forward_ms >= 0, `step ${r.step_ms} ms, forward ${r.forward_ms} ms`);
   assert.ok(r.gflop_per_step > 0, `FLOPs counted: ${r.gflop_per_step} GFLOP per step`);
-  assert.ok(r.profile!.some((k) => k.kernel === 'UnetAdamUpdate'), 'the profile holds the optimizer step');
+  assert.ok(
+    r.profile!.some((k) => k.kernel === 'UnetAdamUpdate'),
+    'the profile holds the optimizer step',
+  );
   assert.equal(tf.memory().numTensors, before, 'the model and the step tensors are disposed');
 });
 
@@ -39,7 +42,10 @@ test('benchModelFolderPrecisions times a model folder in fp32 and, with precisio
   const u = buildUNet({ depth: 2, filters: 8, classes: 3, input: [32, 32, 3], seed: 1 });
   await saveModelFolder(dir, u);
   u.model.dispose();
-  await assert.rejects(benchModelFolderPrecisions(dir, { ...quick, precision: 'fp16' as never }), (e: unknown) => e instanceof OptionError && e.option === 'precision');
+  await assert.rejects(
+    benchModelFolderPrecisions(dir, { ...quick, precision: 'fp16' as never }),
+    (e: unknown) => e instanceof OptionError && e.option === 'precision',
+  );
   const before = tf.memory().numTensors;
   const r = await benchModelFolderPrecisions(dir, { ...quick, profile: false, precision: 'auto' }, 1);
   const bf16 = cpuCapabilities().bf16;
@@ -63,7 +69,10 @@ test('benchModelStep refuses a model whose output is not [N, H, W, classes]', ()
   const input = tfl.input({ shape: [8, 8, 3] });
   const flat = tfl.layers.flatten().apply(input) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 2 }).apply(flat) as tfl.SymbolicTensor });
-  assert.throws(() => benchModelStep(model, quick), (e: unknown) => e instanceof UserError && /one \[N, H, W, C\] input and one \[N, H, W, classes\] output/.test((e as Error).message));
+  assert.throws(
+    () => benchModelStep(model, quick),
+    (e: unknown) => e instanceof UserError && /one \[N, H, W, C\] input and one \[N, H, W, classes\] output/.test((e as Error).message),
+  );
   model.dispose();
 });
 

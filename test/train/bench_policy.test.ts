@@ -53,7 +53,8 @@ test('finetune records in run.json whether the activation cache was used, and --
   assert.equal(on.code, 0, on.stderr);
   const off = cli(...base, '--train', 'decoder+head', '--no-cache', '--out', join(dir, 'off'));
   assert.equal(off.code, 0, off.stderr);
-  const setup = (run: string) => (JSON.parse(readFileSync(join(dir, run, 'run.json'), 'utf8')) as { setup: { activationCache: { used: boolean; reason: string }[] } }).setup.activationCache;
+  const setup = (run: string) =>
+    (JSON.parse(readFileSync(join(dir, run, 'run.json'), 'utf8')) as { setup: { activationCache: { used: boolean; reason: string }[] } }).setup.activationCache;
   assert.equal(setup('on')[0]!.used, true);
   assert.deepEqual(setup('off')[0], { phase: 0, from_epoch: 1, used: false, reason: 'switched off (options.cache)' });
   const sha = (run: string) => (JSON.parse(readFileSync(join(dir, run, 'model', 'unet.json'), 'utf8')) as { weights: { sha256: string } }).weights.sha256;

@@ -48,7 +48,11 @@ async function table(key: string, title: string, model: string, data: string, ro
 
 try {
   await h5wasm.ready;
-  console.log(`CPU: ${cpus()[0]?.model} x${cpus().length}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (start); seeds ${seeds.join(',')}`);
+  console.log(
+    `CPU: ${cpus()[0]?.model} x${cpus().length}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (start); seeds ${seeds.join(',')}`,
+  );
   const layers = depth1UNet();
   const file = join(dir, 'unet.keras');
   writeKeras3Archive(file, join(dir, 'tmp.h5'), layers, randomWeights(layers, 11));
@@ -59,15 +63,35 @@ try {
   const scenes = await binaryDigitSet(join(dir, 'scenes'), { count: 96, valCount: 32 });
   const policies = ['head', 'decoder+head', 'all'];
   const losses: LossName[] = ['bce', 'dice', 'bce+dice'];
-  await table('a', '(a) from the random-weight import, digits 0..2 vs background, 96 train / 32 val 32x32 scenes, 6 epochs', model, scenes, policies.flatMap((train) => losses.map((loss) => ({ train, loss }))), 6);
+  await table(
+    'a',
+    '(a) from the random-weight import, digits 0..2 vs background, 96 train / 32 val 32x32 scenes, 6 epochs',
+    model,
+    scenes,
+    policies.flatMap((train) => losses.map((loss) => ({ train, loss }))),
+    6,
+  );
 
   const source = await binaryDigitSet(join(dir, 'source'), { count: 256, valCount: 32, digits: [0, 9], seed: 1 });
   const target = await binaryDigitSet(join(dir, 'target'), { count: 96, valCount: 32, digits: [0, 9], seed: 2, foreground: (d) => d >= 5 });
   const pretrained = join(dir, 'pretrained');
   await finetune({ model, data: source, train: 'all', loss: 'bce', epochs: 10, batch: 8, lr: 0.01, out: pretrained, ...quiet });
-  console.log(`\nsource model (all layers, 10 epochs on 256 scenes, every digit foreground): fg IoU ${f4(await fgIou(pretrained, source))} on its own val split`);
-  await table('b', '(b) transfer: the source model fine-tuned to find only digits 5..9 (0..4 are background), 96 train / 32 val scenes, 6 epochs', pretrained, target, policies.map((train) => ({ train, loss: 'bce' as LossName })), 6);
-  console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (end)`);
+  console.log(
+    `\nsource model (all layers, 10 epochs on 256 scenes, every digit foreground): fg IoU ${f4(await fgIou(pretrained, source))} on its own val split`,
+  );
+  await table(
+    'b',
+    '(b) transfer: the source model fine-tuned to find only digits 5..9 (0..4 are background), 96 train / 32 val scenes, 6 epochs',
+    pretrained,
+    target,
+    policies.map((train) => ({ train, loss: 'bce' as LossName })),
+    6,
+  );
+  console.log(
+    `\nload average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (end)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

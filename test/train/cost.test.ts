@@ -32,7 +32,10 @@ test('sweeps and the advisor price a policy without the forward pass of its cach
   const batch = 4;
   const all = trainingStepFlops(unet, batch).total;
   const head = resolveTrainSpec('head', unet.layerMap).trainable;
-  const cached = layerFlops(unet).filter((l) => unet.layerMap.layer(l.layer)?.block !== 'head').reduce((s, l) => s + l.forward, 0) * batch;
+  const cached =
+    layerFlops(unet)
+      .filter((l) => unet.layerMap.layer(l.layer)?.block !== 'head')
+      .reduce((s, l) => s + l.forward, 0) * batch;
   const uncached = policyStepFlops(unet, batch, head);
   const withCache = policyCost(unet, batch, head);
   assert.ok(cached > 0);
@@ -45,7 +48,9 @@ test('sweeps and the advisor price a policy without the forward pass of its cach
 
   // The advisor's candidate made of the head block alone carries the same share.
   const evidence = unet.layerMap.blocks.map((b) => ({ block: b.name, score: b.name === 'head' ? 1 : 0 }));
-  const found = candidates(unet, evidence as Parameters<typeof candidates>[1], { kind: 'time', limit: 0.5, text: '50%time' }, batch).find((c) => c.blocks.length === 1 && c.blocks[0] === 'head');
+  const found = candidates(unet, evidence as Parameters<typeof candidates>[1], { kind: 'time', limit: 0.5, text: '50%time' }, batch).find(
+    (c) => c.blocks.length === 1 && c.blocks[0] === 'head',
+  );
   assert.ok(found, 'head is a candidate within half the time');
   assert.ok(Math.abs(found.flops_share - withCache.total / all) < 1e-12);
   unet.model.dispose();

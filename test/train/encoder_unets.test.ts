@@ -73,9 +73,18 @@ test('--train-bn with a frozen encoder trains its BatchNorm scales and statistic
 });
 
 test("training data reach mobilenetv2 in [-1, 1] and resnet in ImageNet's normalisation", async () => {
-  for (const [arch, lo, hi] of [['mobilenetv2', -1, 1], ['resnet18', -0.485 / 0.229, (1 - 0.406) / 0.225]] as const) {
+  for (const [arch, lo, hi] of [
+    ['mobilenetv2', -1, 1],
+    ['resnet18', -0.485 / 0.229, (1 - 0.406) / 0.225],
+  ] as const) {
     const unet = buildUNet(TINY[arch]);
-    const td = openTrainingData(data, { valFraction: 0.2, seed: 1, input: unet.options.input, modelClasses: 4, normalize: sampleNormalizationOf(unet.options) });
+    const td = openTrainingData(data, {
+      valFraction: 0.2,
+      seed: 1,
+      input: unet.options.input,
+      modelClasses: 4,
+      normalize: sampleNormalizationOf(unet.options),
+    });
     const s = await loadSample(td.ds, td.train[0]!, td.sample);
     const min = s.image.reduce((a, b) => Math.min(a, b), Infinity);
     const max = s.image.reduce((a, b) => Math.max(a, b), -Infinity);

@@ -39,7 +39,10 @@ test('--train decoder: encoder, bottleneck and head bitwise unchanged, every dec
 
 test('--train none is refused with the list of blocks', () => {
   const unet = tinyUNet();
-  assert.throws(() => resolveTrainSpec('none', unet.layerMap), (e: Error) => e instanceof UserError && /enc1, enc2, bottleneck, dec2, dec1, head/.test(e.message));
+  assert.throws(
+    () => resolveTrainSpec('none', unet.layerMap),
+    (e: Error) => e instanceof UserError && /enc1, enc2, bottleneck, dec2, dec1, head/.test(e.message),
+  );
   unet.model.dispose();
 });
 

@@ -5,7 +5,14 @@ import type { Region } from '../../src/model/layer-map.js';
 import { resolveTrainSpec, type SpecTarget } from '../../src/train/freeze_spec.js';
 
 // A depth-2 U-Net's blocks and a few layers per block, as a layer map would give them.
-const BLOCKS: [string, Region][] = [['enc1', 'encoder'], ['enc2', 'encoder'], ['bottleneck', 'bottleneck'], ['dec2', 'decoder'], ['dec1', 'decoder'], ['head', 'head']];
+const BLOCKS: [string, Region][] = [
+  ['enc1', 'encoder'],
+  ['enc2', 'encoder'],
+  ['bottleneck', 'bottleneck'],
+  ['dec2', 'decoder'],
+  ['dec1', 'decoder'],
+  ['head', 'head'],
+];
 const LAYERS: Record<string, string[]> = {
   enc1: ['enc1_conv1', 'enc1_bn1', 'enc1_conv2', 'enc1_pool'],
   enc2: ['enc2_conv1', 'enc2_conv2', 'enc2_pool'],
@@ -39,7 +46,10 @@ test('globs and removals work on layer names', () => {
   assert.deepEqual(resolveTrainSpec('*_bn*', T).trainable, ['enc1_bn1', 'dec1_bn1']);
   assert.deepEqual(blocks('all,!encoder'), ['bottleneck', 'dec2', 'dec1', 'head']);
   assert.deepEqual(blocks('!encoder,!bottleneck'), ['dec2', 'dec1', 'head']);
-  assert.deepEqual(resolveTrainSpec('decoder,!dec*_up', T).trainable.filter((n) => n.endsWith('_up')), []);
+  assert.deepEqual(
+    resolveTrainSpec('decoder,!dec*_up', T).trainable.filter((n) => n.endsWith('_up')),
+    [],
+  );
 });
 
 test('a spec that selects nothing, or names a missing block, is refused with the block list', () => {

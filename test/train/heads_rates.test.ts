@@ -29,13 +29,40 @@ test('a model with other classes gets a new head: other layers copied, refused w
   unet.model.dispose();
   fresh.model.dispose();
 
-  const frozen = spawnSync(process.execPath, [BIN, 'finetune', '--model', join(dir, 'm'), '--data', data, '--train', 'decoder', '--epochs', '1', '--out', join(dir, 'r1')], { encoding: 'utf8' });
+  const frozen = spawnSync(
+    process.execPath,
+    [BIN, 'finetune', '--model', join(dir, 'm'), '--data', data, '--train', 'decoder', '--epochs', '1', '--out', join(dir, 'r1')],
+    { encoding: 'utf8' },
+  );
   assert.equal(frozen.status, 1);
   assert.match(frozen.stderr, /freezes the head.*4 classes and the data has 6.*head_logits/);
 
-  const ok = spawnSync(process.execPath, [BIN, 'finetune', '--model', join(dir, 'm'), '--data', data, '--train', 'decoder+head', '--epochs', '1', '--batch', '4', '--out', join(dir, 'r2'), '--json'], { encoding: 'utf8' });
+  const ok = spawnSync(
+    process.execPath,
+    [
+      BIN,
+      'finetune',
+      '--model',
+      join(dir, 'm'),
+      '--data',
+      data,
+      '--train',
+      'decoder+head',
+      '--epochs',
+      '1',
+      '--batch',
+      '4',
+      '--out',
+      join(dir, 'r2'),
+      '--json',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(ok.status, 0, ok.stderr);
-  const unetJson = JSON.parse(readFileSync(join(dir, 'r2', 'model', 'unet.json'), 'utf8')) as { architecture: { classes: number }; classes: { name: string }[] };
+  const unetJson = JSON.parse(readFileSync(join(dir, 'r2', 'model', 'unet.json'), 'utf8')) as {
+    architecture: { classes: number };
+    classes: { name: string }[];
+  };
   assert.equal(unetJson.architecture.classes, 6);
   assert.equal(unetJson.classes[5]!.name, 'digit_4');
   const ev = spawnSync(process.execPath, [BIN, 'evaluate', '--model', join(dir, 'r2'), '--data', data, '--json'], { encoding: 'utf8' });
@@ -50,7 +77,14 @@ test('--lr-mult groups get their rates; multiplier 0 leaves a region unchanged',
   const mult = layerMultipliers(unet.layerMap, parseLrMult('encoder=0.1,bottleneck=0.3,enc1=0'));
   const frozen = applyFreeze(unet.model, unet.layerMap, resolveTrainSpec('all', unet.layerMap));
   const groups = buildLrGroups(frozen.variables, mult, () => makeOptimizer('adam', 1));
-  assert.deepEqual(groups.map((g) => [g.mult, g.blocks]), [[0.1, ['enc2']], [0.3, ['bottleneck']], [1, ['dec2', 'dec1', 'head']]]);
+  assert.deepEqual(
+    groups.map((g) => [g.mult, g.blocks]),
+    [
+      [0.1, ['enc2']],
+      [0.3, ['bottleneck']],
+      [1, ['dec2', 'dec1', 'head']],
+    ],
+  );
   for (const g of groups) g.optimizer.dispose();
   unet.model.dispose();
 
@@ -70,7 +104,10 @@ test('--lr-mult groups get their rates; multiplier 0 leaves a region unchanged',
   } finally {
     FusedAdam.prototype.applyGradients = orig;
   }
-  assert.deepEqual([...seen.keys()].sort((x, y) => x - y), [1e6, 3e6, 1e7]);
+  assert.deepEqual(
+    [...seen.keys()].sort((x, y) => x - y),
+    [1e6, 3e6, 1e7],
+  );
   const after = snapshot(run.model);
   assert.ok(sameBits(before.get('enc1_conv1/kernel')!, after.get('enc1_conv1/kernel')!), 'enc1 (multiplier 0) changed');
   assert.ok(!sameBits(before.get('enc2_conv1/kernel')!, after.get('enc2_conv1/kernel')!));
@@ -86,8 +123,21 @@ test('--lr-spread spreads rates geometrically from the input side to the head; u
   assert.ok(Math.abs(bott - 100 ** (-3 / 5)) < 1e-12, `bottleneck multiplier ${bott}`); // block 3 of 6
   unet.model.dispose();
   const phases = parseUnfreeze('head@0,decoder@2,all@4', 6);
-  assert.deepEqual(phases.map((p) => [p.startEpoch, p.spec]), [[0, 'head'], [2, 'head+decoder'], [4, 'head+decoder+all']]);
+  assert.deepEqual(
+    phases.map((p) => [p.startEpoch, p.spec]),
+    [
+      [0, 'head'],
+      [2, 'head+decoder'],
+      [4, 'head+decoder+all'],
+    ],
+  );
   assert.throws(() => parseUnfreeze('head@1', 4), /first stage must start at epoch 0/);
   const ft = parseUnfreeze('fine_tune', 4);
-  assert.deepEqual(ft.map((p) => [p.startEpoch, p.spec, p.lrScale, p.spreadRatio]), [[0, 'head', 1, undefined], [1, 'all', 0.5, 100]]);
+  assert.deepEqual(
+    ft.map((p) => [p.startEpoch, p.spec, p.lrScale, p.spreadRatio]),
+    [
+      [0, 'head', 1, undefined],
+      [1, 'all', 0.5, 100],
+    ],
+  );
 });

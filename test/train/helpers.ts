@@ -39,8 +39,24 @@ export function tinyUNet(o: UNetOptionsInput = {}): UNet {
 }
 
 export const BASE_CONFIG: TrainConfig = {
-  epochs: 1, batch: 4, lr: 1e-2, seed: 3, loss: 'ce', classWeights: 'none', optimizer: 'adam', weightDecay: 0.01, momentum: 0.9,
-  schedule: 'constant', train: 'all', unfreeze: null, trainBn: false, lrMult: null, lrSpread: null, earlyStop: null, val: 0.2, augment: 'none',
+  epochs: 1,
+  batch: 4,
+  lr: 1e-2,
+  seed: 3,
+  loss: 'ce',
+  classWeights: 'none',
+  optimizer: 'adam',
+  weightDecay: 0.01,
+  momentum: 0.9,
+  schedule: 'constant',
+  train: 'all',
+  unfreeze: null,
+  trainBn: false,
+  lrMult: null,
+  lrSpread: null,
+  earlyStop: null,
+  val: 0.2,
+  augment: 'none',
 };
 
 /** Trains `unet` in process on `data` into `runDir`; the model's weights change in place. */
@@ -53,7 +69,14 @@ export async function trainTiny(
 ): Promise<TrainResult> {
   const config = { ...BASE_CONFIG, ...c };
   const plan = planTraining(config);
-  const td = openTrainingData(data, { valFraction: config.val, seed: config.seed, input: unet.options.input, modelClasses: unet.options.classes, augment: plan.augment, normalize: sampleNormalizationOf(unet.options) });
+  const td = openTrainingData(data, {
+    valFraction: config.val,
+    seed: config.seed,
+    input: unet.options.input,
+    modelClasses: unet.options.classes,
+    augment: plan.augment,
+    normalize: sampleNormalizationOf(unet.options),
+  });
   return runTraining({
     runDir,
     finalModelDir: join(runDir, 'model'),

@@ -14,8 +14,9 @@ import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs 
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'time a training step of the course U-Net (optionally against PyTorch) or of a model folder (--model), or a fine-tuning policy\'s epochs (--train)',
-  usage: '[--model DIR] [--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--precision fp32|bf16|auto] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
+  summary: "time a training step of the course U-Net (optionally against PyTorch) or of a model folder (--model), or a fine-tuning policy's epochs (--train)",
+  usage:
+    '[--model DIR] [--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--precision fp32|bf16|auto] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
   options: {
     model: { type: 'string', valueName: 'DIR', description: 'time a step of the model folder DIR instead of a course U-Net (its own input size and classes)' },
     filters: { type: 'string', default: '16', description: 'filters of the first block (F)' },
@@ -26,15 +27,27 @@ export const benchCommand: Command = {
     steps: { type: 'string', default: '5', description: 'timed steps (the median is reported)' },
     warmup: { type: 'string', default: '2', description: 'untimed steps first' },
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
-    precision: { type: 'string', valueName: 'P', description: 'fp32 (default), or bf16 / auto: time the step in fp32 and in bf16 mixed precision (and PyTorch with and without autocast-bf16 with --peer)' },
-    arch: { type: 'string', valueName: 'A', description: `the U-Net to time: course (default), ${ENCODER_ARCHS.join(', ')} (their reference widths; --filters ignored)` },
+    precision: {
+      type: 'string',
+      valueName: 'P',
+      description: 'fp32 (default), or bf16 / auto: time the step in fp32 and in bf16 mixed precision (and PyTorch with and without autocast-bf16 with --peer)',
+    },
+    arch: {
+      type: 'string',
+      valueName: 'A',
+      description: `the U-Net to time: course (default), ${ENCODER_ARCHS.join(', ')} (their reference widths; --filters ignored)`,
+    },
     peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
     profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
     train: { type: 'string', valueName: 'SPEC', description: 'time whole epochs of fine-tuning SPEC (e.g. head, decoder+head, all) instead of one step' },
     images: { type: 'string', valueName: 'N', description: 'with --train: digit scenes per epoch, held in memory (default 1000)' },
     epochs: { type: 'string', valueName: 'N', description: 'with --train: epochs to run, the first (fills the cache) and N-1 later ones (default 3)' },
-    'no-cache': { type: 'boolean', description: 'with --train: do not cache the frozen prefix\'s activations' },
-    'cache-mb': { type: 'string', valueName: 'MB', description: `with --train: memory for cached activations before they spill to disk (default ${DEFAULT_CACHE_MB})` },
+    'no-cache': { type: 'boolean', description: "with --train: do not cache the frozen prefix's activations" },
+    'cache-mb': {
+      type: 'string',
+      valueName: 'MB',
+      description: `with --train: memory for cached activations before they spill to disk (default ${DEFAULT_CACHE_MB})`,
+    },
   },
   examples: [
     'unet-transfer bench',
@@ -46,7 +59,8 @@ export const benchCommand: Command = {
   ],
   async run(args, io) {
     if (args.values.train !== undefined) return runPolicyBench(args, io);
-    for (const flag of ['images', 'epochs', 'no-cache', 'cache-mb']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} goes with --train SPEC (timing a fine-tuning policy's epochs)`);
+    for (const flag of ['images', 'epochs', 'no-cache', 'cache-mb'])
+      if (args.values[flag] !== undefined) throw new UsageError(`--${flag} goes with --train SPEC (timing a fine-tuning policy's epochs)`);
     const o = {
       arch: args.values.arch === undefined ? 'course' : choiceOption(args, 'arch', ['course', ...ENCODER_ARCHS] as const),
       filters: intOption(args, 'filters', 1, 512),
@@ -67,7 +81,10 @@ export const benchCommand: Command = {
       if (!io.quiet && !io.json) io.err(`timing the model in ${dir} (batch ${o.batch}) on ${backend} with ${threads} threads...`);
       return printStep(await benchModelFolderPrecisions(dir, { ...o, precision }), { backend, threads }, args, io);
     }
-    if (!io.quiet && !io.json) io.err(`timing the ${o.arch === 'course' ? `course U-Net (F=${o.filters}, ` : `${o.arch} U-Net (`}batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`);
+    if (!io.quiet && !io.json)
+      io.err(
+        `timing the ${o.arch === 'course' ? `course U-Net (F=${o.filters}, ` : `${o.arch} U-Net (`}batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`,
+      );
     const timed = benchStepPrecisions({ ...o, precision });
     const result: Record<string, unknown> = {};
     if (args.values.peer) {
@@ -102,25 +119,47 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
   const ours = timed.bf16 ?? timed.fp32;
   const { requested, cpu } = timed;
   const result: Record<string, unknown> = {
-    backend, threads, ...ours, precision_requested: requested, onednn_isa: cpu.onednnIsa, avx512_bf16: cpu.avx512Bf16, amx: cpu.amx,
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), ...peer,
+    backend,
+    threads,
+    ...ours,
+    precision_requested: requested,
+    onednn_isa: cpu.onednnIsa,
+    avx512_bf16: cpu.avx512Bf16,
+    amx: cpu.amx,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...peer,
   };
   delete result.profile;
   delete result.step_times_ms;
   if (timed.bf16) {
-    Object.assign(result, { fp32_step_ms: timed.fp32.step_ms, fp32_forward_ms: timed.fp32.forward_ms, bf16_step_ms: timed.bf16.step_ms, bf16_forward_ms: timed.bf16.forward_ms, bf16_vs_fp32: timed.bf16_vs_fp32, bf16_impls: timed.bf16_impls });
+    Object.assign(result, {
+      fp32_step_ms: timed.fp32.step_ms,
+      fp32_forward_ms: timed.fp32.forward_ms,
+      bf16_step_ms: timed.bf16.step_ms,
+      bf16_forward_ms: timed.bf16.forward_ms,
+      bf16_vs_fp32: timed.bf16_vs_fp32,
+      bf16_impls: timed.bf16_impls,
+    });
   }
   if (ours.profile) result.kernels = ours.profile.map((k) => ({ ...k, ms: Math.round(k.ms * 100) / 100 }));
   if (io.json) {
     io.out(JSON.stringify(result));
     return 0;
   }
-  io.out(`backend ${backend}, ${threads} threads, tfjs ${tf.version_core}, oneDNN ISA ${cpu.onednnIsa}, precision ${timed.precision}${requested !== timed.precision ? ` (requested ${requested})` : ''}`);
+  io.out(
+    `backend ${backend}, ${threads} threads, tfjs ${tf.version_core}, oneDNN ISA ${cpu.onednnIsa}, precision ${timed.precision}${requested !== timed.precision ? ` (requested ${requested})` : ''}`,
+  );
   io.out(`parameters       ${ours.parameters.toLocaleString('en-US')}`);
   if (timed.bf16) {
-    io.out(`training step    fp32 ${timed.fp32.step_ms} ms, bf16 ${timed.bf16.step_ms} ms: bf16 / fp32 ${timed.bf16_vs_fp32}x  (${ours.gflop_per_step} GFLOP; ${timed.fp32.gflops} and ${timed.bf16.gflops} GFLOP/s)`);
+    io.out(
+      `training step    fp32 ${timed.fp32.step_ms} ms, bf16 ${timed.bf16.step_ms} ms: bf16 / fp32 ${timed.bf16_vs_fp32}x  (${ours.gflop_per_step} GFLOP; ${timed.fp32.gflops} and ${timed.bf16.gflops} GFLOP/s)`,
+    );
     io.out(`forward pass     fp32 ${timed.fp32.forward_ms} ms, bf16 ${timed.bf16.forward_ms} ms`);
-    io.out(`bf16 kernels     ${Object.entries(timed.bf16_impls ?? {}).map(([k, n]) => `${k} (${n})`).join(', ')}`);
+    io.out(
+      `bf16 kernels     ${Object.entries(timed.bf16_impls ?? {})
+        .map(([k, n]) => `${k} (${n})`)
+        .join(', ')}`,
+    );
   } else {
     io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
     io.out(`forward pass     ${ours.forward_ms} ms`);
@@ -128,8 +167,13 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
   io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
   if (args.values.peer) {
     io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
-    if (result.peer_bf16_step_ms !== undefined) io.out(`PyTorch bf16     ${result.peer_bf16_step_ms} ms, forward ${result.peer_bf16_forward_ms} ms (torch.autocast cpu bfloat16): ${result.peer_bf16_vs_fp32}x its fp32 step`);
-    io.out(`ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x (fp32)${result.bf16_step_ratio !== undefined ? `; bf16 step ${result.bf16_step_ratio}x` : ''}`);
+    if (result.peer_bf16_step_ms !== undefined)
+      io.out(
+        `PyTorch bf16     ${result.peer_bf16_step_ms} ms, forward ${result.peer_bf16_forward_ms} ms (torch.autocast cpu bfloat16): ${result.peer_bf16_vs_fp32}x its fp32 step`,
+      );
+    io.out(
+      `ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x (fp32)${result.bf16_step_ratio !== undefined ? `; bf16 step ${result.bf16_step_ratio}x` : ''}`,
+    );
   }
   if (ours.profile) {
     const total = ours.profile.reduce((s, k) => s + k.ms, 0);
@@ -138,7 +182,9 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
     io.out(`kernels of one training step (${total.toFixed(1)} ms in kernels, ${js.toFixed(1)} ms = ${((100 * js) / total).toFixed(1)}% of it in JavaScript):`);
     io.out(`  ${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  where`);
     for (const k of ours.profile) {
-      io.out(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(6)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`);
+      io.out(
+        `  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(6)} ${k.ms.toFixed(2).padStart(9)} ${((100 * k.ms) / total).toFixed(1).padStart(6)}%  ${k.native ? 'native' : 'JS'}`,
+      );
     }
   }
   return 0;
@@ -146,7 +192,8 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
 
 /** `bench --train SPEC`: a policy's epoch times over in-memory digit scenes, and its share of the FLOPs of `all`. */
 async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> {
-  for (const flag of ['peer', 'profile', 'precision']) if (args.values[flag] !== undefined) throw new UsageError(`--${flag} times a single step; it does not go with --train`);
+  for (const flag of ['peer', 'profile', 'precision'])
+    if (args.values[flag] !== undefined) throw new UsageError(`--${flag} times a single step; it does not go with --train`);
   const train = String(args.values.train);
   const o = {
     train,
@@ -167,7 +214,9 @@ async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> 
   const say = (line: string) => {
     if (!io.quiet && !io.json) io.err(line);
   };
-  say(`timing ${o.epochs} epochs of --train ${train} over ${o.images} digit scenes (course U-Net F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}) on ${backend} with ${threads} threads...`);
+  say(
+    `timing ${o.epochs} epochs of --train ${train} over ${o.images} digit scenes (course U-Net F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}) on ${backend} with ${threads} threads...`,
+  );
   const r = await benchPolicyEpochs(o, say);
   const result = { backend, threads, ...r, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
   if (io.json) {

@@ -25,7 +25,8 @@ export function rangeOption(raw: unknown, name: string, float = false): [number,
 /** --max-megapixels as a pixel count. */
 export function maxPixelsOption(raw: unknown): number {
   const v = Number(raw);
-  if (typeof raw !== 'string' || !Number.isFinite(v) || v <= 0 || v > 10_000) throw new UsageError(`--max-megapixels must be a number above 0 and at most 10000, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'string' || !Number.isFinite(v) || v <= 0 || v > 10_000)
+    throw new UsageError(`--max-megapixels must be a number above 0 and at most 10000, got ${JSON.stringify(raw)}`);
   return Math.round(v * 1e6);
 }
 
@@ -36,13 +37,28 @@ export const dataDigitsCommand: Command = {
   options: {
     out: { type: 'string', valueName: 'DIR', description: 'folder to write (train/, val/, classes.json, scenes.jsonl)' },
     size: { type: 'string', default: String(DEFAULT_DIGIT_SCENES.size), valueName: 'PX', description: 'canvas side in pixels' },
-    count: { type: 'string', default: String(DEFAULT_DIGIT_SCENES.count), valueName: 'N', description: 'training scenes (digits from the MNIST training split)' },
+    count: {
+      type: 'string',
+      default: String(DEFAULT_DIGIT_SCENES.count),
+      valueName: 'N',
+      description: 'training scenes (digits from the MNIST training split)',
+    },
     'val-count': { type: 'string', valueName: 'N', description: 'validation scenes (digits from the MNIST test split; default count/4, 0 for none)' },
     digits: { type: 'string', default: '0-4', valueName: 'A-B', description: 'digit range: class 1 is digit A, class 2 is A+1, ... (0 is background)' },
     'per-image': { type: 'string', default: '1-3', valueName: 'A-B', description: 'digits per scene' },
     scale: { type: 'string', default: '0.3-0.5', valueName: 'A-B', description: 'digit side as a fraction of the canvas side' },
-    threshold: { type: 'string', default: String(DEFAULT_DIGIT_SCENES.threshold), valueName: 'V', description: 'stroke intensity (1-255) from which a pixel is the digit\'s class' },
-    shift: { type: 'string', default: 'none', valueName: 'SPEC', description: `input-level shifts applied in order, e.g. speckle:0.5,blur:1.5 (${SHIFT_NAMES.join(', ')})` },
+    threshold: {
+      type: 'string',
+      default: String(DEFAULT_DIGIT_SCENES.threshold),
+      valueName: 'V',
+      description: "stroke intensity (1-255) from which a pixel is the digit's class",
+    },
+    shift: {
+      type: 'string',
+      default: 'none',
+      valueName: 'SPEC',
+      description: `input-level shifts applied in order, e.g. speckle:0.5,blur:1.5 (${SHIFT_NAMES.join(', ')})`,
+    },
     seed: { type: 'string', default: '0', valueName: 'S', description: 'random seed: the same seed gives byte-identical files' },
     force: { type: 'boolean', description: 'replace DIR if it exists and is not empty' },
   },
@@ -76,7 +92,9 @@ export const dataDigitsCommand: Command = {
       return 0;
     }
     const shift = summary.shift as { input: string[]; output: { description: string } | null };
-    io.out(`wrote ${summary.train} training and ${summary.val} validation scenes (${opts.size}x${opts.size}) to ${summary.out} in ${summary.seconds.toFixed(1)} s`);
+    io.out(
+      `wrote ${summary.train} training and ${summary.val} validation scenes (${opts.size}x${opts.size}) to ${summary.out} in ${summary.seconds.toFixed(1)} s`,
+    );
     io.out(`classes: ${summary.classes.map((c) => `${c.id}=${c.name}`).join(', ')}`);
     io.out(`input shift: ${shift.input.length ? shift.input.join(', ') : 'none'}; output shift: ${shift.output ? shift.output.description : 'none'}`);
     return 0;
@@ -95,12 +113,36 @@ export const dataWorldCommand: Command = {
   summary: 'write a segmentation data set of rendered video-game scenes: town streets (CARLA classes) or rooms',
   usage: '--world town|indoor --out DIR [--style day|night|fog|toon|retro] [--count N] [--size 96x128] [--seed S]',
   options: {
-    world: { type: 'string', valueName: 'W', description: `${WORLDS.join(' or ')}: a street seen from a car (CARLA's 23 classes and colours) or rooms (15 classes)` },
-    style: { type: 'string', default: DEFAULT_WORLD_OPTIONS.style, valueName: 'S', description: `the look (${STYLES.join(', ')}); it changes the pictures, never the masks` },
+    world: {
+      type: 'string',
+      valueName: 'W',
+      description: `${WORLDS.join(' or ')}: a street seen from a car (CARLA's 23 classes and colours) or rooms (15 classes)`,
+    },
+    style: {
+      type: 'string',
+      default: DEFAULT_WORLD_OPTIONS.style,
+      valueName: 'S',
+      description: `the look (${STYLES.join(', ')}); it changes the pictures, never the masks`,
+    },
     count: { type: 'string', default: '1000', valueName: 'N', description: 'frames in all (training and validation)' },
-    size: { type: 'string', default: `${DEFAULT_WORLD_OPTIONS.size[0]}x${DEFAULT_WORLD_OPTIONS.size[1]}`, valueName: 'HxW', description: 'frame height x width in pixels' },
-    'val-fraction': { type: 'string', default: String(DEFAULT_WORLD_OPTIONS.valFraction), valueName: 'F', description: 'share of the frames written to val/ (0 for none)' },
-    seed: { type: 'string', default: '0', valueName: 'S', description: 'random seed: the same seed gives byte-identical files, in every style the same scenes' },
+    size: {
+      type: 'string',
+      default: `${DEFAULT_WORLD_OPTIONS.size[0]}x${DEFAULT_WORLD_OPTIONS.size[1]}`,
+      valueName: 'HxW',
+      description: 'frame height x width in pixels',
+    },
+    'val-fraction': {
+      type: 'string',
+      default: String(DEFAULT_WORLD_OPTIONS.valFraction),
+      valueName: 'F',
+      description: 'share of the frames written to val/ (0 for none)',
+    },
+    seed: {
+      type: 'string',
+      default: '0',
+      valueName: 'S',
+      description: 'random seed: the same seed gives byte-identical files, in every style the same scenes',
+    },
     out: { type: 'string', valueName: 'DIR', description: 'folder to write (train/, val/, classes.json, scenes.jsonl)' },
     force: { type: 'boolean', description: 'replace DIR if it exists and is not empty' },
   },
@@ -132,7 +174,9 @@ export const dataWorldCommand: Command = {
       io.out(JSON.stringify(summary));
       return 0;
     }
-    io.out(`wrote ${summary.train} training and ${summary.val} validation ${summary.world} frames (${summary.style}) to ${summary.out} in ${summary.seconds.toFixed(1)} s`);
+    io.out(
+      `wrote ${summary.train} training and ${summary.val} validation ${summary.world} frames (${summary.style}) to ${summary.out} in ${summary.seconds.toFixed(1)} s`,
+    );
     io.out(`classes: ${summary.classes.map((c) => `${c.id}=${c.name}`).join(', ')}`);
     return 0;
   },
@@ -156,17 +200,39 @@ export const dataInspectCommand: Command = {
     const sheetArg = args.values.sheet;
     const sheet = sheetArg === 'none' ? null : typeof sheetArg === 'string' ? sheetArg : join(dir, 'contact-sheet.png');
     const skipBad = args.values['skip-bad'] === true;
-    const report = await inspectDataset(dir, { maxPixels: maxPixelsOption(args.values['max-megapixels']), sheet, sheetCount: intOption(args, 'sheet-count', 1, 200) });
+    const report = await inspectDataset(dir, {
+      maxPixels: maxPixelsOption(args.values['max-megapixels']),
+      sheet,
+      sheetCount: intOption(args, 'sheet-count', 1, 200),
+    });
     const failed = report.problems.length > 0 && !skipBad;
     if (io.json) {
       io.out(JSON.stringify({ ...report, skipped: skipBad ? report.problems.map((p) => p.file) : [], ok: !failed }));
     } else {
-      const splits = Object.entries(report.splits).map(([k, v]) => `${k} ${v}`).join(', ');
-      io.out(`${report.root}: ${report.usable} usable pairs of ${report.pairs}${splits ? ` (${splits})` : ''}, layout ${report.layout === 'splits' ? 'train/ + val/' : 'images/ + masks/'}`);
-      io.out(`sizes: ${report.sizes.slice(0, 5).map((s) => `${s.width}x${s.height} (${s.count})`).join(', ')}${report.sizes.length > 5 ? `, ... ${report.sizes.length} sizes` : ''}`);
-      io.out(`formats: ${Object.entries(report.formats).map(([k, v]) => `${k} ${v}`).join(', ')}; channels: ${Object.entries(report.channels).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      const splits = Object.entries(report.splits)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      io.out(
+        `${report.root}: ${report.usable} usable pairs of ${report.pairs}${splits ? ` (${splits})` : ''}, layout ${report.layout === 'splits' ? 'train/ + val/' : 'images/ + masks/'}`,
+      );
+      io.out(
+        `sizes: ${report.sizes
+          .slice(0, 5)
+          .map((s) => `${s.width}x${s.height} (${s.count})`)
+          .join(', ')}${report.sizes.length > 5 ? `, ... ${report.sizes.length} sizes` : ''}`,
+      );
+      io.out(
+        `formats: ${Object.entries(report.formats)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}; channels: ${Object.entries(report.channels)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
       io.out(`classes${report.classesFile ? ` (${report.classesFile})` : ' (no classes.json: grey masks of class ids)'}:`);
-      for (const c of report.classes) io.out(`  ${String(c.id).padStart(3)} ${c.name.padEnd(16)} ${(100 * c.share).toFixed(2).padStart(6)}% of pixels, in ${c.masks} masks, weight ${c.weight.toFixed(2)}`);
+      for (const c of report.classes)
+        io.out(
+          `  ${String(c.id).padStart(3)} ${c.name.padEnd(16)} ${(100 * c.share).toFixed(2).padStart(6)}% of pixels, in ${c.masks} masks, weight ${c.weight.toFixed(2)}`,
+        );
       const shift = report.meta.shift as { input?: string[]; output?: { description?: string } | null } | undefined;
       if (shift) io.out(`shift: input ${shift.input?.length ? shift.input.join(', ') : 'none'}; output ${shift.output?.description ?? 'none'}`);
       if (report.ignored.length) io.out(`ignored (not pictures): ${report.ignored.join(', ')}`);

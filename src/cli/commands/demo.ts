@@ -14,17 +14,38 @@ export const demoCommand: Command = {
   summary: 'which layers to fine-tune, shown end to end: the shipped town16 model on night, indoor and toon scenes (sweeps, analysis, advisor), one report',
   usage: '[--quick] [--domain world|digits] [--out DIR] [--force] [--json]',
   options: {
-    quick: { type: 'boolean', description: `a smaller run (${PRESETS.quick.policies.length} policies, ${PRESETS.quick.seeds} seed, ${PRESETS.quick.epochs} epochs, ${PRESETS.quick.train} training frames per shift; a minute and a half on 2 cores) instead of the full one (${PRESETS.full.policies.length} named policies, ${PRESETS.full.seeds} seeds, ${PRESETS.full.epochs} epochs, ${PRESETS.full.train} frames; under 15 minutes)` },
+    quick: {
+      type: 'boolean',
+      description: `a smaller run (${PRESETS.quick.policies.length} policies, ${PRESETS.quick.seeds} seed, ${PRESETS.quick.epochs} epochs, ${PRESETS.quick.train} training frames per shift; a minute and a half on 2 cores) instead of the full one (${PRESETS.full.policies.length} named policies, ${PRESETS.full.seeds} seeds, ${PRESETS.full.epochs} epochs, ${PRESETS.full.train} frames; under 15 minutes)`,
+    },
     // The tests' configuration: the same code path in seconds (not listed in --help's examples).
     tiny: { type: 'boolean', description: 'the smallest configuration (2 policies, 1 epoch, 16 scenes; for tests: its numbers mean little)' },
-    domain: { type: 'string', valueName: 'world|digits', description: 'world (default): models/town16, the course U-Net pretrained on rendered town streets by day, on night streets, indoor rooms (a new head) and the toon look; digits: models/digits04 on speckled digits and new digits (the demo of earlier versions)' },
-    out: { type: 'string', valueName: 'DIR', description: 'the demo folder: data, one sweep folder per shift, report.html (default runs/demo, or runs/demo-quick with --quick); rerunning resumes it' },
+    domain: {
+      type: 'string',
+      valueName: 'world|digits',
+      description:
+        'world (default): models/town16, the course U-Net pretrained on rendered town streets by day, on night streets, indoor rooms (a new head) and the toon look; digits: models/digits04 on speckled digits and new digits (the demo of earlier versions)',
+    },
+    out: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'the demo folder: data, one sweep folder per shift, report.html (default runs/demo, or runs/demo-quick with --quick); rerunning resumes it',
+    },
     force: { type: 'boolean', description: 'start over in a demo folder that holds a demo with other settings' },
-    'trial-processes': { type: 'boolean', description: 'run each fine-tune in its own process (per-trial peak memory in the report; about 1-2 s more per trial)' },
+    'trial-processes': {
+      type: 'boolean',
+      description: 'run each fine-tune in its own process (per-trial peak memory in the report; about 1-2 s more per trial)',
+    },
   },
-  examples: ['unet-transfer demo --quick', 'unet-transfer demo --out runs/demo', 'unet-transfer demo --quick --domain digits', 'npm run demo   # sets up what is missing first'],
+  examples: [
+    'unet-transfer demo --quick',
+    'unet-transfer demo --out runs/demo',
+    'unet-transfer demo --quick --domain digits',
+    'npm run demo   # sets up what is missing first',
+  ],
   async run(args, io) {
-    if (args.positionals.length) throw new UsageError(`demo takes no positional arguments, got ${JSON.stringify(args.positionals[0])} (the folder goes in --out)`);
+    if (args.positionals.length)
+      throw new UsageError(`demo takes no positional arguments, got ${JSON.stringify(args.positionals[0])} (the folder goes in --out)`);
     if (args.values.quick && args.values.tiny) throw new UsageError('--quick and --tiny are two sizes of the demo; give one');
     const domain = (typeof args.values.domain === 'string' ? args.values.domain : 'world') as DomainName;
     if (!(domain in DEMO_DOMAINS)) throw new UsageError(`--domain: expected ${Object.keys(DEMO_DOMAINS).join(' or ')}, got ${JSON.stringify(domain)}`);
@@ -40,7 +61,16 @@ export const demoCommand: Command = {
       log: chatty ? io.err : undefined,
     });
     if (io.json) {
-      io.out(JSON.stringify({ report: r.report, dir: r.dir, preset: r.preset.name, summary: r.summary, seconds: r.seconds, shifts: r.shifts.map((s) => ({ ...s, summary: undefined })) }));
+      io.out(
+        JSON.stringify({
+          report: r.report,
+          dir: r.dir,
+          preset: r.preset.name,
+          summary: r.summary,
+          seconds: r.seconds,
+          shifts: r.shifts.map((s) => ({ ...s, summary: undefined })),
+        }),
+      );
       return r.shifts.some((s) => s.failed.length) ? 1 : 0;
     }
     io.out(`report: ${r.report}`);

@@ -11,4 +11,17 @@ import { reportCommand } from './report.js';
 import { demoCommand } from './demo.js';
 import { predictCommand } from './predict.js';
 
-export const COMMANDS: Command[] = [demoCommand, benchCommand, ...MODEL_COMMANDS, modelImportCommand, dataDigitsCommand, dataWorldCommand, dataInspectCommand, ...TRAIN_COMMANDS, predictCommand, ...SWEEP_COMMANDS, ...ANALYSIS_COMMANDS, reportCommand];
+export const COMMANDS: Command[] = [
+  demoCommand,
+  benchCommand,
+  ...MODEL_COMMANDS,
+  modelImportCommand,
+  dataDigitsCommand,
+  dataWorldCommand,
+  dataInspectCommand,
+  ...TRAIN_COMMANDS,
+  predictCommand,
+  ...SWEEP_COMMANDS,
+  ...ANALYSIS_COMMANDS,
+  reportCommand,
+];

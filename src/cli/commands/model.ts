@@ -53,13 +53,36 @@ export const modelCreateCommand: Command = {
     out: { type: 'string', valueName: 'DIR', description: 'the model folder to write (model.json, weights, unet.json)' },
     arch: { type: 'string', default: DEFAULTS.arch, description: `architecture: ${ARCHS.join(', ')}` },
     depth: { type: 'string', valueName: 'D', description: `pooling steps, ${MIN_DEPTH}..${MAX_DEPTH} (default ${DEFAULTS.depth}; encoder archs: 4)` },
-    filters: { type: 'string', valueName: 'F', description: `filters of the first block, doubling at each level (default ${DEFAULTS.filters}); encoder archs: of the shallowest decoder block (mobilenetv2 64, resnet 16)` },
-    classes: { type: 'string', valueName: 'N|FILE', description: `number of classes, or a classes.json ([{"id","name","color"}]) (default ${DEFAULTS.classes})` },
-    input: { type: 'string', valueName: 'HxWxC', description: `input size; height and width multiples of 2^depth (default ${DEFAULTS.input.join('x')}; encoder archs: multiples of 32, default 128x128x3)` },
-    dropout: { type: 'string', valueName: 'RATE', description: 'dropout in the deepest encoder block and the bottleneck (default 0.3 for course, 0 otherwise)' },
-    upsample: { type: 'string', description: `decoder up-sampling: ${UPSAMPLES.join(', ')} (bilinear: classic and bn; milesial-bilinear: bn, as the bilinear milesial/Pytorch-UNet)` },
+    filters: {
+      type: 'string',
+      valueName: 'F',
+      description: `filters of the first block, doubling at each level (default ${DEFAULTS.filters}); encoder archs: of the shallowest decoder block (mobilenetv2 64, resnet 16)`,
+    },
+    classes: {
+      type: 'string',
+      valueName: 'N|FILE',
+      description: `number of classes, or a classes.json ([{"id","name","color"}]) (default ${DEFAULTS.classes})`,
+    },
+    input: {
+      type: 'string',
+      valueName: 'HxWxC',
+      description: `input size; height and width multiples of 2^depth (default ${DEFAULTS.input.join('x')}; encoder archs: multiples of 32, default 128x128x3)`,
+    },
+    dropout: {
+      type: 'string',
+      valueName: 'RATE',
+      description: 'dropout in the deepest encoder block and the bottleneck (default 0.3 for course, 0 otherwise)',
+    },
+    upsample: {
+      type: 'string',
+      description: `decoder up-sampling: ${UPSAMPLES.join(', ')} (bilinear: classic and bn; milesial-bilinear: bn, as the bilinear milesial/Pytorch-UNet)`,
+    },
     seed: { type: 'string', valueName: 'N', description: 'seed of the weight initialisation (default: random, recorded in unet.json)' },
-    pretrained: { type: 'string', valueName: 'imagenet', description: 'mobilenetv2: the encoder starts from ImageNet-derived weights shipped offline (npm nsfwjs@4.4.0, 8-bit; see README)' },
+    pretrained: {
+      type: 'string',
+      valueName: 'imagenet',
+      description: 'mobilenetv2: the encoder starts from ImageNet-derived weights shipped offline (npm nsfwjs@4.4.0, 8-bit; see README)',
+    },
     alpha: { type: 'string', valueName: 'A', description: 'encoder archs: width multiplier of the backbone (default 1)' },
     force: { type: 'boolean', description: 'replace a model already in --out' },
   },
@@ -95,7 +118,13 @@ export const modelCreateCommand: Command = {
     const unet = pretrained?.unet ?? buildUNet(options);
     try {
       const classList = classes.list ?? defaultClasses(classes.count);
-      const provenance = { createdBy: `unet-transfer ${toolVersion()} model create`, createdAt: new Date().toISOString(), trainedOn: null, parent: null, ...pretrained?.provenance };
+      const provenance = {
+        createdBy: `unet-transfer ${toolVersion()} model create`,
+        createdAt: new Date().toISOString(),
+        trainedOn: null,
+        parent: null,
+        ...pretrained?.provenance,
+      };
       const weights = await saveModelFolder(out, unet, { classes: classList, provenance });
       const summary = summarize({ dir: out, ...unet, classes: classList, provenance, weights, headMode: 'multiclass', warnings: [] });
       if (io.json) io.out(JSON.stringify(summary));
@@ -134,7 +163,8 @@ export const modelSummaryCommand: Command = {
       io.out('');
       const width = Math.max(...summary.layers.map((l) => l.layer.length));
       io.out(`${'layer'.padEnd(width)}  ${'block'.padEnd(10)}  ${'kind'.padEnd(10)}  parameters`);
-      for (const l of summary.layers) io.out(`${l.layer.padEnd(width)}  ${l.block.padEnd(10)}  ${l.kind.padEnd(10)}  ${l.parameters.toLocaleString('en-US').padStart(10)}`);
+      for (const l of summary.layers)
+        io.out(`${l.layer.padEnd(width)}  ${l.block.padEnd(10)}  ${l.kind.padEnd(10)}  ${l.parameters.toLocaleString('en-US').padStart(10)}`);
     }
     return 0;
   },
@@ -156,7 +186,12 @@ export const modelAdoptCommand: Command = {
     const classes = typeof file === 'string' ? parseClasses(readJsonFile(file, 16 * 1024 * 1024), file) : undefined;
     await useBestBackend('native', io.err);
     const headMode = args.values['head-mode'] === undefined ? undefined : (String(args.values['head-mode']) as HeadMode);
-    const folder = await adoptModelFolder(dir, { classes, headMode, force: args.values.force === true, provenance: { adoptedBy: `unet-transfer ${toolVersion()} model adopt`, adoptedAt: new Date().toISOString() } });
+    const folder = await adoptModelFolder(dir, {
+      classes,
+      headMode,
+      force: args.values.force === true,
+      provenance: { adoptedBy: `unet-transfer ${toolVersion()} model adopt`, adoptedAt: new Date().toISOString() },
+    });
     folder.model.dispose();
     const summary = summarize(folder);
     if (io.json) io.out(JSON.stringify(summary));

@@ -13,7 +13,10 @@ export const predictCommand: Command = {
     overlay: { type: 'boolean', description: 'also write each picture blended with the class colours' },
     batch: { type: 'string', valueName: 'N', description: 'pictures per forward pass (default 8)' },
   },
-  examples: ['unet-transfer predict --model runs/decoder photos/ --out masks/', 'unet-transfer predict --model models/digits04 scene.png --out /tmp/masks --overlay'],
+  examples: [
+    'unet-transfer predict --model runs/decoder photos/ --out masks/',
+    'unet-transfer predict --model models/digits04 scene.png --out /tmp/masks --overlay',
+  ],
   async run(args, io) {
     const model = typeof args.values.model === 'string' ? args.values.model : null;
     const out = typeof args.values.out === 'string' ? args.values.out : null;
@@ -28,7 +31,10 @@ export const predictCommand: Command = {
       overlay: args.values.overlay === true,
       batch: args.values.batch === undefined ? undefined : intOption(args, 'batch', 1, 4096),
       log: io.err,
-      onProgress: bar ? (done, total) => process.stderr.write(`\rpredict [${'#'.repeat(Math.round((24 * done) / total)).padEnd(24, '.')}] ${done}/${total}${done === total ? '\n' : ''}`) : undefined,
+      onProgress: bar
+        ? (done, total) =>
+            process.stderr.write(`\rpredict [${'#'.repeat(Math.round((24 * done) / total)).padEnd(24, '.')}] ${done}/${total}${done === total ? '\n' : ''}`)
+        : undefined,
     });
     if (io.json) io.out(JSON.stringify(r));
     else io.out(`${r.masks.length} mask${r.masks.length === 1 ? '' : 's'} in ${r.out} (model ${r.model})`);

@@ -16,13 +16,17 @@ import { cliMessage } from '../errors.js';
 export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', valueName: 'DIR', description: 'the pretrained model folder (or a run folder: its model/)' },
   data: { type: 'string', valueName: 'DIR', description: 'the target data set folder' },
-  policies: { type: 'string', valueName: 'P,...', description: `freeze policies to compare (items of one policy joined by +) (default ${NAMED_POLICIES.join(',')})` },
+  policies: {
+    type: 'string',
+    valueName: 'P,...',
+    description: `freeze policies to compare (items of one policy joined by +) (default ${NAMED_POLICIES.join(',')})`,
+  },
   seeds: { type: 'string', valueName: 'N', description: 'seeds per policy, 0..N-1 (default 3)' },
   epochs: { type: 'string', valueName: 'E', description: 'epochs of every trial (default 5)' },
   batch: { type: 'string', valueName: 'N', description: 'batch size (default 8)' },
   lr: { type: 'string', valueName: 'RATE', description: 'learning rate (default 1e-3)' },
   val: { type: 'string', valueName: 'F', description: 'validation fraction when the data set has no val/ folder (default 0.2)' },
-  precision: { type: 'string', valueName: 'P', description: 'the trials\' convolutions in fp32, bf16 (mixed precision) or auto (default fp32)' },
+  precision: { type: 'string', valueName: 'P', description: "the trials' convolutions in fp32, bf16 (mixed precision) or auto (default fp32)" },
   out: { type: 'string', valueName: 'DIR', description: 'the sweep folder' },
   force: { type: 'boolean', description: 'replace a plan with other settings (and its trials)' },
 };
@@ -68,7 +72,7 @@ function printSummary(io: CommandIO, s: SweepSummary, extra: Record<string, unkn
 
 export const sweepPlanCommand: Command = {
   name: 'sweep plan',
-  summary: 'write a sweep folder\'s plan.json: one trial per policy and seed, with each policy\'s cost',
+  summary: "write a sweep folder's plan.json: one trial per policy and seed, with each policy's cost",
   usage: '--model M --data DIR [--policies full,decoder,...] [--seeds 3] [--epochs 5] --out DIR',
   options: PLAN_OPTIONS,
   examples: ['unet-transfer sweep plan --model models/digits --data data/speckle --policies full,decoder,head --seeds 3 --epochs 5 --out sweeps/speckle'],
@@ -77,7 +81,9 @@ export const sweepPlanCommand: Command = {
     if (io.json) {
       io.out(JSON.stringify({ dir, reused, trials: plan.trials, costs: plan.costs }));
     } else {
-      io.out(`${dir}/plan.json: ${plan.trials.length} trials (${plan.policies.length} policies x ${plan.seeds.length} seeds)${reused ? ', the existing plan (same settings)' : ''}`);
+      io.out(
+        `${dir}/plan.json: ${plan.trials.length} trials (${plan.policies.length} policies x ${plan.seeds.length} seeds)${reused ? ', the existing plan (same settings)' : ''}`,
+      );
       if (!io.quiet) for (const t of plan.trials) io.out(`  ${String(t.index).padStart(4)}  ${t.name}`);
     }
     return 0;
@@ -107,7 +113,9 @@ export const sweepRunCommand: Command = {
       io.out(`trial ${index}: pid ${r.heldBy.pid} on ${r.heldBy.host} is running it (since ${r.heldBy.startedAt})`);
     } else {
       const x = r.result;
-      io.out(`trial ${index} (${x.policy}, seed ${x.seed}): ${r.status === 'done-before' ? 'already done' : 'done'}: val mIoU ${x.val_miou?.toFixed(4) ?? '-'}, ${x.step_seconds?.toFixed(3) ?? '-'} s/step, ${x.wall_seconds.toFixed(1)} s`);
+      io.out(
+        `trial ${index} (${x.policy}, seed ${x.seed}): ${r.status === 'done-before' ? 'already done' : 'done'}: val mIoU ${x.val_miou?.toFixed(4) ?? '-'}, ${x.step_seconds?.toFixed(3) ?? '-'} s/step, ${x.wall_seconds.toFixed(1)} s`,
+      );
     }
     return 0;
   },
@@ -115,7 +123,7 @@ export const sweepRunCommand: Command = {
 
 export const sweepCollectCommand: Command = {
   name: 'sweep collect',
-  summary: 'gather a sweep folder\'s trials: mIoU over seeds, costs, times, memory, Pareto fronts; writes sweep.json',
+  summary: "gather a sweep folder's trials: mIoU over seeds, costs, times, memory, Pareto fronts; writes sweep.json",
   usage: 'DIR [--json]',
   options: { out: { type: 'string', valueName: 'DIR', description: 'the sweep folder (or give it as the argument)' } },
   examples: ['unet-transfer sweep collect sweeps/speckle', 'unet-transfer sweep collect sweeps/speckle --json'],
@@ -141,31 +149,67 @@ export const sweepCommand: Command = {
   async run(args, io) {
     const r = await runSweep(sweepOptionsFromArgs(args, io));
     printSummary(io, r.summary, { ran: r.ran, skipped: r.skipped, failed: r.failed });
-    if (!io.json && !io.quiet) io.out(`ran ${r.ran.length}, already done ${r.skipped.length}, failed ${r.failed.length}; written: ${join(r.dir, 'sweep.json')}`);
+    if (!io.json && !io.quiet)
+      io.out(`ran ${r.ran.length}, already done ${r.skipped.length}, failed ${r.failed.length}; written: ${join(r.dir, 'sweep.json')}`);
     for (const f of r.failed) io.err(`trial ${f.index} failed: ${f.message}`);
     return r.failed.length ? 1 : 0;
   },
 };
 
-
 export const adviseCommand: Command = {
   name: 'advise',
-  summary: 'recommend which blocks to fine-tune within a budget, by short trials (successive halving) or a gradient probe; --verify runs the sweep and says how it did',
-  usage: '--model M --data DIR [--budget 0.5time|25%params] [--strategy auto|halving|probe] [--advice-budget 0.2] [--drift-epochs N] [--verify] [--out DIR] [--json]',
+  summary:
+    'recommend which blocks to fine-tune within a budget, by short trials (successive halving) or a gradient probe; --verify runs the sweep and says how it did',
+  usage:
+    '--model M --data DIR [--budget 0.5time|25%params] [--strategy auto|halving|probe] [--advice-budget 0.2] [--drift-epochs N] [--verify] [--out DIR] [--json]',
   options: {
     ...PLAN_OPTIONS,
-    budget: { type: 'string', valueName: 'B', description: 'share of full fine-tuning allowed: 0.5time (step time, measured on this machine) or 25%params (trainable parameters) (default 0.5time)' },
-    strategy: { type: 'string', valueName: 'S', description: 'halving: short trials of the candidates, the best third kept at each rung (its sweeps go to --out/halving/); probe: the gradient probe alone; auto: halving when --out is given and --advice-budget pays for it (default auto)' },
-    'advice-budget': { type: 'string', valueName: 'F', description: 'compute the halving may spend, as a share of the full sweep\'s (--policies x --seeds x --epochs) estimated compute (default 0.2)' },
+    budget: {
+      type: 'string',
+      valueName: 'B',
+      description: 'share of full fine-tuning allowed: 0.5time (step time, measured on this machine) or 25%params (trainable parameters) (default 0.5time)',
+    },
+    strategy: {
+      type: 'string',
+      valueName: 'S',
+      description:
+        'halving: short trials of the candidates, the best third kept at each rung (its sweeps go to --out/halving/); probe: the gradient probe alone; auto: halving when --out is given and --advice-budget pays for it (default auto)',
+    },
+    'advice-budget': {
+      type: 'string',
+      valueName: 'F',
+      description: "compute the halving may spend, as a share of the full sweep's (--policies x --seeds x --epochs) estimated compute (default 0.2)",
+    },
     eta: { type: 'string', valueName: 'N', description: 'halving keeps the best 1/N of each rung: 2 or 3 (default 3)' },
     price: { type: 'string', valueName: 'HOW', description: 'price step time measured (a few timed steps per policy, cached) or by flops (default measured)' },
-    evidence: { type: 'string', valueName: 'E', description: 'reset: also fine-tune everything for --drift-epochs (default 1) epoch(s) and score blocks by reset sensitivity too, the prior for the probe\'s candidates (default probe: the gradient probe alone)' },
-    'step-times': { type: 'string', valueName: 'FILE', description: 'the cache of measured step times (default ~/.cache/unet-transfer/step-times.json); none: measure without a cache' },
+    evidence: {
+      type: 'string',
+      valueName: 'E',
+      description:
+        "reset: also fine-tune everything for --drift-epochs (default 1) epoch(s) and score blocks by reset sensitivity too, the prior for the probe's candidates (default probe: the gradient probe alone)",
+    },
+    'step-times': {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'the cache of measured step times (default ~/.cache/unet-transfer/step-times.json); none: measure without a cache',
+    },
     samples: { type: 'string', valueName: 'N', description: 'target samples the probe averages over (default 32)' },
-    'drift-epochs': { type: 'string', valueName: 'N', description: 'also fine-tune everything for N epochs and use each block\'s weight drift as evidence (default: probe only)' },
+    'drift-epochs': {
+      type: 'string',
+      valueName: 'N',
+      description: "also fine-tune everything for N epochs and use each block's weight drift as evidence (default: probe only)",
+    },
     verify: { type: 'boolean', description: 'run the sweep (--policies, --seeds, --epochs ... into --out) with the recommendation added, and compare' },
-    parallel: { type: 'string', valueName: 'N', description: 'trials run at once, each its own process (default: the verify sweep 1, the halving rungs 0 = one by one in this process)' },
-    out: { type: 'string', valueName: 'DIR', description: 'folder for advice.json, the halving\'s sweeps (DIR/halving/rung-K) and, with --verify, the full sweep (the report reads them)' },
+    parallel: {
+      type: 'string',
+      valueName: 'N',
+      description: 'trials run at once, each its own process (default: the verify sweep 1, the halving rungs 0 = one by one in this process)',
+    },
+    out: {
+      type: 'string',
+      valueName: 'DIR',
+      description: "folder for advice.json, the halving's sweeps (DIR/halving/rung-K) and, with --verify, the full sweep (the report reads them)",
+    },
   },
   examples: [
     'unet-transfer advise --model models/digits --data data/speckle --budget 25%params --strategy probe',

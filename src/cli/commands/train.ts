@@ -19,16 +19,28 @@ const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   lr: { type: 'string', valueName: 'RATE', description: 'base learning rate (default 1e-3)' },
   seed: { type: 'string', valueName: 'N', description: 'seed of order, augmentation, dropout, split and new weights (default 0)' },
   loss: { type: 'string', valueName: 'L', description: 'ce, dice or ce+dice (default ce); sigmoid heads: bce (= ce), dice, bce+dice' },
-  'head-mode': { type: 'string', valueName: 'M', description: `${HEAD_MODES.join(', ')}: how outputs become a segmentation (default: the model's; pretrain multiclass)` },
+  'head-mode': {
+    type: 'string',
+    valueName: 'M',
+    description: `${HEAD_MODES.join(', ')}: how outputs become a segmentation (default: the model's; pretrain multiclass)`,
+  },
   'class-weights': { type: 'string', valueName: 'W', description: 'cross-entropy class weights: balanced (median frequency) or w0,w1,... (default none)' },
   optimizer: { type: 'string', valueName: 'O', description: 'adam, adamw or sgd (momentum) (default adam)' },
   'weight-decay': { type: 'string', valueName: 'WD', description: 'AdamW decoupled weight decay (default 0.01)' },
   momentum: { type: 'string', valueName: 'M', description: 'SGD momentum (default 0.9)' },
   schedule: { type: 'string', valueName: 'S', description: 'learning-rate schedule: constant, cosine, one-cycle (default constant)' },
-  'early-stop': { type: 'string', valueName: 'METRIC:N', description: `stop after N epochs without improvement of METRIC (${Object.keys(MONITORS).join(', ')}); also picks the best model` },
+  'early-stop': {
+    type: 'string',
+    valueName: 'METRIC:N',
+    description: `stop after N epochs without improvement of METRIC (${Object.keys(MONITORS).join(', ')}); also picks the best model`,
+  },
   val: { type: 'string', valueName: 'F', description: 'validation fraction when the data set has no val/ folder (default 0.2)' },
   augment: { type: 'string', valueName: 'SPEC', description: 'augmentation, e.g. flip,crop:0.8,brightness:0.1 (default none)' },
-  precision: { type: 'string', valueName: 'P', description: 'convolutions in fp32, bf16 (mixed precision: needs AVX512-BF16 or AMX) or auto (bf16 where the CPU has it) (default fp32)' },
+  precision: {
+    type: 'string',
+    valueName: 'P',
+    description: 'convolutions in fp32, bf16 (mixed precision: needs AVX512-BF16 or AMX) or auto (bf16 where the CPU has it) (default fp32)',
+  },
   out: { type: 'string', valueName: 'DIR', description: 'where to write' },
   resume: { type: 'boolean', description: 'continue the run in --out from its last checkpoint (configuration from its run.json)' },
   force: { type: 'boolean', description: 'replace an existing run in --out' },
@@ -37,12 +49,20 @@ const TRAINING_OPTIONS: Record<string, OptionSpec> = {
 
 const FINETUNE_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', valueName: 'DIR', description: 'the pretrained model folder (or a run folder: its model/)' },
-  train: { type: 'string', valueName: 'SPEC', description: 'what to train: all, a region, block, range enc1-2, glob dec*_up, !sel, shallow:K, deep:K, scratch' },
+  train: {
+    type: 'string',
+    valueName: 'SPEC',
+    description: 'what to train: all, a region, block, range enc1-2, glob dec*_up, !sel, shallow:K, deep:K, scratch',
+  },
   'train-bn': { type: 'boolean', description: 'keep BatchNorm layers of frozen blocks trainable and in training mode (fastai train_bn)' },
   'lr-mult': { type: 'string', valueName: 'SEL=M,...', description: 'learning-rate multipliers, e.g. encoder=0.1,bottleneck=0.3' },
   'lr-spread': { type: 'string', valueName: 'LO:HI', description: 'rates spread geometrically from LO (input side) to HI (head); replaces --lr' },
   unfreeze: { type: 'string', valueName: 'STAGES', description: 'gradual unfreezing, e.g. head@0,decoder@2,all@4, or fine_tune (instead of --train)' },
-  'no-cache': { type: 'boolean', description: 'do not cache the frozen prefix\'s activations (by default, with a frozen input side and no augmentation, it runs once per image; results are the same)' },
+  'no-cache': {
+    type: 'boolean',
+    description:
+      "do not cache the frozen prefix's activations (by default, with a frozen input side and no augmentation, it runs once per image; results are the same)",
+  },
   'cache-mb': { type: 'string', valueName: 'MB', description: 'memory for cached activations before they spill to RUN/activation-cache/ (default 2048)' },
 };
 
@@ -50,7 +70,8 @@ const str = (args: ParsedArgs, name: string): string | undefined => {
   const v = args.values[name];
   return typeof v === 'string' ? v : undefined;
 };
-const int = (args: ParsedArgs, name: string, min: number, max: number): number | undefined => (args.values[name] === undefined ? undefined : intOption(args, name, min, max));
+const int = (args: ParsedArgs, name: string, min: number, max: number): number | undefined =>
+  args.values[name] === undefined ? undefined : intOption(args, name, min, max);
 
 /** Flags -> the options of `finetune` / `pretrain` (only what was given: the API fills in the defaults). */
 function trainingOptions(args: ParsedArgs, io: CommandIO, finetune: boolean): FinetuneOptions & PretrainOptions {
@@ -126,7 +147,9 @@ function printResult(io: CommandIO, r: TrainResult, command: string): void {
   const f = (k: string) => (typeof b[k] === 'number' ? (b[k] as number).toFixed(4) : '-');
   const monitor = r.monitor === 'val_miou' ? '' : `${r.monitor} ${r.best?.toFixed(4) ?? '-'}, `;
   const fg = r.headMode === 'binary' ? `foreground IoU ${f('val_miou_fg')}, ` : '';
-  io.out(`${r.model}: best epoch ${r.bestEpoch} of ${r.epochs}${r.stoppedEarly ? ' (stopped early)' : ''}: ${monitor}${fg}val_miou ${f('val_miou')}, val_dice ${f('val_dice')}, pixel accuracy ${f('val_pixel_accuracy')}`);
+  io.out(
+    `${r.model}: best epoch ${r.bestEpoch} of ${r.epochs}${r.stoppedEarly ? ' (stopped early)' : ''}: ${monitor}${fg}val_miou ${f('val_miou')}, val_dice ${f('val_dice')}, pixel accuracy ${f('val_pixel_accuracy')}`,
+  );
   if (!io.quiet) io.out(`run: ${r.run} (run.json, metrics.jsonl, checkpoints/) in ${r.seconds.toFixed(1)} s`);
 }
 
@@ -139,7 +162,7 @@ export const pretrainCommand: Command = {
     arch: { type: 'string', valueName: 'A', description: `architecture: ${ARCHS.join(', ')} (default ${DEFAULTS.arch})` },
     filters: { type: 'string', valueName: 'F', description: 'filters of the first block (default 16)' },
     depth: { type: 'string', valueName: 'D', description: `pooling steps ${MIN_DEPTH}..${MAX_DEPTH} (default 4)` },
-    input: { type: 'string', valueName: 'HxWxC', description: 'model input size (default: the first picture\'s size and channels)' },
+    input: { type: 'string', valueName: 'HxWxC', description: "model input size (default: the first picture's size and channels)" },
     classes: { type: 'string', valueName: 'N', description: 'number of classes when the data set has no classes.json' },
     dropout: { type: 'string', valueName: 'RATE', description: 'dropout rate (default 0.3 for course, 0 otherwise)' },
   },
@@ -179,8 +202,8 @@ export const evaluateCommand: Command = {
     model: { type: 'string', valueName: 'M', description: 'a model folder, or a run folder (its model/)' },
     data: { type: 'string', valueName: 'DIR', description: 'the data set folder' },
     split: { type: 'string', valueName: 'S', description: 'val, train or all (default: val when the data set has val/ or a run gives the split, else all)' },
-    val: { type: 'string', valueName: 'F', description: 'validation fraction of a seeded split (default: the run\'s, or 0.2)' },
-    seed: { type: 'string', valueName: 'N', description: 'seed of a seeded split (default: the run\'s, or 0)' },
+    val: { type: 'string', valueName: 'F', description: "validation fraction of a seeded split (default: the run's, or 0.2)" },
+    seed: { type: 'string', valueName: 'N', description: "seed of a seeded split (default: the run's, or 0)" },
     batch: { type: 'string', valueName: 'N', description: 'batch size (default 8)' },
   },
   examples: ['unet-transfer evaluate --model models/digits --data data/target --json', 'unet-transfer evaluate --model runs/decoder --data data/target'],
@@ -190,14 +213,32 @@ export const evaluateCommand: Command = {
     if (!model) throw new UsageError('--model M is required (a model folder or a run folder)');
     if (!data) throw new UsageError('--data DIR is required');
     const split = str(args, 'split');
-    if (split !== undefined && !['val', 'train', 'all'].includes(split)) throw new UsageError(`--split must be val, train or all, got ${JSON.stringify(split)}`);
-    const r = await evaluate({ model, data, split: split as EvaluateOptions['split'], val: numOption(args, 'val', 0, 0.95), seed: int(args, 'seed', 0, 2 ** 31 - 1), batch: int(args, 'batch', 1, 4096), log: io.err });
+    if (split !== undefined && !['val', 'train', 'all'].includes(split))
+      throw new UsageError(`--split must be val, train or all, got ${JSON.stringify(split)}`);
+    const r = await evaluate({
+      model,
+      data,
+      split: split as EvaluateOptions['split'],
+      val: numOption(args, 'val', 0, 0.95),
+      seed: int(args, 'seed', 0, 2 ** 31 - 1),
+      batch: int(args, 'batch', 1, 4096),
+      log: io.err,
+    });
     if (io.json) {
       io.out(JSON.stringify(r));
     } else {
-      const iou = r.head_mode === 'binary' ? `foreground IoU ${r.miou_fg.toFixed(4)}, mIoU over background and foreground ${r.miou.toFixed(4)}` : `mIoU ${r.miou.toFixed(4)} (without background ${r.miou_fg.toFixed(4)})`;
-      io.out(`${r.model} on ${data} (${r.split}, ${r.samples} samples, ${r.head_mode} head): ${iou}, Dice ${r.dice.toFixed(4)}, pixel accuracy ${r.pixel_accuracy.toFixed(4)}`);
-      if (!io.quiet) for (const c of r.per_class) io.out(`  ${String(c.id).padStart(3)} ${c.name.padEnd(16)} IoU ${c.iou === null ? '   -  ' : c.iou.toFixed(4)}  Dice ${c.dice === null ? '   -  ' : c.dice.toFixed(4)}`);
+      const iou =
+        r.head_mode === 'binary'
+          ? `foreground IoU ${r.miou_fg.toFixed(4)}, mIoU over background and foreground ${r.miou.toFixed(4)}`
+          : `mIoU ${r.miou.toFixed(4)} (without background ${r.miou_fg.toFixed(4)})`;
+      io.out(
+        `${r.model} on ${data} (${r.split}, ${r.samples} samples, ${r.head_mode} head): ${iou}, Dice ${r.dice.toFixed(4)}, pixel accuracy ${r.pixel_accuracy.toFixed(4)}`,
+      );
+      if (!io.quiet)
+        for (const c of r.per_class)
+          io.out(
+            `  ${String(c.id).padStart(3)} ${c.name.padEnd(16)} IoU ${c.iou === null ? '   -  ' : c.iou.toFixed(4)}  Dice ${c.dice === null ? '   -  ' : c.dice.toFixed(4)}`,
+          );
     }
     return 0;
   },

@@ -33,9 +33,29 @@ const CARLA: Entry[] = [
 
 /** Town class ids (CARLA's tags). */
 export const T = {
-  unlabeled: 0, building: 1, fence: 2, other: 3, pedestrian: 4, pole: 5, roadline: 6, road: 7, sidewalk: 8,
-  vegetation: 9, vehicles: 10, wall: 11, trafficsign: 12, sky: 13, ground: 14, bridge: 15, railtrack: 16,
-  guardrail: 17, trafficlight: 18, static: 19, dynamic: 20, water: 21, terrain: 22,
+  unlabeled: 0,
+  building: 1,
+  fence: 2,
+  other: 3,
+  pedestrian: 4,
+  pole: 5,
+  roadline: 6,
+  road: 7,
+  sidewalk: 8,
+  vegetation: 9,
+  vehicles: 10,
+  wall: 11,
+  trafficsign: 12,
+  sky: 13,
+  ground: 14,
+  bridge: 15,
+  railtrack: 16,
+  guardrail: 17,
+  trafficlight: 18,
+  static: 19,
+  dynamic: 20,
+  water: 21,
+  terrain: 22,
 } as const;
 
 const INDOOR: Entry[] = [
@@ -58,8 +78,21 @@ const INDOOR: Entry[] = [
 
 /** Indoor class ids. */
 export const I = {
-  unlabeled: 0, wall: 1, floor: 2, ceiling: 3, door: 4, window: 5, table: 6, chair: 7, sofa: 8, bed: 9,
-  shelf: 10, lamp: 11, plant: 12, person: 13, picture: 14,
+  unlabeled: 0,
+  wall: 1,
+  floor: 2,
+  ceiling: 3,
+  door: 4,
+  window: 5,
+  table: 6,
+  chair: 7,
+  sofa: 8,
+  bed: 9,
+  shelf: 10,
+  lamp: 11,
+  plant: 12,
+  person: 13,
+  picture: 14,
 } as const;
 
 const toInfo = (list: Entry[]): ClassInfo[] => list.map(([name, color], id) => ({ id, name, color: [...color] as [number, number, number] }));

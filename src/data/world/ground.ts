@@ -53,7 +53,8 @@ export function groundMaterial(r: RoadLayout, classId: number, x: number, z: num
       // The curb: a lighter strip along the road's edge.
       const ax = Math.abs(x);
       const dz = r.cross ? Math.abs(z - r.cross.z) : Infinity;
-      const curb = (ax > r.halfWidth && ax < r.halfWidth + 0.25) || (r.cross !== null && ax > r.halfWidth && dz > r.cross.halfWidth && dz < r.cross.halfWidth + 0.25);
+      const curb =
+        (ax > r.halfWidth && ax < r.halfWidth + 0.25) || (r.cross !== null && ax > r.halfWidth && dz > r.cross.halfWidth && dz < r.cross.halfWidth + 0.25);
       return curb ? cache.curb : cache.paving;
     }
     case T.terrain:

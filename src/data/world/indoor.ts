@@ -8,9 +8,28 @@ import { person, place as local } from './props.js';
 import { boxQuads, type PointLight, type Primitive, type Quad, type SceneSpec, type Vec3 } from './scene.js';
 import type { Material } from './texture.js';
 
-const WALLS: Vec3[] = [[0.85, 0.82, 0.75], [0.75, 0.8, 0.85], [0.88, 0.78, 0.65], [0.7, 0.75, 0.65], [0.9, 0.9, 0.88], [0.8, 0.65, 0.6]];
-const WOODS: Vec3[] = [[0.55, 0.38, 0.22], [0.4, 0.26, 0.15], [0.7, 0.55, 0.38], [0.3, 0.2, 0.14]];
-const FABRICS: Vec3[] = [[0.3, 0.35, 0.55], [0.55, 0.2, 0.2], [0.35, 0.45, 0.3], [0.6, 0.55, 0.45], [0.25, 0.25, 0.27], [0.7, 0.6, 0.3]];
+const WALLS: Vec3[] = [
+  [0.85, 0.82, 0.75],
+  [0.75, 0.8, 0.85],
+  [0.88, 0.78, 0.65],
+  [0.7, 0.75, 0.65],
+  [0.9, 0.9, 0.88],
+  [0.8, 0.65, 0.6],
+];
+const WOODS: Vec3[] = [
+  [0.55, 0.38, 0.22],
+  [0.4, 0.26, 0.15],
+  [0.7, 0.55, 0.38],
+  [0.3, 0.2, 0.14],
+];
+const FABRICS: Vec3[] = [
+  [0.3, 0.35, 0.55],
+  [0.55, 0.2, 0.2],
+  [0.35, 0.45, 0.3],
+  [0.6, 0.55, 0.45],
+  [0.25, 0.25, 0.27],
+  [0.7, 0.6, 0.3],
+];
 
 const pick = (rng: Rng, list: Vec3[]): Vec3 => {
   const c = list[rng.int(0, list.length - 1)]!;
@@ -37,11 +56,21 @@ export function indoorScene(rng: Rng): SceneSpec {
   const wallMat: Material = { kind: 'plaster', color: pick(rng, WALLS), seed: seed() };
   const floorPick = rng.next();
   const floorMat: Material =
-    floorPick < 0.45 ? { kind: 'planks', color: pick(rng, WOODS), seed: seed() }
-      : floorPick < 0.75 ? { kind: 'tiles', color: [0.8, 0.8, 0.78], color2: [0.55, 0.55, 0.55], seed: seed() }
+    floorPick < 0.45
+      ? { kind: 'planks', color: pick(rng, WOODS), seed: seed() }
+      : floorPick < 0.75
+        ? { kind: 'tiles', color: [0.8, 0.8, 0.78], color2: [0.55, 0.55, 0.55], seed: seed() }
         : { kind: 'fabric', color: pick(rng, FABRICS), seed: seed() };
   // The room seen from inside: every face points inwards (one-sided, like a box's faces).
-  const face = (origin: Vec3, u: Vec3, v: Vec3, classId: number, material: Material): Quad => ({ kind: 'quad', origin, u, v, classId, material, oneSided: true });
+  const face = (origin: Vec3, u: Vec3, v: Vec3, classId: number, material: Material): Quad => ({
+    kind: 'quad',
+    origin,
+    u,
+    v,
+    classId,
+    material,
+    oneSided: true,
+  });
   prims.push(face([x0, 0, z1], [W, 0, 0], [0, 0, -D], I.floor, floorMat));
   prims.push(face([x0, H, z0], [W, 0, 0], [0, 0, D], I.ceiling, { kind: 'plain', color: [0.9, 0.9, 0.88], seed: seed() }));
   // Walls: far (z1), near (z0), left (x0), right (x1); u runs along the wall as seen from inside, v up.
@@ -98,14 +127,28 @@ export function indoorScene(rng: Rng): SceneSpec {
     const ww = rng.uniform(0.9, 1.8);
     const wh = rng.uniform(1.1, 1.5);
     const a = freeSpan(wi, ww);
-    if (a !== null) onWall(walls[wi]!, a, ww, rng.uniform(0.8, 1.0), wh, I.window, { kind: 'window', color: [0.75, 0.85, 0.95], color2: [0.92, 0.92, 0.9], seed: seed(), size: [ww, wh] });
+    if (a !== null)
+      onWall(walls[wi]!, a, ww, rng.uniform(0.8, 1.0), wh, I.window, {
+        kind: 'window',
+        color: [0.75, 0.85, 0.95],
+        color2: [0.92, 0.92, 0.9],
+        seed: seed(),
+        size: [ww, wh],
+      });
   }
   for (let k = rng.int(0, 2); k > 0; k--) {
     const wi = rng.int(0, 3);
     const pw = rng.uniform(0.5, 1.1);
     const ph = pw * rng.uniform(0.6, 0.9);
     const a = freeSpan(wi, pw);
-    if (a !== null) onWall(walls[wi]!, a, pw, rng.uniform(1.3, 1.7), ph, I.picture, { kind: 'picture', color: [0.3, 0.45, 0.2], color2: pick(rng, WOODS), seed: seed(), size: [pw, ph] });
+    if (a !== null)
+      onWall(walls[wi]!, a, pw, rng.uniform(1.3, 1.7), ph, I.picture, {
+        kind: 'picture',
+        color: [0.3, 0.45, 0.2],
+        color2: pick(rng, WOODS),
+        seed: seed(),
+        size: [pw, ph],
+      });
   }
 
   const place = (w: number, d: number, tries = 20): [number, number] | null => {
@@ -153,9 +196,24 @@ export function indoorScene(rng: Rng): SceneSpec {
       const [cx, cz] = spot;
       const th = rng.uniform(0.72, 0.78);
       prims.push(...boxQuads({ base: [cx, th - 0.05, cz], size: [tw, 0.05, td], classId: I.table, material: wood }));
-      for (const sx of [-1, 1]) for (const sz of [-1, 1]) prims.push(...boxQuads({ base: [cx + sx * (tw / 2 - 0.06), 0, cz + sz * (td / 2 - 0.06)], size: [0.06, th - 0.05, 0.06], classId: I.table, material: wood, open: true }));
+      for (const sx of [-1, 1])
+        for (const sz of [-1, 1])
+          prims.push(
+            ...boxQuads({
+              base: [cx + sx * (tw / 2 - 0.06), 0, cz + sz * (td / 2 - 0.06)],
+              size: [0.06, th - 0.05, 0.06],
+              classId: I.table,
+              material: wood,
+              open: true,
+            }),
+          );
       const chairMat: Material = { kind: 'wood', color: pick(rng, WOODS), seed: seed() };
-      for (const [dx, dz, yaw] of [[0, -1, 0], [0, 1, Math.PI], [-1, 0, Math.PI / 2], [1, 0, -Math.PI / 2]] as const) {
+      for (const [dx, dz, yaw] of [
+        [0, -1, 0],
+        [0, 1, Math.PI],
+        [-1, 0, Math.PI / 2],
+        [1, 0, -Math.PI / 2],
+      ] as const) {
         if (rng.next() < 0.4) continue;
         const px = cx + dx * (tw / 2 + 0.35);
         const pz = cz + dz * (td / 2 + 0.35);
@@ -181,24 +239,52 @@ export function indoorScene(rng: Rng): SceneSpec {
       const f = local(spot.at, spot.yaw, -sw / 2 + 0.04, 0.05, 0.185);
       const ux = Math.cos(spot.yaw);
       const uz = -Math.sin(spot.yaw);
-      prims.push({ kind: 'quad', origin: f, u: [ux * (sw - 0.08), 0, uz * (sw - 0.08)], v: [0, sh - 0.1, 0], classId: I.shelf, material: { kind: 'books', color: wood.color, seed: seed() } });
+      prims.push({
+        kind: 'quad',
+        origin: f,
+        u: [ux * (sw - 0.08), 0, uz * (sw - 0.08)],
+        v: [0, sh - 0.1, 0],
+        classId: I.shelf,
+        material: { kind: 'books', color: wood.color, seed: seed() },
+      });
     } else if (what < 0.82) {
       const spot = place(0.5, 0.5);
       if (!spot) continue;
       const lh = rng.uniform(1.4, 1.8);
       const at: Vec3 = [spot[0], 0, spot[1]];
       prims.push(...boxQuads({ base: at, size: [0.3, 0.04, 0.3], classId: I.lamp, material: { kind: 'plain', color: [0.2, 0.2, 0.2], seed: seed() } }));
-      prims.push(...boxQuads({ base: at, size: [0.04, lh, 0.04], classId: I.lamp, material: { kind: 'plain', color: [0.3, 0.3, 0.3], seed: seed() }, open: true }));
-      prims.push({ kind: 'ellipsoid', center: [at[0], lh + 0.08, at[2]], radii: [0.22, 0.17, 0.22], classId: I.lamp, material: { kind: 'lamp', color: [1, 0.9, 0.7], seed: seed() } });
+      prims.push(
+        ...boxQuads({ base: at, size: [0.04, lh, 0.04], classId: I.lamp, material: { kind: 'plain', color: [0.3, 0.3, 0.3], seed: seed() }, open: true }),
+      );
+      prims.push({
+        kind: 'ellipsoid',
+        center: [at[0], lh + 0.08, at[2]],
+        radii: [0.22, 0.17, 0.22],
+        classId: I.lamp,
+        material: { kind: 'lamp', color: [1, 0.9, 0.7], seed: seed() },
+      });
       lights.push({ position: [at[0], lh + 0.05, at[2]], color: [0.9, 0.75, 0.5], reach: 1.6 });
     } else if (what < 0.92) {
       const spot = place(0.6, 0.6);
       if (!spot) continue;
       const ph = rng.uniform(0.3, 0.5);
-      prims.push(...boxQuads({ base: [spot[0], 0, spot[1]], size: [0.35, ph, 0.35], classId: I.plant, material: { kind: 'plain', color: [0.6, 0.35, 0.25], seed: seed() } }));
+      prims.push(
+        ...boxQuads({
+          base: [spot[0], 0, spot[1]],
+          size: [0.35, ph, 0.35],
+          classId: I.plant,
+          material: { kind: 'plain', color: [0.6, 0.35, 0.25], seed: seed() },
+        }),
+      );
       const r = rng.uniform(0.25, 0.5);
       const green: Vec3 = [0.15, rng.uniform(0.35, 0.5), 0.12];
-      prims.push({ kind: 'ellipsoid', center: [spot[0], ph + r * 0.9, spot[1]], radii: [r, r * rng.uniform(1, 1.6), r], classId: I.plant, material: { kind: 'foliage', color: green, color2: [green[0] * 1.6, green[1] * 1.4, green[2] * 1.5], seed: seed() } });
+      prims.push({
+        kind: 'ellipsoid',
+        center: [spot[0], ph + r * 0.9, spot[1]],
+        radii: [r, r * rng.uniform(1, 1.6), r],
+        classId: I.plant,
+        material: { kind: 'foliage', color: green, color2: [green[0] * 1.6, green[1] * 1.4, green[2] * 1.5], seed: seed() },
+      });
     } else {
       const spot = place(0.6, 0.6);
       if (!spot) continue;
@@ -208,7 +294,13 @@ export function indoorScene(rng: Rng): SceneSpec {
   // The ceiling light.
   const lx = rng.uniform(x0 + 1, x1 - 1);
   const lz = rng.uniform(z0 + 1.5, z1 - 1);
-  prims.push({ kind: 'ellipsoid', center: [lx, H - 0.05, lz], radii: [0.3, 0.1, 0.3], classId: I.lamp, material: { kind: 'lamp', color: [1, 0.97, 0.9], seed: seed() } });
+  prims.push({
+    kind: 'ellipsoid',
+    center: [lx, H - 0.05, lz],
+    radii: [0.3, 0.1, 0.3],
+    classId: I.lamp,
+    material: { kind: 'lamp', color: [1, 0.97, 0.9], seed: seed() },
+  });
   lights.push({ position: [lx, H - 0.3, lz], color: [0.9, 0.85, 0.75], reach: 2.6 });
 
   const camera = {
@@ -230,19 +322,30 @@ function footprint(wall: { o: Vec3; u: Vec3; inward: Vec3 }, a: number, w: numbe
 
 function chair(out: Primitive[], at: Vec3, yaw: number, m: Material): void {
   out.push(...boxQuads({ base: local(at, yaw, 0, 0.42, 0), size: [0.44, 0.05, 0.42], yaw, classId: I.chair, material: m }));
-  for (const sx of [-1, 1]) for (const sz of [-1, 1]) out.push(...boxQuads({ base: local(at, yaw, sx * 0.19, 0, sz * 0.18), size: [0.04, 0.42, 0.04], yaw, classId: I.chair, material: m, open: true }));
+  for (const sx of [-1, 1])
+    for (const sz of [-1, 1])
+      out.push(...boxQuads({ base: local(at, yaw, sx * 0.19, 0, sz * 0.18), size: [0.04, 0.42, 0.04], yaw, classId: I.chair, material: m, open: true }));
   out.push(...boxQuads({ base: local(at, yaw, 0, 0.47, -0.19), size: [0.44, 0.45, 0.04], yaw, classId: I.chair, material: m }));
 }
 
 function sofa(out: Primitive[], at: Vec3, yaw: number, w: number, m: Material): void {
   out.push(...boxQuads({ base: at, size: [w, 0.42, 0.88], yaw, classId: I.sofa, material: m, open: true }));
   out.push(...boxQuads({ base: local(at, yaw, 0, 0.42, -0.32), size: [w, 0.42, 0.22], yaw, classId: I.sofa, material: m }));
-  for (const sx of [-1, 1]) out.push(...boxQuads({ base: local(at, yaw, sx * (w / 2 - 0.1), 0.42, 0.05), size: [0.2, 0.2, 0.78], yaw, classId: I.sofa, material: m }));
+  for (const sx of [-1, 1])
+    out.push(...boxQuads({ base: local(at, yaw, sx * (w / 2 - 0.1), 0.42, 0.05), size: [0.2, 0.2, 0.78], yaw, classId: I.sofa, material: m }));
 }
 
 function bed(out: Primitive[], at: Vec3, yaw: number, w: number, frame: Material, cover: Material): void {
   out.push(...boxQuads({ base: at, size: [w, 0.3, 2.0], yaw, classId: I.bed, material: frame, open: true }));
   out.push(...boxQuads({ base: local(at, yaw, 0, 0.3, 0.02), size: [w - 0.04, 0.22, 1.94], yaw, classId: I.bed, material: cover }));
-  out.push(...boxQuads({ base: local(at, yaw, 0, 0.52, -0.75), size: [w * 0.8, 0.12, 0.4], yaw, classId: I.bed, material: { kind: 'fabric', color: [0.9, 0.9, 0.88], seed: 1 } }));
+  out.push(
+    ...boxQuads({
+      base: local(at, yaw, 0, 0.52, -0.75),
+      size: [w * 0.8, 0.12, 0.4],
+      yaw,
+      classId: I.bed,
+      material: { kind: 'fabric', color: [0.9, 0.9, 0.88], seed: 1 },
+    }),
+  );
   out.push(...boxQuads({ base: local(at, yaw, 0, 0, -1.02), size: [w, 1.0, 0.06], yaw, classId: I.bed, material: frame }));
 }

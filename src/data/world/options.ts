@@ -44,9 +44,11 @@ export function resolveWorldOptions(input: WorldSceneInput): WorldSceneOptions {
   if (!WORLDS.includes(o.world)) bad('world', WORLDS.join('|'), o.world);
   if (!STYLES.includes(o.style)) bad('style', STYLES.join('|'), o.style);
   if (!isInt(o.count, 1, 10_000_000)) bad('count', 'an integer from 1 to 10000000', o.count);
-  if (!Array.isArray(o.size) || o.size.length !== 2 || !o.size.every((v) => isInt(v, 16, 2048))) bad('size', '[height, width] with integers from 16 to 2048', o.size);
+  if (!Array.isArray(o.size) || o.size.length !== 2 || !o.size.every((v) => isInt(v, 16, 2048)))
+    bad('size', '[height, width] with integers from 16 to 2048', o.size);
   if (!isInt(o.seed, 0, 2 ** 32 - 1)) bad('seed', 'an integer from 0 to 4294967295', o.seed);
-  if (typeof o.valFraction !== 'number' || !(o.valFraction >= 0 && o.valFraction < 1)) bad('valFraction', 'a number from 0 up to (not including) 1', o.valFraction);
+  if (typeof o.valFraction !== 'number' || !(o.valFraction >= 0 && o.valFraction < 1))
+    bad('valFraction', 'a number from 0 up to (not including) 1', o.valFraction);
   if (o.count - valCount(o) < 1) bad('count', `at least one training frame after the validation share ${o.valFraction}`, o.count);
   if (typeof o.out !== 'string' || o.out === '') bad('out', 'the folder to write', o.out);
   return o;

@@ -11,9 +11,32 @@ const rgb = (rng: Rng, palette: Vec3[]): Vec3 => {
   return [c[0] * k, c[1] * k, c[2] * k];
 };
 
-const CLOTHES: Vec3[] = [[0.15, 0.18, 0.3], [0.5, 0.1, 0.1], [0.2, 0.35, 0.2], [0.6, 0.55, 0.45], [0.1, 0.1, 0.1], [0.7, 0.7, 0.72], [0.3, 0.2, 0.45], [0.75, 0.5, 0.15]];
-const SKIN: Vec3[] = [[0.93, 0.76, 0.62], [0.78, 0.57, 0.42], [0.55, 0.38, 0.26], [0.36, 0.24, 0.16]];
-const CAR_PAINT: Vec3[] = [[0.75, 0.08, 0.08], [0.1, 0.2, 0.55], [0.85, 0.85, 0.85], [0.12, 0.12, 0.13], [0.45, 0.47, 0.5], [0.15, 0.4, 0.25], [0.85, 0.65, 0.1], [0.55, 0.55, 0.6]];
+const CLOTHES: Vec3[] = [
+  [0.15, 0.18, 0.3],
+  [0.5, 0.1, 0.1],
+  [0.2, 0.35, 0.2],
+  [0.6, 0.55, 0.45],
+  [0.1, 0.1, 0.1],
+  [0.7, 0.7, 0.72],
+  [0.3, 0.2, 0.45],
+  [0.75, 0.5, 0.15],
+];
+const SKIN: Vec3[] = [
+  [0.93, 0.76, 0.62],
+  [0.78, 0.57, 0.42],
+  [0.55, 0.38, 0.26],
+  [0.36, 0.24, 0.16],
+];
+const CAR_PAINT: Vec3[] = [
+  [0.75, 0.08, 0.08],
+  [0.1, 0.2, 0.55],
+  [0.85, 0.85, 0.85],
+  [0.12, 0.12, 0.13],
+  [0.45, 0.47, 0.5],
+  [0.15, 0.4, 0.25],
+  [0.85, 0.65, 0.1],
+  [0.55, 0.55, 0.6],
+];
 
 const plain = (color: Vec3, seed: number, kind: Material['kind'] = 'plain'): Material => ({ kind, color, seed });
 
@@ -34,7 +57,15 @@ export function person(out: Primitive[], rng: Rng, at: Vec3, yaw: number, classI
   const stride = rng.uniform(-0.12, 0.12);
   for (const side of [-1, 1]) {
     out.push(...boxQuads({ base: place(at, yaw, side * 0.1 * k, 0, side * stride * k), size: [0.14 * k, 0.86 * k, 0.16 * k], yaw, classId, material: legs }));
-    out.push(...boxQuads({ base: place(at, yaw, side * 0.25 * k, 0.78 * k, -side * stride * 0.6 * k), size: [0.09 * k, 0.6 * k, 0.1 * k], yaw, classId, material: top }));
+    out.push(
+      ...boxQuads({
+        base: place(at, yaw, side * 0.25 * k, 0.78 * k, -side * stride * 0.6 * k),
+        size: [0.09 * k, 0.6 * k, 0.1 * k],
+        yaw,
+        classId,
+        material: top,
+      }),
+    );
   }
   out.push(...boxQuads({ base: place(at, yaw, 0, 0.84 * k, 0), size: [0.42 * k, 0.6 * k, 0.24 * k], yaw, classId, material: top }));
   out.push({ kind: 'ellipsoid', center: place(at, yaw, 0, 1.6 * k, 0), radii: [0.11 * k, 0.14 * k, 0.12 * k], classId, material: skin });
@@ -96,7 +127,13 @@ export function tree(out: Primitive[], rng: Rng, at: Vec3, classId: number): { t
     const ox = b === 0 ? 0 : rng.uniform(-0.8, 0.8);
     const oz = b === 0 ? 0 : rng.uniform(-0.8, 0.8);
     const rr = b === 0 ? r : r * rng.uniform(0.6, 0.85);
-    out.push({ kind: 'ellipsoid', center: [at[0] + ox, h + rr * 0.8 + rng.uniform(-0.3, 0.4), at[2] + oz], radii: [rr, rr * rng.uniform(0.8, 1.1), rr], classId, material: leaves });
+    out.push({
+      kind: 'ellipsoid',
+      center: [at[0] + ox, h + rr * 0.8 + rng.uniform(-0.3, 0.4), at[2] + oz],
+      radii: [rr, rr * rng.uniform(0.8, 1.1), rr],
+      classId,
+      material: leaves,
+    });
   }
   return { top: h + 2 * r };
 }
@@ -132,7 +169,16 @@ export function trafficSign(out: Primitive[], rng: Rng, at: Vec3, poleClass: num
     shape,
   });
   // The sign's back (grey metal), so it shows from behind too.
-  out.push({ kind: 'quad', origin: [at[0] + s / 2, h - 0.05, at[2] - 0.055], u: [-s, 0, 0], v: [0, s, 0], classId: signClass, material: { kind: 'plain', color: [0.55, 0.55, 0.57], seed }, shape, oneSided: true });
+  out.push({
+    kind: 'quad',
+    origin: [at[0] + s / 2, h - 0.05, at[2] - 0.055],
+    u: [-s, 0, 0],
+    v: [0, s, 0],
+    classId: signClass,
+    material: { kind: 'plain', color: [0.55, 0.55, 0.57], seed },
+    shape,
+    oneSided: true,
+  });
 }
 
 /** A traffic light: a pole (`poleClass`) and a housing with three lamps facing -z (`lightClass`). */

@@ -58,11 +58,22 @@ export function applyOutlines(img: Float32Array, g: GBuffer): void {
 /** A 16-colour palette in the spirit of 8-bit home computers: greys, and three or fewer shades
  * each of sky blue, foliage green and brick brown, red, yellow, orange and a fifth, darker grey. */
 const PALETTE: [number, number, number][] = [
-  [20, 20, 24], [80, 80, 84], [140, 140, 140], [205, 205, 200],
-  [40, 60, 130], [100, 160, 230], [170, 210, 245],
-  [30, 70, 30], [80, 130, 40], [150, 180, 80],
-  [110, 70, 40], [180, 130, 80],
-  [180, 40, 40], [235, 200, 60], [230, 130, 40], [48, 48, 52],
+  [20, 20, 24],
+  [80, 80, 84],
+  [140, 140, 140],
+  [205, 205, 200],
+  [40, 60, 130],
+  [100, 160, 230],
+  [170, 210, 245],
+  [30, 70, 30],
+  [80, 130, 40],
+  [150, 180, 80],
+  [110, 70, 40],
+  [180, 130, 80],
+  [180, 40, 40],
+  [235, 200, 60],
+  [230, 130, 40],
+  [48, 48, 52],
 ];
 
 /** Low resolution (block x block pixels averaged), the palette's nearest colour, nearest up-scaling. */

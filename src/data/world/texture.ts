@@ -6,9 +6,30 @@
 import type { Vec3 } from './scene.js';
 
 export type MaterialKind =
-  | 'plain' | 'plaster' | 'brick' | 'facade' | 'asphalt' | 'paint' | 'paving' | 'grass' | 'dirt' | 'foliage'
-  | 'bark' | 'metal' | 'glass' | 'rubber' | 'wood' | 'planks' | 'tiles' | 'fabric' | 'books' | 'sign'
-  | 'lamp' | 'trafficlight' | 'window' | 'picture';
+  | 'plain'
+  | 'plaster'
+  | 'brick'
+  | 'facade'
+  | 'asphalt'
+  | 'paint'
+  | 'paving'
+  | 'grass'
+  | 'dirt'
+  | 'foliage'
+  | 'bark'
+  | 'metal'
+  | 'glass'
+  | 'rubber'
+  | 'wood'
+  | 'planks'
+  | 'tiles'
+  | 'fabric'
+  | 'books'
+  | 'sign'
+  | 'lamp'
+  | 'trafficlight'
+  | 'window'
+  | 'picture';
 
 export interface Material {
   kind: MaterialKind;

@@ -86,18 +86,42 @@ export function townScene(rng: Rng): SceneSpec {
         const depth = rng.uniform(8, 20);
         const tall = rng.next() < 0.35;
         const h = tall ? rng.uniform(14, 38) : rng.uniform(5, 14);
-        prims.push(...boxQuads({ base: [side * (line + depth / 2), 0, z + L / 2], size: [depth, h, L], classId: T.building, material: facade(rng), top: roof(rng), open: true }));
+        prims.push(
+          ...boxQuads({
+            base: [side * (line + depth / 2), 0, z + L / 2],
+            size: [depth, h, L],
+            classId: T.building,
+            material: facade(rng),
+            top: roof(rng),
+            open: true,
+          }),
+        );
         z += L;
         if (rng.next() < 0.35) {
           const gap = rng.uniform(2, 9);
           const what = rng.next();
           if (what < 0.3) {
             const wh = rng.uniform(0.8, 2.4);
-            prims.push(...boxQuads({ base: [side * (line + 0.15), 0, z + gap / 2], size: [0.3, wh, gap], classId: T.wall, material: rng.next() < 0.5 ? { kind: 'brick', color: [0.5, 0.3, 0.25], color2: [0.7, 0.68, 0.62], seed: rng.int(0, 1 << 30) } : { kind: 'plaster', color: [0.7, 0.68, 0.64], seed: rng.int(0, 1 << 30) }, open: true }));
+            prims.push(
+              ...boxQuads({
+                base: [side * (line + 0.15), 0, z + gap / 2],
+                size: [0.3, wh, gap],
+                classId: T.wall,
+                material:
+                  rng.next() < 0.5
+                    ? { kind: 'brick', color: [0.5, 0.3, 0.25], color2: [0.7, 0.68, 0.62], seed: rng.int(0, 1 << 30) }
+                    : { kind: 'plaster', color: [0.7, 0.68, 0.64], seed: rng.int(0, 1 << 30) },
+                open: true,
+              }),
+            );
           } else if (what < 0.6) {
             const fh = rng.uniform(1.1, 2);
             prims.push({
-              kind: 'quad', origin: [side * line, 0, z], u: [0, 0, gap], v: [0, fh, 0], classId: T.fence,
+              kind: 'quad',
+              origin: [side * line, 0, z],
+              u: [0, 0, gap],
+              v: [0, fh, 0],
+              classId: T.fence,
               material: { kind: 'plain', color: rng.next() < 0.5 ? [0.2, 0.22, 0.2] : [0.45, 0.32, 0.2], seed: rng.int(0, 1 << 30) },
               shape: { kind: 'bars', bars: Math.max(2, Math.round(gap / 0.15)), fill: rng.uniform(0.25, 0.5), rail: 0.06 },
             });
@@ -105,7 +129,15 @@ export function townScene(rng: Rng): SceneSpec {
             tree(prims, rng, [side * (line + rng.uniform(1, 3)), 0, z + gap / 2], T.vegetation);
           } else {
             const hh = rng.uniform(0.8, 1.6);
-            prims.push(...boxQuads({ base: [side * (line + 0.4), 0, z + gap / 2], size: [0.8, hh, gap], classId: T.vegetation, material: { kind: 'foliage', color: [0.12, 0.3, 0.1], color2: [0.22, 0.45, 0.16], seed: rng.int(0, 1 << 30) }, open: true }));
+            prims.push(
+              ...boxQuads({
+                base: [side * (line + 0.4), 0, z + gap / 2],
+                size: [0.8, hh, gap],
+                classId: T.vegetation,
+                material: { kind: 'foliage', color: [0.12, 0.3, 0.1], color2: [0.22, 0.45, 0.16], seed: rng.int(0, 1 << 30) },
+                open: true,
+              }),
+            );
           }
           z += gap;
         }
@@ -117,19 +149,35 @@ export function townScene(rng: Rng): SceneSpec {
       const bushes = rng.int(0, 6);
       for (let k = 0; k < bushes; k++) {
         const r = rng.uniform(0.5, 1.3);
-        prims.push({ kind: 'ellipsoid', center: [side * (kerb + rng.uniform(1, 12)), r * 0.6, rng.uniform(3, 80)], radii: [r, r * 0.8, r * 1.3], classId: T.vegetation, material: { kind: 'foliage', color: [0.14, 0.32, 0.1], color2: [0.25, 0.48, 0.18], seed: rng.int(0, 1 << 30) } });
+        prims.push({
+          kind: 'ellipsoid',
+          center: [side * (kerb + rng.uniform(1, 12)), r * 0.6, rng.uniform(3, 80)],
+          radii: [r, r * 0.8, r * 1.3],
+          classId: T.vegetation,
+          material: { kind: 'foliage', color: [0.14, 0.32, 0.1], color2: [0.25, 0.48, 0.18], seed: rng.int(0, 1 << 30) },
+        });
       }
       if (sidewalk === 0 || rng.next() < 0.3) {
         const gx = side * (kerb + 0.4);
         const metal: Material = { kind: 'metal', color: [0.62, 0.64, 0.66], seed: rng.int(0, 1 << 30) };
         prims.push(...boxQuads({ base: [gx, 0.45, 60], size: [0.08, 0.32, 150], classId: T.guardrail, material: metal }));
-        for (let z = -10; z < 135; z += 2.5) prims.push(...boxQuads({ base: [gx + side * 0.08, 0, z], size: [0.1, 0.75, 0.1], classId: T.guardrail, material: metal, open: true }));
+        for (let z = -10; z < 135; z += 2.5)
+          prims.push(...boxQuads({ base: [gx + side * 0.08, 0, z], size: [0.1, 0.75, 0.1], classId: T.guardrail, material: metal, open: true }));
       }
       // A distant row of houses beyond the verge.
       if (rng.next() < 0.6) {
         for (let z = rng.uniform(0, 20); z < 200; z += rng.uniform(12, 30)) {
           const d = rng.uniform(6, 12);
-          prims.push(...boxQuads({ base: [side * (kerb + rng.uniform(28, 60)), 0, z], size: [d, rng.uniform(4, 12), rng.uniform(8, 16)], classId: T.building, material: facade(rng), top: roof(rng), open: true }));
+          prims.push(
+            ...boxQuads({
+              base: [side * (kerb + rng.uniform(28, 60)), 0, z],
+              size: [d, rng.uniform(4, 12), rng.uniform(8, 16)],
+              classId: T.building,
+              material: facade(rng),
+              top: roof(rng),
+              open: true,
+            }),
+          );
         }
       }
     }
@@ -184,8 +232,16 @@ export function townScene(rng: Rng): SceneSpec {
       lights.push({ position: head, color: [0.3, 0.3, 0.2], reach: 2 });
     }
     const walkers = rng.next() < 0.4 ? rng.int(1, 3) : 0;
-    for (let k = 0; k < walkers; k++) person(prims, rng, [rng.uniform(-R, R), 0, cross.z - cross.halfWidth - rng.uniform(1, 3)], rng.next() < 0.5 ? Math.PI / 2 : -Math.PI / 2, T.pedestrian);
-    if (rng.next() < 0.35) car(prims, rng, [rng.uniform(-R - 10, R + 10), 0, cross.z + rng.uniform(-cross.halfWidth / 2, cross.halfWidth / 2)], rng.next() < 0.5 ? Math.PI / 2 : -Math.PI / 2, T.vehicles);
+    for (let k = 0; k < walkers; k++)
+      person(prims, rng, [rng.uniform(-R, R), 0, cross.z - cross.halfWidth - rng.uniform(1, 3)], rng.next() < 0.5 ? Math.PI / 2 : -Math.PI / 2, T.pedestrian);
+    if (rng.next() < 0.35)
+      car(
+        prims,
+        rng,
+        [rng.uniform(-R - 10, R + 10), 0, cross.z + rng.uniform(-cross.halfWidth / 2, cross.halfWidth / 2)],
+        rng.next() < 0.5 ? Math.PI / 2 : -Math.PI / 2,
+        T.vehicles,
+      );
   }
   // Traffic: cars in every lane (the far half oncoming), never closer than 7 m in the camera's lane.
   for (let k = 0; k < lanes; k++) {
@@ -214,7 +270,16 @@ export function townScene(rng: Rng): SceneSpec {
   }
   // The skyline far down the road.
   for (let k = rng.int(2, 8); k > 0; k--) {
-    prims.push(...boxQuads({ base: [rng.uniform(-90, 90), 0, rng.uniform(200, 280)], size: [rng.uniform(10, 30), rng.uniform(10, 60), rng.uniform(10, 30)], classId: T.building, material: facade(rng), top: roof(rng), open: true }));
+    prims.push(
+      ...boxQuads({
+        base: [rng.uniform(-90, 90), 0, rng.uniform(200, 280)],
+        size: [rng.uniform(10, 30), rng.uniform(10, 60), rng.uniform(10, 30)],
+        classId: T.building,
+        material: facade(rng),
+        top: roof(rng),
+        open: true,
+      }),
+    );
   }
   const sun: Vec3 = [rng.uniform(-1, 1), rng.uniform(0.5, 1.2), rng.uniform(-1, 0.4)];
   return { world: 'town', camera, road, primitives: prims, lights, sun, emptyClass: T.sky };

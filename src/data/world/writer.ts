@@ -32,7 +32,15 @@ export function worldClassesJson(o: WorldSceneOptions): { classes: ClassInfo[]; 
       generator: { world: o.world, style: o.style, count: o.count, size: `${o.size[0]}x${o.size[1]}`, seed: o.seed, valFraction: o.valFraction },
       shift: {
         input: o.style === 'day' ? [] : [o.style],
-        output: o.world === 'town' ? null : { world: 'indoor', reference: 'town', sameClassCount: false, description: "indoor rooms with their own 15 classes instead of the town's 23 CARLA classes: new objects, a new head" },
+        output:
+          o.world === 'town'
+            ? null
+            : {
+                world: 'indoor',
+                reference: 'town',
+                sameClassCount: false,
+                description: "indoor rooms with their own 15 classes instead of the town's 23 CARLA classes: new objects, a new head",
+              },
       },
     },
   };
@@ -46,25 +54,40 @@ export async function writeWorldScenes(input: WorldSceneInput, onProgress?: (don
   const [height, width] = o.size;
   const { classes, meta } = worldClassesJson(o);
   let done = 0;
-  const out = await writeFolderAtomically(o.out, o.force, (folder) => {
-    const lines: string[] = [];
-    for (const [split, n] of [['train', nTrain], ['val', nVal]] as const) {
-      const digits = Math.max(5, String(n - 1).length);
-      for (let i = 0; i < n; i++) {
-        const scene = worldScene(o.world, o.seed, split, i);
-        const frame = renderSceneFrame(scene, o.size, o.style, frameLookSeed(o.seed, split, i));
-        const stem = String(i).padStart(digits, '0');
-        folder.put(`${split}/images/${stem}.png`, encodePng({ width, height, channels: 3, data: frame.image }, { fast: true }));
-        folder.put(`${split}/masks/${stem}.png`, encodePng({ width, height, channels: 1, data: frame.mask }, { fast: true }));
-        const c = scene.camera;
-        const r3 = (v: number): number => Math.round(v * 1000) / 1000;
-        lines.push(JSON.stringify({ split, stem, camera: { position: c.position.map(r3), yaw: r3(c.yaw), pitch: r3(c.pitch), fov: r3(c.fov) }, primitives: scene.primitives.length }));
-        done++;
-        if (onProgress && (done % 250 === 0 || done === o.count)) onProgress(done, o.count);
+  const out = await writeFolderAtomically(
+    o.out,
+    o.force,
+    (folder) => {
+      const lines: string[] = [];
+      for (const [split, n] of [
+        ['train', nTrain],
+        ['val', nVal],
+      ] as const) {
+        const digits = Math.max(5, String(n - 1).length);
+        for (let i = 0; i < n; i++) {
+          const scene = worldScene(o.world, o.seed, split, i);
+          const frame = renderSceneFrame(scene, o.size, o.style, frameLookSeed(o.seed, split, i));
+          const stem = String(i).padStart(digits, '0');
+          folder.put(`${split}/images/${stem}.png`, encodePng({ width, height, channels: 3, data: frame.image }, { fast: true }));
+          folder.put(`${split}/masks/${stem}.png`, encodePng({ width, height, channels: 1, data: frame.mask }, { fast: true }));
+          const c = scene.camera;
+          const r3 = (v: number): number => Math.round(v * 1000) / 1000;
+          lines.push(
+            JSON.stringify({
+              split,
+              stem,
+              camera: { position: c.position.map(r3), yaw: r3(c.yaw), pitch: r3(c.pitch), fov: r3(c.fov) },
+              primitives: scene.primitives.length,
+            }),
+          );
+          done++;
+          if (onProgress && (done % 250 === 0 || done === o.count)) onProgress(done, o.count);
+        }
       }
-    }
-    folder.put('classes.json', `${JSON.stringify({ ...meta, classes }, null, 2)}\n`);
-    folder.put('scenes.jsonl', `${lines.join('\n')}\n`);
-  }, o.out);
+      folder.put('classes.json', `${JSON.stringify({ ...meta, classes }, null, 2)}\n`);
+      folder.put('scenes.jsonl', `${lines.join('\n')}\n`);
+    },
+    o.out,
+  );
   return { out, world: o.world, style: o.style, train: nTrain, val: nVal, classes, seconds: (Date.now() - t0) / 1000 };
 }

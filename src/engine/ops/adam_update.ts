@@ -7,14 +7,12 @@ import { ADAM_UPDATE, type AdamUpdateAttrs } from '../kernels/train/adam_update.
 
 export type { AdamUpdateAttrs };
 
-export function adamUpdate(
-  variable: tf.Tensor,
-  grad: tf.Tensor,
-  m: tf.Tensor,
-  v: tf.Tensor,
-  attrs: AdamUpdateAttrs,
-): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  for (const [what, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+export function adamUpdate(variable: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamUpdateAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  for (const [what, t] of [
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     if (!tf.util.arraysEqual(t.shape, variable.shape)) {
       throw new Error(`adamUpdate: ${what} [${t.shape}] does not match the variable [${variable.shape}]`);
     }

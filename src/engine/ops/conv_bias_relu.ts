@@ -21,7 +21,14 @@ export interface ConvBiasReluAttrs {
 }
 
 export function convBiasRelu(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, attrs: ConvBiasReluAttrs): tf.Tensor4D {
-  const kernelAttrs = { strides: attrs.strides, pad: attrs.pad, activation: attrs.activation ?? 'relu', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined };
+  const kernelAttrs = {
+    strides: attrs.strides,
+    pad: attrs.pad,
+    activation: attrs.activation ?? 'relu',
+    dataFormat: 'NHWC',
+    dilations: [1, 1],
+    dimRoundingMode: undefined,
+  };
   return tf.engine().runKernel(CONV_BIAS_RELU, { x, filter, bias }, kernelAttrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
@@ -43,8 +50,10 @@ tf.registerGradient({
         : [dy as tf.Tensor4D, null];
     const convAttrs = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     return {
-      x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dz, filter }, { ...convAttrs, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
-      filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: dz }, { ...convAttrs, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      x: () =>
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dz, filter }, { ...convAttrs, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      filter: () =>
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: dz }, { ...convAttrs, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
       bias: () => (dbias ? tf.clone(dbias) : tf.sum(dz, [0, 1, 2])),
     };
   },

@@ -29,14 +29,22 @@ export interface LinearXentOptions {
  * int32 (e.g. [N, H, W]), class weights [K] (optional). Differentiable with respect to the features, the
  * kernel and the bias.
  */
-export function linearSoftmaxCrossEntropy(features: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null, labels: tf.Tensor, options: LinearXentOptions = {}): tf.Scalar {
+export function linearSoftmaxCrossEntropy(
+  features: tf.Tensor,
+  kernel: tf.Tensor,
+  bias: tf.Tensor | null,
+  labels: tf.Tensor,
+  options: LinearXentOptions = {},
+): tf.Scalar {
   const C = features.shape[features.shape.length - 1]!;
   const K = kernel.shape[3]!;
-  if (features.rank < 1 || features.dtype !== 'float32') throw new Error(`${OP}: features must be float32 [..., channels], got ${features.dtype} [${features.shape}]`);
+  if (features.rank < 1 || features.dtype !== 'float32')
+    throw new Error(`${OP}: features must be float32 [..., channels], got ${features.dtype} [${features.shape}]`);
   if (kernel.dtype !== 'float32' || kernel.rank !== 4 || kernel.shape[0] !== 1 || kernel.shape[1] !== 1 || kernel.shape[2] !== C) {
     throw new Error(`${OP}: the kernel must be float32 [1, 1, ${C}, classes] for features with ${C} channels, got ${kernel.dtype} [${kernel.shape}]`);
   }
-  if (bias && (bias.dtype !== 'float32' || !tf.util.arraysEqual(bias.shape, [K]))) throw new Error(`${OP}: the bias must be float32 [${K}], got ${bias.dtype} [${bias.shape}]`);
+  if (bias && (bias.dtype !== 'float32' || !tf.util.arraysEqual(bias.shape, [K])))
+    throw new Error(`${OP}: the bias must be float32 [${K}], got ${bias.dtype} [${bias.shape}]`);
   checkLabels(OP, labels, features.shape.slice(0, -1), `features [${features.shape}]`);
   const relu = options.reluFeatures === true;
   return tf.tidy(() => {

@@ -12,10 +12,33 @@ export function pix2pixDecoder(g: GraphBuilder, features: EncoderFeatures, o: { 
   for (let level = 4; level >= 1; level--) {
     const block = `dec${level}`;
     const up = `${block}_up`;
-    x = g.apply(block, tfl.layers.conv2dTranspose({ name: up, filters: o.filters * 2 ** (level - 1), kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: g.layerSeed(up) }) }), x);
+    x = g.apply(
+      block,
+      tfl.layers.conv2dTranspose({
+        name: up,
+        filters: o.filters * 2 ** (level - 1),
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: g.layerSeed(up) }),
+      }),
+      x,
+    );
     x = g.apply(block, tfl.layers.batchNormalization({ name: `${block}_bn`, axis: -1 }), x);
     x = g.apply(block, tfl.layers.reLU({ name: `${block}_relu` }), x);
     x = g.apply(block, tfl.layers.concatenate({ name: `${block}_concat`, axis: -1 }), [x, features[level - 1]]);
   }
-  return g.apply('head', tfl.layers.conv2dTranspose({ name: 'head_logits', filters: o.classes, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: g.glorot('head_logits') }), x);
+  return g.apply(
+    'head',
+    tfl.layers.conv2dTranspose({
+      name: 'head_logits',
+      filters: o.classes,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      kernelInitializer: g.glorot('head_logits'),
+    }),
+    x,
+  );
 }

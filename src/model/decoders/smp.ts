@@ -18,10 +18,27 @@ export function smpDecoder(g: GraphBuilder, features: EncoderFeatures, o: { filt
     for (const n of [1, 2]) {
       const conv = `${block}_conv${n}`;
       // smp initialises decoder convs with kaiming_uniform (fan_in, ReLU), BatchNorm with PyTorch's defaults.
-      x = g.apply(block, tfl.layers.conv2d({ name: conv, filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.heUniform({ seed: g.layerSeed(conv) }) }), x, `${source}.conv${n}.0`);
+      x = g.apply(
+        block,
+        tfl.layers.conv2d({
+          name: conv,
+          filters,
+          kernelSize: 3,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: tfl.initializers.heUniform({ seed: g.layerSeed(conv) }),
+        }),
+        x,
+        `${source}.conv${n}.0`,
+      );
       x = g.apply(block, tfl.layers.batchNormalization({ name: `${block}_bn${n}`, axis: -1, epsilon: 1e-5, momentum: 0.9 }), x, `${source}.conv${n}.1`);
       x = g.apply(block, tfl.layers.reLU({ name: `${block}_relu${n}` }), x, `${source}.conv${n}.2`);
     }
   }
-  return g.apply('head', tfl.layers.conv2d({ name: 'head_logits', filters: o.classes, kernelSize: 3, padding: 'same', kernelInitializer: g.glorot('head_logits') }), x, 'segmentation_head.0');
+  return g.apply(
+    'head',
+    tfl.layers.conv2d({ name: 'head_logits', filters: o.classes, kernelSize: 3, padding: 'same', kernelInitializer: g.glorot('head_logits') }),
+    x,
+    'segmentation_head.0',
+  );
 }

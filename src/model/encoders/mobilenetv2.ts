@@ -23,11 +23,21 @@ export function makeDivisible(v: number, divisor = 8): number {
 /** (output filters, stride, expansion) of block_0 (expanded_conv) .. block_16, as in keras.applications. */
 export const MOBILENETV2_BLOCKS: ReadonlyArray<readonly [number, number, number]> = [
   [16, 1, 1],
-  [24, 2, 6], [24, 1, 6],
-  [32, 2, 6], [32, 1, 6], [32, 1, 6],
-  [64, 2, 6], [64, 1, 6], [64, 1, 6], [64, 1, 6],
-  [96, 1, 6], [96, 1, 6], [96, 1, 6],
-  [160, 2, 6], [160, 1, 6], [160, 1, 6],
+  [24, 2, 6],
+  [24, 1, 6],
+  [32, 2, 6],
+  [32, 1, 6],
+  [32, 1, 6],
+  [64, 2, 6],
+  [64, 1, 6],
+  [64, 1, 6],
+  [64, 1, 6],
+  [96, 1, 6],
+  [96, 1, 6],
+  [96, 1, 6],
+  [160, 2, 6],
+  [160, 1, 6],
+  [160, 1, 6],
   [320, 1, 6],
 ];
 
@@ -50,14 +60,31 @@ export function mobileNetV2Encoder(g: GraphBuilder, input: SymbolicTensor, o: { 
     }
     return y;
   };
-  const pad = (name: string) => tfl.layers.zeroPadding2d({ name, padding: keras ? [[0, 1], [0, 1]] : [[1, 1], [1, 1]] });
+  const pad = (name: string) =>
+    tfl.layers.zeroPadding2d({
+      name,
+      padding: keras
+        ? [
+            [0, 1],
+            [0, 1],
+          ]
+        : [
+            [1, 1],
+            [1, 1],
+          ],
+    });
   const relu6 = (name: string) => tfl.layers.reLU({ name, maxValue: 6 });
   const norm = (name: string) => tfl.layers.batchNormalization({ name, axis: -1, ...bn });
-  const conv1x1 = (name: string, filters: number) => tfl.layers.conv2d({ name, filters, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: g.heNormal(name) });
+  const conv1x1 = (name: string, filters: number) =>
+    tfl.layers.conv2d({ name, filters, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: g.heNormal(name) });
 
   let x = add(pad('Conv1_pad'), input);
   const first = makeDivisible(32 * o.alpha);
-  x = add(tfl.layers.conv2d({ name: 'Conv1', filters: first, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, kernelInitializer: g.heNormal('Conv1') }), x, 'features.0.0');
+  x = add(
+    tfl.layers.conv2d({ name: 'Conv1', filters: first, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, kernelInitializer: g.heNormal('Conv1') }),
+    x,
+    'features.0.0',
+  );
   x = add(norm('bn_Conv1'), x, 'features.0.1');
   x = add(relu6('Conv1_relu'), x, 'features.0.2');
   let channels = first;
@@ -77,7 +104,18 @@ export function mobileNetV2Encoder(g: GraphBuilder, input: SymbolicTensor, o: { 
     }
     if (stride === 2) x = add(pad(`${p}pad`), x);
     const dwName = `${p}depthwise`;
-    x = add(tfl.layers.depthwiseConv2d({ name: dwName, kernelSize: 3, strides: stride, padding: stride === 2 ? 'valid' : 'same', useBias: false, depthwiseInitializer: g.heNormal(dwName) }), x, `${t}.${dw}.0`);
+    x = add(
+      tfl.layers.depthwiseConv2d({
+        name: dwName,
+        kernelSize: 3,
+        strides: stride,
+        padding: stride === 2 ? 'valid' : 'same',
+        useBias: false,
+        depthwiseInitializer: g.heNormal(dwName),
+      }),
+      x,
+      `${t}.${dw}.0`,
+    );
     x = add(norm(`${p}depthwise_BN`), x, `${t}.${dw}.1`);
     x = add(relu6(`${p}depthwise_relu`), x, `${t}.${dw}.2`);
     x = add(conv1x1(`${p}project`, out), x, `${t}.${dw + 1}`);

@@ -23,9 +23,25 @@ export function resNetEncoder(g: GraphBuilder, input: SymbolicTensor, o: { arch:
     const layerName = name.replace(/\./g, '_');
     const pad = (kernelSize - 1) / 2;
     // stride 1 and an odd kernel: 'same' is torchvision's symmetric padding; stride 2 needs it explicitly.
-    if (stride === 2 && pad > 0) x = g.apply(block, tfl.layers.zeroPadding2d({ name: `${layerName}_pad`, padding: [[pad, pad], [pad, pad]] }), x);
+    if (stride === 2 && pad > 0)
+      x = g.apply(
+        block,
+        tfl.layers.zeroPadding2d({
+          name: `${layerName}_pad`,
+          padding: [
+            [pad, pad],
+            [pad, pad],
+          ],
+        }),
+        x,
+      );
     const padding = stride === 2 ? 'valid' : 'same';
-    return g.apply(block, tfl.layers.conv2d({ name: layerName, filters, kernelSize, strides: stride, padding, useBias: false, kernelInitializer: g.heNormal(layerName) }), x, name);
+    return g.apply(
+      block,
+      tfl.layers.conv2d({ name: layerName, filters, kernelSize, strides: stride, padding, useBias: false, kernelInitializer: g.heNormal(layerName) }),
+      x,
+      name,
+    );
   };
   const relu = (block: string, name: string, x: SymbolicTensor, source: string) => g.apply(block, tfl.layers.reLU({ name }), x, source);
 
@@ -33,7 +49,17 @@ export function resNetEncoder(g: GraphBuilder, input: SymbolicTensor, o: { arch:
   x = bn('enc1', 'bn1', x);
   x = relu('enc1', 'relu', x, 'relu');
   const features: SymbolicTensor[] = [x];
-  x = g.apply('enc2', tfl.layers.zeroPadding2d({ name: 'maxpool_pad', padding: [[1, 1], [1, 1]] }), x);
+  x = g.apply(
+    'enc2',
+    tfl.layers.zeroPadding2d({
+      name: 'maxpool_pad',
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+    }),
+    x,
+  );
   x = g.apply('enc2', tfl.layers.maxPooling2d({ name: 'maxpool', poolSize: 3, strides: 2, padding: 'valid' }), x, 'maxpool');
   let channels = base;
   RESNET_LAYERS[o.arch].forEach((blocks, s) => {

@@ -51,7 +51,10 @@ function widthMultiplier(w: SourceWeights, arch: EncoderArch, prefix: string): n
   if (arch === 'mobilenetv2') return t('features.17.conv.2.weight').shape[0]! / 320;
   const blocks = arch === 'resnet34' ? 'layer3.5.conv1.weight' : 'layer3.2.conv1.weight';
   const has34 = w.tensors.has(`${prefix}layer3.5.conv1.weight`);
-  if ((arch === 'resnet34') !== has34) throw new UserError(`the file is a ${has34 ? 'resnet34' : 'resnet18'} state dict (${has34 ? 'it has' : 'no'} ${prefix}${blocks}); import it with arch ${has34 ? 'resnet34' : 'resnet18'}`);
+  if ((arch === 'resnet34') !== has34)
+    throw new UserError(
+      `the file is a ${has34 ? 'resnet34' : 'resnet18'} state dict (${has34 ? 'it has' : 'no'} ${prefix}${blocks}); import it with arch ${has34 ? 'resnet34' : 'resnet18'}`,
+    );
   return t('conv1.weight').shape[0]! / 64;
 }
 
@@ -64,19 +67,22 @@ function convert(t: SourceTensor, className: string, weight: string, target: num
     if (shape.join('x') !== target.join('x')) throw new UserError(`${t.name} is [${t.shape.join(', ')}], which does not fit our [${target.join(', ')}]`);
     return hwio.data;
   }
-  if (t.shape.length !== 1 || t.shape[0] !== target[0]) throw new UserError(`${t.name} is [${t.shape.join(', ')}], which does not fit our [${target.join(', ')}]`);
+  if (t.shape.length !== 1 || t.shape[0] !== target[0])
+    throw new UserError(`${t.name} is [${t.shape.join(', ')}], which does not fit our [${target.join(', ')}]`);
   return t.data;
 }
 
 function skipReason(name: string, arch: EncoderArch): string {
   if (/num_batches_tracked$/.test(name)) return 'BatchNorm step counter, not a weight';
   if (/^(fc|classifier)\./.test(name)) return 'the ImageNet classifier, not part of the encoder';
-  if (arch === 'mobilenetv2' && /^features\.(17\.conv\.3|18)\./.test(name)) return 'after block_16_project (features.17.conv.2), where the tutorial taps the encoder';
+  if (arch === 'mobilenetv2' && /^features\.(17\.conv\.3|18)\./.test(name))
+    return 'after block_16_project (features.17.conv.2), where the tutorial taps the encoder';
   return 'no layer of our encoder has this name';
 }
 
 export async function importEncoderModel(source: SourceWeights, o: EncoderImportOptions): Promise<EncoderImportResult> {
-  if (source.layout !== 'torch') throw new UserError(`${o.file}: arch ${o.arch} imports torchvision state dicts (PyTorch layout); this is a ${source.format} file`);
+  if (source.layout !== 'torch')
+    throw new UserError(`${o.file}: arch ${o.arch} imports torchvision state dicts (PyTorch layout); this is a ${source.format} file`);
   const anchor = o.arch === 'mobilenetv2' ? 'features.0.0.weight' : 'conv1.weight';
   const prefix = findPrefix(source, anchor, o.arch === 'mobilenetv2' ? 'features.1.conv.0.0.weight' : 'layer1.0.conv1.weight', o.arch);
   const alpha = widthMultiplier(source, o.arch, prefix);
@@ -123,9 +129,14 @@ export async function importEncoderModel(source: SourceWeights, o: EncoderImport
       if (values.length > 0) loaded.push(info.name);
     }
     if (missed.length && !o.allowMissing) {
-      throw new UserError(`${missed.length} encoder weights of our ${o.arch} have no tensor in ${o.file}: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass --allow-missing to keep their fresh initialisation`);
+      throw new UserError(
+        `${missed.length} encoder weights of our ${o.arch} have no tensor in ${o.file}: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass --allow-missing to keep their fresh initialisation`,
+      );
     }
-    const skipped = [...source.skipped, ...[...source.tensors.keys()].filter((n) => !used.has(n)).map((name) => ({ name, reason: skipReason(name.slice(prefix.length), o.arch) }))];
+    const skipped = [
+      ...source.skipped,
+      ...[...source.tensors.keys()].filter((n) => !used.has(n)).map((name) => ({ name, reason: skipReason(name.slice(prefix.length), o.arch) })),
+    ];
     const notes = [...source.notes, `decoder and head: ${fresh} weights keep their seeded fresh initialisation (seed ${unet.options.seed})`];
     if (alpha !== 1) notes.push(`width multiplier ${alpha} (from the weights' shapes)`);
     const provenance: Partial<Provenance> = {
@@ -135,7 +146,10 @@ export async function importEncoderModel(source: SourceWeights, o: EncoderImport
       importedFrom: { file: o.file, format: source.format, mapping: `torchvision-${o.arch}`, mapped: mapped.length, skipped: skipped.length, missed },
       pretrained: {
         weights: 'torchvision state dict',
-        encoder: o.arch === 'mobilenetv2' ? 'torchvision mobilenet_v2 features up to features.17.conv.2 (block_16_project)' : `torchvision ${o.arch} (conv1, bn1, layer1..layer4)`,
+        encoder:
+          o.arch === 'mobilenetv2'
+            ? 'torchvision mobilenet_v2 features up to features.17.conv.2 (block_16_project)'
+            : `torchvision ${o.arch} (conv1, bn1, layer1..layer4)`,
         inputNormalization: 'ImageNet mean/std on [0, 1], as torchvision',
         padding: 'symmetric (ZeroPadding2D + valid conv), as torchvision',
       },
@@ -143,7 +157,17 @@ export async function importEncoderModel(source: SourceWeights, o: EncoderImport
     };
     const marked = { ...unet, layerMap: unet.layerMap.withPretrained(unet.model, loaded) };
     const record = await saveModelFolder(o.out, marked, { provenance });
-    return { format: source.format, mapping: `torchvision-${o.arch}`, options: unet.options, headMode: 'multiclass', mapped, skipped, missed, notes, weights: record };
+    return {
+      format: source.format,
+      mapping: `torchvision-${o.arch}`,
+      options: unet.options,
+      headMode: 'multiclass',
+      mapped,
+      skipped,
+      missed,
+      notes,
+      weights: record,
+    };
   } finally {
     unet.model.dispose();
   }

@@ -84,7 +84,9 @@ export function detectFormat(path: string): SourceFormat {
   if (n >= 2 && head[0] === 0x80) return 'torch'; // a legacy pickle: the torch reader explains what to do
   // HDF5 allows the superblock at 512/1024/2048 too; let the h5 reader look.
   if (/\.(h5|hdf5|keras)$/i.test(path)) return 'keras-h5';
-  throw new UserError(`${path}: unknown weights format; expected a PyTorch checkpoint (.pth/.pt), a .safetensors file, a Keras .h5 file or a Keras 3 .keras archive`);
+  throw new UserError(
+    `${path}: unknown weights format; expected a PyTorch checkpoint (.pth/.pt), a .safetensors file, a Keras .h5 file or a Keras 3 .keras archive`,
+  );
 }
 
 export async function readSourceWeights(path: string, opts: { allowLambda?: boolean } = {}): Promise<SourceWeights> {
@@ -186,7 +188,15 @@ async function importKeras(source: SourceWeights, opts: ImportOptions & { out: s
       createdAt: new Date().toISOString(),
       trainedOn: null,
       parent: null,
-      importedFrom: { file: opts.file, format: source.format, mapping: 'keras-config', mapped: k.mapped.length, skipped: k.skipped.length, missed, outputActivation: k.outputActivation },
+      importedFrom: {
+        file: opts.file,
+        format: source.format,
+        mapping: 'keras-config',
+        mapped: k.mapped.length,
+        skipped: k.skipped.length,
+        missed,
+        outputActivation: k.outputActivation,
+      },
       ...opts.provenance,
     };
     const record = await saveModelFolder(opts.out, { model: k.model, options, layerMap: k.inferred.layerMap, headMode }, { provenance });
@@ -201,13 +211,18 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
   const source = await readSourceWeights(opts.file, { allowLambda: opts.allowLambda });
   if (opts.arch && isEncoderArch(opts.arch)) {
     if (opts.mapping !== undefined) throw new UserError(`option 'mapping': arch ${opts.arch} maps torchvision's own names; no mapping is needed`);
-    if (opts.headMode !== undefined && opts.headMode !== 'multiclass') throw new OptionError('headMode', `${opts.headMode}: arch ${opts.arch} imports an encoder and gets a fresh multiclass head; fine-tune it with the head mode you want (finetune's options.headMode)`);
+    if (opts.headMode !== undefined && opts.headMode !== 'multiclass')
+      throw new OptionError(
+        'headMode',
+        `${opts.headMode}: arch ${opts.arch} imports an encoder and gets a fresh multiclass head; fine-tune it with the head mode you want (finetune's options.headMode)`,
+      );
     return importEncoderModel(source, { ...opts, arch: opts.arch });
   }
   if (convertsKeras(source, opts)) return importKeras(source, opts);
   const { mapping, weights } = chooseMapping(source, opts.mapping);
   const arch: Arch = opts.arch ?? (mapping.name === 'keras-course' ? 'course' : 'bn');
-  if (mapping.name === 'milesial' && arch !== 'bn') throw new UserError(`milesial/Pytorch-UNet weights fit options.arch bn (conv, BatchNorm, ReLU), not options.arch ${arch}`);
+  if (mapping.name === 'milesial' && arch !== 'bn')
+    throw new UserError(`milesial/Pytorch-UNet weights fit options.arch bn (conv, BatchNorm, ReLU), not options.arch ${arch}`);
   if (mapping.name === 'keras-course' && arch !== 'course') throw new UserError(`the course Keras U-Net fits options.arch course, not options.arch ${arch}`);
   const converted = convertAssignments(weights, mapping);
   const targets = new Map(converted.map((t) => [t.target, t]));
@@ -231,7 +246,9 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
             continue;
           }
           if (t.shape.join('x') !== v.shape.join('x')) {
-            throw new UserError(`${t.source} has shape [${t.shape.join(', ')}] after conversion, but ${name} in our ${arch} U-Net (filters ${options.filters}, depth ${options.depth}, ${options.upsample} up-sampling) has [${v.shape.join(', ')}]`);
+            throw new UserError(
+              `${t.source} has shape [${t.shape.join(', ')}] after conversion, but ${name} in our ${arch} U-Net (filters ${options.filters}, depth ${options.depth}, ${options.upsample} up-sampling) has [${v.shape.join(', ')}]`,
+            );
           }
           used.add(name);
           mapped.push({ source: t.source, target: name, shape: t.shape });
@@ -244,10 +261,14 @@ export async function importModel(opts: ImportOptions & { out: string }): Promis
     }
     const unknown = [...targets.keys()].filter((k) => !used.has(k));
     if (unknown.length) {
-      throw new UserError(`the mapping ${mapping.name} targets weights our ${arch} U-Net does not have: ${unknown.slice(0, 6).join(', ')}${unknown.length > 6 ? ', ...' : ''}`);
+      throw new UserError(
+        `the mapping ${mapping.name} targets weights our ${arch} U-Net does not have: ${unknown.slice(0, 6).join(', ')}${unknown.length > 6 ? ', ...' : ''}`,
+      );
     }
     if (missed.length && !opts.allowMissing) {
-      throw new UserError(`${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass options.allowMissing to keep their fresh initialisation`);
+      throw new UserError(
+        `${missed.length} weights of our model have no source tensor: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}; pass options.allowMissing to keep their fresh initialisation`,
+      );
     }
     const mappedSources = new Set(mapping.assignments.map((a) => a.source));
     const skippedNames = new Set(mapping.skipped.map((s) => s.name));

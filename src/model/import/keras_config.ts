@@ -70,7 +70,23 @@ const SUPPORTED: Record<string, number> = {
 };
 
 /** Activations TF.js has under the same (Keras) name. */
-const ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'softmax', 'tanh', 'softplus', 'softsign', 'hard_sigmoid', 'swish', 'silu', 'mish', 'gelu']);
+const ACTIVATIONS = new Set([
+  'linear',
+  'relu',
+  'relu6',
+  'elu',
+  'selu',
+  'sigmoid',
+  'softmax',
+  'tanh',
+  'softplus',
+  'softsign',
+  'hard_sigmoid',
+  'swish',
+  'silu',
+  'mish',
+  'gelu',
+]);
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -101,7 +117,8 @@ export function isFunctionalGraph(config: unknown): boolean {
 function tensorRef(v: unknown, what: string): { layer: string; node: number; tensor: number } {
   let h: unknown = v;
   if (isObject(v)) {
-    if (v.class_name !== '__keras_tensor__' || !isObject(v.config)) throw new UserError(`${what}: an input is not a tensor reference (${JSON.stringify(v).slice(0, 80)})`);
+    if (v.class_name !== '__keras_tensor__' || !isObject(v.config))
+      throw new UserError(`${what}: an input is not a tensor reference (${JSON.stringify(v).slice(0, 80)})`);
     h = v.config.keras_history;
   }
   if (!Array.isArray(h) || h.length < 3 || typeof h[0] !== 'string' || !Number.isInteger(h[1]) || !Number.isInteger(h[2])) {
@@ -117,31 +134,36 @@ function inboundOf(entry: Json, what: string): string[] {
   if (nodes.length > 1) throw new UserError(`${what}: is called ${nodes.length} times (a shared layer); a U-Net calls each layer once`);
   const node = nodes[0];
   let refs: unknown[];
-  if (Array.isArray(node)) refs = node; // Keras 2: [[layer, node, tensor, kwargs], ...]
+  if (Array.isArray(node))
+    refs = node; // Keras 2: [[layer, node, tensor, kwargs], ...]
   else if (isObject(node) && Array.isArray(node.args)) {
     // Keras 3: args hold a tensor, or a list of tensors for merge layers.
     refs = node.args.flatMap((a) => (Array.isArray(a) ? a : [a]));
     if (isObject(node.kwargs)) {
       for (const [k, v] of Object.entries(node.kwargs)) {
-        if (isObject(v) && v.class_name === '__keras_tensor__') throw new UserError(`${what}: takes a tensor through the keyword argument ${k}, which is not supported`);
+        if (isObject(v) && v.class_name === '__keras_tensor__')
+          throw new UserError(`${what}: takes a tensor through the keyword argument ${k}, which is not supported`);
       }
     }
   } else throw new UserError(`${what}: inbound_nodes is neither the Keras 2 nor the Keras 3 format`);
   return refs.map((r) => {
     const t = tensorRef(r, what);
-    if (t.node !== 0 || t.tensor !== 0) throw new UserError(`${what}: reads output ${t.tensor} of call ${t.node} of layer ${t.layer}; only single-output layers called once are supported`);
+    if (t.node !== 0 || t.tensor !== 0)
+      throw new UserError(`${what}: reads output ${t.tensor} of call ${t.node} of layer ${t.layer}; only single-output layers called once are supported`);
     return t.layer;
   });
 }
 
 function pair(v: unknown, what: string, min = 1): [number, number] {
   const a = Array.isArray(v) ? v : [v, v];
-  if (a.length !== 2 || a.some((d) => !Number.isSafeInteger(d) || (d as number) < min || (d as number) > 1 << 16)) throw new UserError(`${what}: expected an integer or two integers >= ${min}, got ${JSON.stringify(v)}`);
+  if (a.length !== 2 || a.some((d) => !Number.isSafeInteger(d) || (d as number) < min || (d as number) > 1 << 16))
+    throw new UserError(`${what}: expected an integer or two integers >= ${min}, got ${JSON.stringify(v)}`);
   return [a[0] as number, a[1] as number];
 }
 
 function count(v: unknown, what: string, min = 1): number {
-  if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > 1 << 20) throw new UserError(`${what}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > 1 << 20)
+    throw new UserError(`${what}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
   return v as number;
 }
 
@@ -158,7 +180,9 @@ function finite(v: unknown, dflt: number, what: string): number {
 export function convertKerasConfig(raw: unknown, file: string, inputSize?: [number, number]): KerasGraph {
   if (!isObject(raw) || typeof raw.class_name !== 'string') throw new UserError(`${file}: the model config has no class_name`);
   if (raw.class_name === 'Sequential') {
-    throw new UserError(`${file}: is a Sequential model: an encoder-decoder without skip connections (a U-Net concatenates encoder features into the decoder); not supported`);
+    throw new UserError(
+      `${file}: is a Sequential model: an encoder-decoder without skip connections (a U-Net concatenates encoder features into the decoder); not supported`,
+    );
   }
   if (!['Functional', 'Model'].includes(raw.class_name) || !isObject(raw.config) || !Array.isArray(raw.config.layers)) {
     throw new UserError(`${file}: the model is a ${raw.class_name}; only functional Keras models (keras.Model(inputs, outputs)) can be converted`);
@@ -180,7 +204,9 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
     const what = `${file}: layer ${name} (${cls})`;
     if (channels.has(name)) throw new UserError(`${file}: two layers are named ${name}`);
     if (cls === 'Lambda' || cls === 'TFOpLambda' || cls === 'SlicingOpLambda') {
-      throw new UserError(`${what}: a Lambda layer is Python code stored in the file, which is never run here; rebuild the model without it (or with a built-in layer that does the same)`);
+      throw new UserError(
+        `${what}: a Lambda layer is Python code stored in the file, which is never run here; rebuild the model without it (or with a built-in layer that does the same)`,
+      );
     }
     if (!(cls in SUPPORTED)) {
       const nested = ['Functional', 'Model', 'Sequential'].includes(cls) ? ' (a nested model; save the model with its layers flattened)' : '';
@@ -188,15 +214,18 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
     }
     const inbound = inboundOf(e, what);
     const want = SUPPORTED[cls]!;
-    if (want === Infinity ? inbound.length < 2 : inbound.length !== want) throw new UserError(`${what}: takes ${inbound.length} inputs, expected ${want === Infinity ? 'two or more' : want}`);
+    if (want === Infinity ? inbound.length < 2 : inbound.length !== want)
+      throw new UserError(`${what}: takes ${inbound.length} inputs, expected ${want === Infinity ? 'two or more' : want}`);
     for (const n of inbound) if (!channels.has(n)) throw new UserError(`${what}: reads layer ${n}, which comes later or does not exist`);
     const inCh = inbound.length ? channels.get(inbound[0]!)! : 0;
     const inHW = inbound.length ? spatial.get(inbound[0]!)! : ([0, 0] as [number, number]);
     const df = c.data_format;
-    if (df !== undefined && df !== null && df !== 'channels_last') throw new UserError(`${what}: data_format ${JSON.stringify(df)}; only channels_last is supported`);
+    if (df !== undefined && df !== null && df !== 'channels_last')
+      throw new UserError(`${what}: data_format ${JSON.stringify(df)}; only channels_last is supported`);
     const activation = (key = 'activation'): string => {
       const a = c[key] ?? 'linear';
-      if (typeof a !== 'string' || !ACTIVATIONS.has(a)) throw new UserError(`${what}: activation ${JSON.stringify(a).slice(0, 60)} is not one TF.js has (${[...ACTIVATIONS].join(', ')})`);
+      if (typeof a !== 'string' || !ACTIVATIONS.has(a))
+        throw new UserError(`${what}: activation ${JSON.stringify(a).slice(0, 60)} is not one TF.js has (${[...ACTIVATIONS].join(', ')})`);
       return a === 'silu' ? 'swish' : a;
     };
     const useBias = c.use_bias !== false;
@@ -214,13 +243,18 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
       if (c.groups !== undefined && c.groups !== 1) throw new UserError(`${what}: groups ${JSON.stringify(c.groups)}; grouped convolutions are not supported`);
       return { strides, dilation, padding: padding as string };
     };
-    const outSize = (n: number, k: number, s: number, d: number, padding: string) => (padding === 'same' ? Math.ceil(n / s) : Math.floor((n - (k - 1) * d - 1) / s) + 1);
+    const outSize = (n: number, k: number, s: number, d: number, padding: string) =>
+      padding === 'same' ? Math.ceil(n / s) : Math.floor((n - (k - 1) * d - 1) / s) + 1;
     switch (cls) {
       case 'InputLayer': {
         const shape = c.batch_shape ?? c.batch_input_shape;
-        if (!Array.isArray(shape) || shape.length !== 4) throw new UserError(`${what}: the input must be an image batch [batch, height, width, channels], got ${JSON.stringify(shape)}`);
+        if (!Array.isArray(shape) || shape.length !== 4)
+          throw new UserError(`${what}: the input must be an image batch [batch, height, width, channels], got ${JSON.stringify(shape)}`);
         const [, h, wd, ch] = inputSize ? [null, inputSize[0], inputSize[1], shape[3]] : shape;
-        if (h === null || wd === null) throw new UserError(`${what}: the input size is not fixed (${JSON.stringify(shape)}); save the model with a fixed input shape, e.g. keras.Input((256, 256, 3))`);
+        if (h === null || wd === null)
+          throw new UserError(
+            `${what}: the input size is not fixed (${JSON.stringify(shape)}); save the model with a fixed input shape, e.g. keras.Input((256, 256, 3))`,
+          );
         out = count(ch, `${what} channels`);
         hw = [count(h, `${what} height`), count(wd, `${what} width`)];
         if (input) throw new UserError(`${what}: a second input; a U-Net has one`);
@@ -234,7 +268,16 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
       case 'DepthwiseConv2D': {
         const k = pair(c.kernel_size, `${what} kernel_size`);
         const g = convGeometry(k);
-        config = { name, kernel_size: k, strides: g.strides, padding: g.padding, data_format: 'channels_last', dilation_rate: g.dilation, activation: activation(), use_bias: useBias };
+        config = {
+          name,
+          kernel_size: k,
+          strides: g.strides,
+          padding: g.padding,
+          data_format: 'channels_last',
+          dilation_rate: g.dilation,
+          activation: activation(),
+          use_bias: useBias,
+        };
         if (cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D') {
           const dm = count(c.depth_multiplier ?? 1, `${what} depth_multiplier`);
           config.depth_multiplier = dm;
@@ -254,7 +297,10 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
         if (cls === 'Conv2DTranspose') {
           if (c.output_padding !== undefined && c.output_padding !== null) throw new UserError(`${what}: output_padding is not supported`);
           if (g.dilation.some((d) => d !== 1)) throw new UserError(`${what}: a dilated transposed convolution is not supported`);
-          hw = [0, 1].map((a) => (g.padding === 'same' ? inHW[a]! * g.strides[a]! : inHW[a]! * g.strides[a]! + Math.max(k[a]! - g.strides[a]!, 0))) as [number, number];
+          hw = [0, 1].map((a) => (g.padding === 'same' ? inHW[a]! * g.strides[a]! : inHW[a]! * g.strides[a]! + Math.max(k[a]! - g.strides[a]!, 0))) as [
+            number,
+            number,
+          ];
         } else hw = [0, 1].map((a) => outSize(inHW[a]!, k[a]!, g.strides[a]!, g.dilation[a]!, g.padding)) as [number, number];
         break;
       }
@@ -275,7 +321,8 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
         config = { name, activation: activation() };
         break;
       case 'ReLU': {
-        if (finite(c.negative_slope, 0, what) !== 0 || finite(c.threshold, 0, what) !== 0) throw new UserError(`${what}: negative_slope and threshold must be 0 (TF.js's ReLU has neither); use LeakyReLU`);
+        if (finite(c.negative_slope, 0, what) !== 0 || finite(c.threshold, 0, what) !== 0)
+          throw new UserError(`${what}: negative_slope and threshold must be 0 (TF.js's ReLU has neither); use LeakyReLU`);
         config = { name, max_value: c.max_value ?? null };
         break;
       }
@@ -305,7 +352,8 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
       case 'UpSampling2D': {
         const size = pair(c.size ?? 2, `${what} size`);
         const interpolation = c.interpolation ?? 'nearest';
-        if (interpolation !== 'nearest' && interpolation !== 'bilinear') throw new UserError(`${what}: interpolation ${JSON.stringify(interpolation)}; TF.js has nearest and bilinear`);
+        if (interpolation !== 'nearest' && interpolation !== 'bilinear')
+          throw new UserError(`${what}: interpolation ${JSON.stringify(interpolation)}; TF.js has nearest and bilinear`);
         config = { name, size, interpolation, data_format: 'channels_last' };
         if (interpolation === 'bilinear') {
           // Keras resizes with half-pixel centres, TF.js's UpSampling2D without: our resize layer does Keras's.
@@ -320,19 +368,24 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
       case 'Cropping2D': {
         const key = cls === 'ZeroPadding2D' ? 'padding' : 'cropping';
         const v = c[key];
-        const sides: [[number, number], [number, number]] = Array.isArray(v) && v.every(Array.isArray)
-          ? [pair(v[0], `${what} ${key}`, 0), pair(v[1], `${what} ${key}`, 0)]
-          : (() => {
-              const [a, b] = pair(v ?? 1, `${what} ${key}`, 0);
-              return [[a, a], [b, b]] as [[number, number], [number, number]];
-            })();
+        const sides: [[number, number], [number, number]] =
+          Array.isArray(v) && v.every(Array.isArray)
+            ? [pair(v[0], `${what} ${key}`, 0), pair(v[1], `${what} ${key}`, 0)]
+            : (() => {
+                const [a, b] = pair(v ?? 1, `${what} ${key}`, 0);
+                return [
+                  [a, a],
+                  [b, b],
+                ] as [[number, number], [number, number]];
+              })();
         config = { name, [key]: sides, data_format: 'channels_last' };
         const sign = cls === 'ZeroPadding2D' ? 1 : -1;
         hw = [inHW[0] + sign * (sides[0][0] + sides[0][1]), inHW[1] + sign * (sides[1][0] + sides[1][1])];
         break;
       }
       case 'Rescaling': {
-        if (typeof c.scale !== 'number' || !(typeof c.offset === 'number' || c.offset === undefined)) throw new UserError(`${what}: only a single number scale and offset map to TF.js`);
+        if (typeof c.scale !== 'number' || !(typeof c.offset === 'number' || c.offset === undefined))
+          throw new UserError(`${what}: only a single number scale and offset map to TF.js`);
         config = { name, scale: c.scale, offset: c.offset ?? 0 };
         break;
       }
@@ -346,12 +399,14 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
       default: {
         // Add, Multiply: element-wise, same shapes.
         config = { name };
-        if (inbound.some((n) => channels.get(n) !== inCh)) throw new UserError(`${what}: its inputs have different channel counts (${inbound.map((n) => channels.get(n)).join(', ')})`);
+        if (inbound.some((n) => channels.get(n) !== inCh))
+          throw new UserError(`${what}: its inputs have different channel counts (${inbound.map((n) => channels.get(n)).join(', ')})`);
       }
     }
     if (inbound.length > 1) {
       const shapes = inbound.map((n) => spatial.get(n)!.join('x'));
-      if (new Set(shapes).size > 1) throw new UserError(`${what}: its inputs have different sizes (${inbound.map((n, j) => `${n} ${shapes[j]}`).join(', ')}); crop or pad them to match`);
+      if (new Set(shapes).size > 1)
+        throw new UserError(`${what}: its inputs have different sizes (${inbound.map((n, j) => `${n} ${shapes[j]}`).join(', ')}); crop or pad them to match`);
     }
     if (hw.some((d) => d < 1)) throw new UserError(`${what}: its output would be ${hw.join('x')}`);
     if (out > 1 << 16) throw new UserError(`${what}: ${out} channels; refused`);
@@ -366,7 +421,8 @@ export function convertKerasConfig(raw: unknown, file: string, inputSize?: [numb
     const v = (raw.config as Json)[key];
     // One tensor: [name, 0, 0] (Keras 3 may write it unnested) or [[name, 0, 0]].
     const list = Array.isArray(v) && v.length > 0 && !Array.isArray(v[0]) ? [v] : v;
-    if (!Array.isArray(list) || list.length !== 1) throw new UserError(`${file}: ${key} must name one layer (a U-Net has one input and one output), got ${JSON.stringify(v)?.slice(0, 80)}`);
+    if (!Array.isArray(list) || list.length !== 1)
+      throw new UserError(`${file}: ${key} must name one layer (a U-Net has one input and one output), got ${JSON.stringify(v)?.slice(0, 80)}`);
     const t = tensorRef(list[0], `${file}: ${key}`);
     if (!channels.has(t.layer)) throw new UserError(`${file}: ${key} names layer ${t.layer}, which the model does not have`);
     return t.layer;

@@ -93,7 +93,8 @@ function quietHdf5<T>(fn: (lastDiag: () => string) => T): T {
 
 /** An attribute holding one string or a list of strings (h5py writes fixed-length byte strings or vlen UTF-8). */
 function stringList(value: unknown): string[] | undefined {
-  const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v).replace(/\0+$/, '') : undefined);
+  const one = (v: unknown): string | undefined =>
+    typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v).replace(/\0+$/, '') : undefined;
   if (Array.isArray(value)) {
     const out = value.map(one);
     return out.every((s) => s !== undefined) ? (out as string[]) : undefined;
@@ -188,8 +189,18 @@ async function readHdf5(path: string, shown: string, options: KerasReadOptions, 
   });
 }
 
-function readOpenFile(h5: H5, file: InstanceType<H5['File']>, path: string, options: KerasReadOptions, fail: (what: string) => never, configOverride?: string): SourceWeights {
-  const attr = (obj: { attrs: Record<string, { value: unknown; metadata: { size: number; vlen: boolean; shape: number[] | null } }> }, name: string): unknown => {
+function readOpenFile(
+  h5: H5,
+  file: InstanceType<H5['File']>,
+  path: string,
+  options: KerasReadOptions,
+  fail: (what: string) => never,
+  configOverride?: string,
+): SourceWeights {
+  const attr = (
+    obj: { attrs: Record<string, { value: unknown; metadata: { size: number; vlen: boolean; shape: number[] | null } }> },
+    name: string,
+  ): unknown => {
     const attrs = obj.attrs;
     if (!(name in attrs)) return undefined;
     const a = attrs[name];
@@ -199,7 +210,8 @@ function readOpenFile(h5: H5, file: InstanceType<H5['File']>, path: string, opti
     if (!group.keys().includes(name)) return undefined;
     const obj = group.get(name);
     if (obj === null || obj === undefined) return undefined;
-    if (!(obj instanceof h5.Group) && !(obj instanceof h5.Dataset)) fail(`${what} is a link (${(obj as object).constructor?.name ?? 'unknown'}), which is not followed`);
+    if (!(obj instanceof h5.Group) && !(obj instanceof h5.Dataset))
+      fail(`${what} is a link (${(obj as object).constructor?.name ?? 'unknown'}), which is not followed`);
     return obj;
   };
 
@@ -222,7 +234,9 @@ function readOpenFile(h5: H5, file: InstanceType<H5['File']>, path: string, opti
     if (lambdas.length) {
       const list = lambdas.join(', ');
       if (!options.allowLambda) {
-        fail(`the model has Lambda layer${lambdas.length > 1 ? 's' : ''} (${list}): Python code stored in the file, which is never run here; pass options.allowLambda to import the other layers' weights anyway and rebuild what the Lambda did yourself`);
+        fail(
+          `the model has Lambda layer${lambdas.length > 1 ? 's' : ''} (${list}): Python code stored in the file, which is never run here; pass options.allowLambda to import the other layers' weights anyway and rebuild what the Lambda did yourself`,
+        );
       }
       notes.push(`Lambda layer${lambdas.length > 1 ? 's' : ''} ${list} not imported: their Python code is never run`);
     }
@@ -238,7 +252,8 @@ function readOpenFile(h5: H5, file: InstanceType<H5['File']>, path: string, opti
   const readDataset = (ds: H5Dataset, wn: string): { shape: number[]; data: Float32Array; dtype: 'f32' | 'f64' } => {
     const meta = ds.metadata;
     if (meta.virtual_sources && meta.virtual_sources.length) fail(`weight ${wn} is a virtual dataset that reads other files; refused`);
-    if (meta.type !== H5T_FLOAT || (meta.size !== 4 && meta.size !== 8)) fail(`weight ${wn} is not a float32/float64 dataset (HDF5 type class ${meta.type}, ${meta.size} bytes)`);
+    if (meta.type !== H5T_FLOAT || (meta.size !== 4 && meta.size !== 8))
+      fail(`weight ${wn} is not a float32/float64 dataset (HDF5 type class ${meta.type}, ${meta.size} bytes)`);
     const shape = checkShape(ds.shape ?? [], MAX_DATASET_ELEMENTS, `${path}: weight ${wn}`);
     const count = shape.reduce((a, b) => a * b, 1);
     total += count;
@@ -251,7 +266,8 @@ function readOpenFile(h5: H5, file: InstanceType<H5['File']>, path: string, opti
   if (!layerNames) {
     // Keras 3's own weights file (model.weights.h5, also inside .keras): layers/<path>/vars/<index>.
     const layersGroup = child(weightsRoot, 'layers', 'layers');
-    if (!(layersGroup instanceof h5.Group)) fail('no Keras weights: the layer_names attribute is missing (Keras 2 or 3 model.save .h5), and there is no layers group (Keras 3 weights)');
+    if (!(layersGroup instanceof h5.Group))
+      fail('no Keras weights: the layer_names attribute is missing (Keras 2 or 3 model.save .h5), and there is no layers group (Keras 3 weights)');
     const varNames = new Map<string, string>();
     for (const key of (layersGroup as H5Group).keys()) {
       if (key === '' || key.includes('/') || key === '.' || key === '..') fail(`bad layer group name ${JSON.stringify(key)}`);

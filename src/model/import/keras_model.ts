@@ -34,7 +34,9 @@ function stripOutputActivation(g: KerasGraph, file: string): { graph: KerasGraph
   const out = g.layers.find((l) => l.name === g.output)!;
   const act = typeof out.config.activation === 'string' ? out.config.activation : 'linear';
   if (act !== 'sigmoid' && act !== 'softmax' && act !== 'linear') {
-    throw new UserError(`${file}: the output layer ${out.name} (${out.kerasClass}) ends in ${act}; a segmentation head ends in sigmoid, softmax or nothing (logits)`);
+    throw new UserError(
+      `${file}: the output layer ${out.name} (${out.kerasClass}) ends in ${act}; a segmentation head ends in sigmoid, softmax or nothing (logits)`,
+    );
   }
   if (out.className === 'Activation' && act !== 'linear') {
     const readers = g.layers.filter((l) => l.inbound.includes(out.name));
@@ -64,10 +66,11 @@ export function kerasSnakeCase(name: string): string {
 function matchTensors(g: KerasGraph, source: SourceWeights, file: string): Map<ExpectedWeight, SourceTensor> {
   const out = new Map<ExpectedWeight, SourceTensor>();
   if (!source.kerasVars) {
-    for (const l of g.layers) for (const w of g.weights.get(l.name) ?? []) {
-      const t = source.tensors.get(`${l.name}/${w.weight}`);
-      if (t) out.set(w, t);
-    }
+    for (const l of g.layers)
+      for (const w of g.weights.get(l.name) ?? []) {
+        const t = source.tensors.get(`${l.name}/${w.weight}`);
+        if (t) out.set(w, t);
+      }
     return out;
   }
   const used = new Map<string, number>();
@@ -77,7 +80,8 @@ function matchTensors(g: KerasGraph, source: SourceWeights, file: string): Map<E
     used.set(base, n === undefined ? 0 : n + 1);
     const group = `layers/${n === undefined ? base : `${base}_${n + 1}`}`;
     const owner = source.kerasVars.owners.get(group);
-    if (owner !== undefined && owner !== l.name) throw new UserError(`${file}: weights group ${group} belongs to layer ${owner}, but by the model's layer order it should be ${l.name}'s`);
+    if (owner !== undefined && owner !== l.name)
+      throw new UserError(`${file}: weights group ${group} belongs to layer ${owner}, but by the model's layer order it should be ${l.name}'s`);
     const ws = g.weights.get(l.name) ?? [];
     ws.forEach((w, i) => {
       const t = source.tensors.get(`${group}/vars/${i}`);
@@ -88,13 +92,19 @@ function matchTensors(g: KerasGraph, source: SourceWeights, file: string): Map<E
 }
 
 /** Converts, checks and builds; throws a UserError (nothing allocated that is not released) on anything that does not fit. */
-export async function buildKerasModel(source: SourceWeights, file: string, opts: { inputSize?: [number, number]; allowMissing?: boolean } = {}): Promise<KerasImport> {
-  if (source.modelConfig === undefined) throw new UserError(`${file}: holds weights but no model config (save_weights?); save the whole model with model.save, or pass a mapping file`);
+export async function buildKerasModel(
+  source: SourceWeights,
+  file: string,
+  opts: { inputSize?: [number, number]; allowMissing?: boolean } = {},
+): Promise<KerasImport> {
+  if (source.modelConfig === undefined)
+    throw new UserError(`${file}: holds weights but no model config (save_weights?); save the whole model with model.save, or pass a mapping file`);
   const converted = convertKerasConfig(source.modelConfig, file, opts.inputSize);
   const { graph, activation } = stripOutputActivation(converted, file);
   const channels = graph.channels.get(graph.output)!;
   const headMode = headModeFromActivation(activation, channels);
-  if (activation === 'softmax' && channels === 1) throw new UserError(`${file}: the output is a softmax over 1 channel (always 1); a binary head is one sigmoid channel`);
+  if (activation === 'softmax' && channels === 1)
+    throw new UserError(`${file}: the output is a softmax over 1 channel (always 1); a binary head is one sigmoid channel`);
 
   // Every weight checked against its expected shape before the model is built.
   const matched = matchTensors(graph, source, file);
@@ -109,15 +119,21 @@ export async function buildKerasModel(source: SourceWeights, file: string, opts:
         continue;
       }
       if (t.shape.join('x') !== w.shape.join('x')) {
-        throw new UserError(`${file}: ${t.name} has shape [${t.shape.join(', ')}], but layer ${l.name} (${l.kerasClass}) as configured needs ${w.weight} [${w.shape.join(', ')}]`);
+        throw new UserError(
+          `${file}: ${t.name} has shape [${t.shape.join(', ')}], but layer ${l.name} (${l.kerasClass}) as configured needs ${w.weight} [${w.shape.join(', ')}]`,
+        );
       }
       mapped.push({ source: t.name, target, shape: w.shape });
     }
   }
-  if (missed.length && !opts.allowMissing) throw new UserError(`${file}: ${missed.length} weights of the model are not in the file: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}`);
+  if (missed.length && !opts.allowMissing)
+    throw new UserError(
+      `${file}: ${missed.length} weights of the model are not in the file: ${missed.slice(0, 6).join(', ')}${missed.length > 6 ? ', ...' : ''}`,
+    );
   const usedNames = new Set([...matched.values()].map((t) => t.name));
   const unused = [...source.tensors.keys()].filter((n) => !usedNames.has(n));
-  if (unused.length) throw new UserError(`${file}: holds weights no layer of the model has: ${unused.slice(0, 6).join(', ')}${unused.length > 6 ? ', ...' : ''}`);
+  if (unused.length)
+    throw new UserError(`${file}: holds weights no layer of the model has: ${unused.slice(0, 6).join(', ')}${unused.length > 6 ? ', ...' : ''}`);
 
   let model: tfl.LayersModel;
   try {

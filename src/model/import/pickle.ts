@@ -252,7 +252,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         // FLOAT (text)
         const s = line().trim();
         const v = Number(s);
-        if (s === '' || Number.isNaN(v) && !/^[+-]?nan$/i.test(s)) fail(`bad FLOAT literal ${JSON.stringify(s.slice(0, 40))}`);
+        if (s === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(s))) fail(`bad FLOAT literal ${JSON.stringify(s.slice(0, 40))}`);
         stack.push(v);
         break;
       }
@@ -425,9 +425,22 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
       }
       default: {
         const names: Record<number, string> = {
-          0x69: 'INST', 0x6f: 'OBJ', 0x81: 'NEWOBJ', 0x92: 'NEWOBJ_EX', 0x50: 'PERSID', 0x53: 'STRING', 0x56: 'UNICODE',
-          0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET',
-          0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+          0x69: 'INST',
+          0x6f: 'OBJ',
+          0x81: 'NEWOBJ',
+          0x92: 'NEWOBJ_EX',
+          0x50: 'PERSID',
+          0x53: 'STRING',
+          0x56: 'UNICODE',
+          0x82: 'EXT1',
+          0x83: 'EXT2',
+          0x84: 'EXT4',
+          0x8f: 'EMPTY_SET',
+          0x90: 'ADDITEMS',
+          0x91: 'FROZENSET',
+          0x96: 'BYTEARRAY8',
+          0x97: 'NEXT_BUFFER',
+          0x98: 'READONLY_BUFFER',
         };
         fail(`unsupported pickle opcode ${names[op] ?? `0x${op.toString(16).padStart(2, '0')}`}; a weights file does not need it`);
       }

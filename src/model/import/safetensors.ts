@@ -9,7 +9,16 @@ import { checkShape, decodeElements, DTYPE_BYTES, type DType, type SourceTensor,
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 const DTYPE_NAMES: Record<string, DType> = {
-  F32: 'f32', F64: 'f64', F16: 'f16', BF16: 'bf16', I64: 'i64', I32: 'i32', I16: 'i16', I8: 'i8', U8: 'u8', BOOL: 'bool',
+  F32: 'f32',
+  F64: 'f64',
+  F16: 'f16',
+  BF16: 'bf16',
+  I64: 'i64',
+  I32: 'i32',
+  I16: 'i16',
+  I8: 'i8',
+  U8: 'u8',
+  BOOL: 'bool',
 };
 
 export function readSafetensors(bytes: Uint8Array, source: string): SourceWeights {
@@ -21,7 +30,8 @@ export function readSafetensors(bytes: Uint8Array, source: string): SourceWeight
   const headerLen64 = view.getBigUint64(0, true);
   if (headerLen64 > BigInt(MAX_HEADER_BYTES)) fail(`the header claims ${headerLen64} bytes; at most ${MAX_HEADER_BYTES} are allowed`);
   const headerLen = Number(headerLen64);
-  if (8 + headerLen > bytes.byteLength) fail(`the header claims ${headerLen} bytes but the file has only ${bytes.byteLength - 8} after the length (truncated?)`);
+  if (8 + headerLen > bytes.byteLength)
+    fail(`the header claims ${headerLen} bytes but the file has only ${bytes.byteLength - 8} after the length (truncated?)`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
@@ -42,7 +52,8 @@ export function readSafetensors(bytes: Uint8Array, source: string): SourceWeight
     const what = `tensor ${JSON.stringify(name)}`;
     if (info === null || typeof info !== 'object' || Array.isArray(info)) fail(`${what} is not described by an object`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in DTYPE_NAMES)) fail(`${what} has unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_NAMES).join(', ')})`);
+    if (typeof dtype !== 'string' || !(dtype in DTYPE_NAMES))
+      fail(`${what} has unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_NAMES).join(', ')})`);
     const dt = DTYPE_NAMES[dtype as string];
     let dims: number[];
     try {
@@ -57,7 +68,8 @@ export function readSafetensors(bytes: Uint8Array, source: string): SourceWeight
     if (begin > end) fail(`${what} has data_offsets [${begin}, ${end}] that run backwards`);
     if (end > dataLen) fail(`${what} has data_offsets [${begin}, ${end}] past the end of the data (${dataLen} bytes)`);
     const expected = dims.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dt];
-    if (end - begin !== expected) fail(`${what}: shape ${JSON.stringify(dims)} of ${dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] give ${end - begin}`);
+    if (end - begin !== expected)
+      fail(`${what}: shape ${JSON.stringify(dims)} of ${dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] give ${end - begin}`);
     entries.push({ name, dtype: dt, shape: dims, begin, end });
   }
   // The tensors must tile the data area: sorted by offset, each starts where the previous ended.

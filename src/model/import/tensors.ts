@@ -56,10 +56,12 @@ export function elementCount(shape: readonly number[]): number {
 
 /** Checks that `shape` is a list of non-negative safe integers with a product at most `maxElements`. */
 export function checkShape(shape: unknown, maxElements: number, what: string): number[] {
-  if (!Array.isArray(shape) || shape.length > 8) throw new UserError(`${what}: the shape must be a list of at most 8 dimensions, got ${JSON.stringify(shape)?.slice(0, 80)}`);
+  if (!Array.isArray(shape) || shape.length > 8)
+    throw new UserError(`${what}: the shape must be a list of at most 8 dimensions, got ${JSON.stringify(shape)?.slice(0, 80)}`);
   let n = 1;
   for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new UserError(`${what}: bad dimension ${JSON.stringify(d)} in shape ${JSON.stringify(shape).slice(0, 80)}`);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+      throw new UserError(`${what}: bad dimension ${JSON.stringify(d)} in shape ${JSON.stringify(shape).slice(0, 80)}`);
     n *= d;
     if (n > maxElements) throw new UserError(`${what}: shape ${JSON.stringify(shape).slice(0, 80)} has more elements than the file can hold`);
   }

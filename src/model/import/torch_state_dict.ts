@@ -31,8 +31,16 @@ class TensorRef {
 }
 
 const STORAGE_TYPES: Record<string, DType> = {
-  FloatStorage: 'f32', DoubleStorage: 'f64', HalfStorage: 'f16', BFloat16Storage: 'bf16', LongStorage: 'i64',
-  IntStorage: 'i32', ShortStorage: 'i16', CharStorage: 'i8', ByteStorage: 'u8', BoolStorage: 'bool',
+  FloatStorage: 'f32',
+  DoubleStorage: 'f64',
+  HalfStorage: 'f16',
+  BFloat16Storage: 'bf16',
+  LongStorage: 'i64',
+  IntStorage: 'i32',
+  ShortStorage: 'i16',
+  CharStorage: 'i8',
+  ByteStorage: 'u8',
+  BoolStorage: 'bool',
 };
 
 const MAX_DIMS = 8;
@@ -47,7 +55,8 @@ function torchGlobals(source: string): Map<string, AllowedGlobal> {
     throw new UserError(`${source}: ${what}`);
   };
   const intTuple = (v: unknown, what: string): number[] => {
-    if (!(v instanceof PyTuple) || v.items.length > MAX_DIMS || !v.items.every((x) => isInt(x) && x >= 0)) fail(`a tensor's ${what} is not a tuple of at most ${MAX_DIMS} non-negative integers`);
+    if (!(v instanceof PyTuple) || v.items.length > MAX_DIMS || !v.items.every((x) => isInt(x) && x >= 0))
+      fail(`a tensor's ${what} is not a tuple of at most ${MAX_DIMS} non-negative integers`);
     return (v as PyTuple).items as number[];
   };
   const rebuildTensor = (args: unknown[]): TensorRef => {
@@ -67,7 +76,9 @@ function torchGlobals(source: string): Map<string, AllowedGlobal> {
       last += (shape[i] - 1) * strides[i];
     }
     if (count > 0 && (!Number.isSafeInteger(last) || last >= s.numel)) {
-      fail(`a tensor of shape [${shape.join(', ')}] at offset ${offset} with strides [${strides.join(', ')}] reaches past its storage ${s.key} (${s.numel} elements)`);
+      fail(
+        `a tensor of shape [${shape.join(', ')}] at offset ${offset} with strides [${strides.join(', ')}] reaches past its storage ${s.key} (${s.numel} elements)`,
+      );
     }
     return new TensorRef(s, offset as number, shape, strides);
   };
@@ -132,7 +143,9 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): SourceWe
     if (names.some((n) => /^[^/]+\/constants\.pkl$/.test(n) || /^[^/]+\/code\//.test(n))) {
       throw new UserError(`${source}: this is a TorchScript archive (torch.jit.save); save the weights with torch.save(model.state_dict(), PATH) instead`);
     }
-    throw new UserError(`${source}: expected exactly one <archive>/data.pkl in the zip, found ${pkls.length} (entries: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''})`);
+    throw new UserError(
+      `${source}: expected exactly one <archive>/data.pkl in the zip, found ${pkls.length} (entries: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''})`,
+    );
   }
   const prefix = pkls[0].slice(0, -'data.pkl'.length);
   if (entries.has(`${prefix}constants.pkl`)) {
@@ -204,7 +217,8 @@ export function readTorchCheckpoint(bytes: Uint8Array, source: string): SourceWe
       }
       return;
     }
-    const kind = value === null ? 'None' : Array.isArray(value) ? 'list' : value instanceof PyTuple ? 'tuple' : value instanceof Uint8Array ? 'bytes' : typeof value;
+    const kind =
+      value === null ? 'None' : Array.isArray(value) ? 'list' : value instanceof PyTuple ? 'tuple' : value instanceof Uint8Array ? 'bytes' : typeof value;
     skipped.push({ name: name || '(root)', reason: `not a tensor (${kind})` });
   };
   walk(root, '', 0);

@@ -41,7 +41,8 @@ export function readZip(bytes: Uint8Array, source: string): Map<string, ZipEntry
     return Number(v);
   };
   const need = (at: number, len: number, what: string) => {
-    if (!(at >= 0 && len >= 0 && at + len <= size)) fail(`${what} (bytes ${at}..${at + len}) lies beyond the end of the file (${size} bytes); the file is truncated or corrupt`);
+    if (!(at >= 0 && len >= 0 && at + len <= size))
+      fail(`${what} (bytes ${at}..${at + len}) lies beyond the end of the file (${size} bytes); the file is truncated or corrupt`);
   };
 
   // The end-of-central-directory record is in the last 22 + 65535 bytes; search backwards for its signature.
@@ -131,7 +132,9 @@ export function readZip(bytes: Uint8Array, source: string): Map<string, ZipEntry
     }
     if (flags & 0x1) fail(`entry ${name} is encrypted`);
     if (method !== 0) {
-      fail(`entry ${name} is compressed (method ${method}); only uncompressed (stored) entries, as torch.save and Keras model.save write them, are supported — save the file again with torch.save or model.save`);
+      fail(
+        `entry ${name} is compressed (method ${method}); only uncompressed (stored) entries, as torch.save and Keras model.save write them, are supported — save the file again with torch.save or model.save`,
+      );
     }
     if (compSize !== plainSize) fail(`entry ${name} is stored but its sizes differ (${compSize} vs ${plainSize})`);
     if (entries.has(name)) fail(`entry ${name} appears twice`);

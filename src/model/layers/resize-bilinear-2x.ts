@@ -38,7 +38,8 @@ export class ResizeBilinear2x extends tfl.layers.Layer {
     }
     this.alignCorners = args.alignCorners ?? false;
     this.halfPixelCenters = args.halfPixelCenters ?? false;
-    if (this.alignCorners && this.halfPixelCenters) throw new Error(`ResizeBilinear2x ${args.name ?? ''}: alignCorners and halfPixelCenters exclude each other`);
+    if (this.alignCorners && this.halfPixelCenters)
+      throw new Error(`ResizeBilinear2x ${args.name ?? ''}: alignCorners and halfPixelCenters exclude each other`);
     this.inputSpec = [{ ndim: 4 }];
   }
 

@@ -43,9 +43,15 @@ export function literalValue(node: AnyNode, file: string): JsonValue {
     case 'ObjectExpression': {
       const out: { [key: string]: JsonValue } = {};
       for (const p of node.properties as AnyNode[]) {
-        if (p.type !== 'Property' || p.kind !== 'init' || p.computed || p.method || p.shorthand) refuse(`a ${p.type === 'SpreadElement' ? 'spread' : 'computed, method or shorthand'} property`);
+        if (p.type !== 'Property' || p.kind !== 'init' || p.computed || p.method || p.shorthand)
+          refuse(`a ${p.type === 'SpreadElement' ? 'spread' : 'computed, method or shorthand'} property`);
         const key = p.key as AnyNode;
-        const name = key.type === 'Identifier' ? (key.name as string) : key.type === 'Literal' && (typeof key.value === 'string' || typeof key.value === 'number') ? String(key.value) : refuse('an unusual property key');
+        const name =
+          key.type === 'Identifier'
+            ? (key.name as string)
+            : key.type === 'Literal' && (typeof key.value === 'string' || typeof key.value === 'number')
+              ? String(key.value)
+              : refuse('an unusual property key');
         if (name === '__proto__') refuse('a __proto__ key');
         out[name] = literalValue(p.value as AnyNode, file);
       }

@@ -52,7 +52,9 @@ function readChecked(dir: string, name: keyof typeof NSFWJS_FILES): { text: stri
   const bytes = readFileSync(file);
   const hash = createHash('sha256').update(bytes).digest('hex');
   if (hash !== NSFWJS_FILES[name]) {
-    throw new UserError(`${file}: refused: its sha256 ${hash.slice(0, 16)}... is not the ${NSFWJS_FILES[name].slice(0, 16)}... of ${NSFWJS_PACKAGE}; the file was changed or is another version`);
+    throw new UserError(
+      `${file}: refused: its sha256 ${hash.slice(0, 16)}... is not the ${NSFWJS_FILES[name].slice(0, 16)}... of ${NSFWJS_PACKAGE}; the file was changed or is another version`,
+    );
   }
   return { text: bytes.toString('utf8'), file, sha256: hash };
 }
@@ -66,7 +68,8 @@ export function readNsfwjsMobileNetV2(dir = nsfwjsModelDir()): KerasArtifacts {
     throw new UserError(`${model.file}: expected {modelTopology, weightsManifest: [one group]}`);
   }
   const group = json.weightsManifest[0];
-  if (!isObject(group) || !Array.isArray(group.weights) || group.weights.length > MAX_TENSORS) throw new UserError(`${model.file}: weightsManifest[0].weights must be a list`);
+  if (!isObject(group) || !Array.isArray(group.weights) || group.weights.length > MAX_TENSORS)
+    throw new UserError(`${model.file}: weightsManifest[0].weights must be a list`);
   const b64 = readExportedLiteral(shard.text, shard.file);
   if (typeof b64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new UserError(`${shard.file}: expected one base64 string`);
   const q = Buffer.from(b64, 'base64');
@@ -76,9 +79,23 @@ export function readNsfwjsMobileNetV2(dir = nsfwjsModelDir()): KerasArtifacts {
   let maxScale = 0;
   const entries = group.weights.map((w, i) => {
     const where = `${model.file}: weightsManifest[0].weights[${i}]`;
-    if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && (d as number) > 0 && (d as number) < 1 << 20)) throw new UserError(`${where}: needs a name and a shape of positive integers`);
+    if (
+      !isObject(w) ||
+      typeof w.name !== 'string' ||
+      !Array.isArray(w.shape) ||
+      !w.shape.every((d) => Number.isInteger(d) && (d as number) > 0 && (d as number) < 1 << 20)
+    )
+      throw new UserError(`${where}: needs a name and a shape of positive integers`);
     const qz = w.quantization;
-    if (w.dtype !== 'float32' || !isObject(qz) || qz.dtype !== 'uint8' || typeof qz.min !== 'number' || typeof qz.scale !== 'number' || !Number.isFinite(qz.min) || !(qz.scale >= 0)) {
+    if (
+      w.dtype !== 'float32' ||
+      !isObject(qz) ||
+      qz.dtype !== 'uint8' ||
+      typeof qz.min !== 'number' ||
+      typeof qz.scale !== 'number' ||
+      !Number.isFinite(qz.min) ||
+      !(qz.scale >= 0)
+    ) {
       throw new UserError(`${where} (${w.name}): expected a float32 tensor with uint8 quantisation {min, scale}`);
     }
     const shape = w.shape as number[];

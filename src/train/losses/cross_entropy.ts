@@ -22,7 +22,8 @@ export function parseClassWeights(text: string | undefined, classes: number): Cl
   if (parts.some((w) => !Number.isFinite(w) || w < 0) || parts.every((w) => w === 0)) {
     throw invalidOption('classWeights', `balanced, none or a list of ${classes} weights >= 0 (not all 0) like 0.5,1,1`, text);
   }
-  if (parts.length !== classes) throw new OptionError('classWeights', `lists ${parts.length} weights, the data has ${classes} classes (one weight per class id 0..${classes - 1})`);
+  if (parts.length !== classes)
+    throw new OptionError('classWeights', `lists ${parts.length} weights, the data has ${classes} classes (one weight per class id 0..${classes - 1})`);
   return { kind: 'list', weights: parts };
 }
 

@@ -32,7 +32,11 @@ export function parseLossName(text: string): LossName {
  */
 export function makeLoss(name: LossName, classWeights?: number[], headMode: HeadMode = 'multiclass'): LossFn {
   if (headMode !== 'multiclass') {
-    if (classWeights) throw new OptionError('classWeights', `apply to the softmax cross-entropy of a multiclass head; this head is ${headMode} (leave options.classWeights out)`);
+    if (classWeights)
+      throw new OptionError(
+        'classWeights',
+        `apply to the softmax cross-entropy of a multiclass head; this head is ${headMode} (leave options.classWeights out)`,
+      );
     switch (name) {
       case 'ce':
       case 'bce':

@@ -122,9 +122,7 @@ export class FusedAdam extends tf.Optimizer {
       if (!m || !v) throw new Error(`FusedAdam.setWeights: ${name} has only its ${m ? 'first' : 'second'} moment`);
     }
     for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
-    this.moments = new Map(
-      [...found].map(([name, { m, v }]) => [name, { m: m!.variable(false), v: v!.variable(false) }]),
-    );
+    this.moments = new Map([...found].map(([name, { m, v }]) => [name, { m: m!.variable(false), v: v!.variable(false) }]));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -29,8 +29,16 @@ function forward({ inputs, attrs }: NativeArgs, native: NativeFamily, backend: B
   const y = output(backend, conv.info.outShape);
   const bf16 = getPrecision() === 'bf16';
   const ranBf16 = native.conv2dForward(
-    f32(backend, x), f32(backend, filter), bias ? f32(backend, bias) : null, y.values, conv.geometry, activation, alpha,
-    bf16, tensorId(x.dataId), tensorId(filter.dataId),
+    f32(backend, x),
+    f32(backend, filter),
+    bias ? f32(backend, bias) : null,
+    y.values,
+    conv.geometry,
+    activation,
+    alpha,
+    bf16,
+    tensorId(x.dataId),
+    tensorId(filter.dataId),
   );
   countConv(ranBf16);
   return y.info;

@@ -22,7 +22,16 @@ function forward({ inputs, attrs }: NativeArgs, native: NativeFamily, backend: B
   if (bias && (!allFloat32(bias) || bias.shape.length > 4 || sizeOf(bias.shape) !== channels || bias.shape.at(-1) !== channels)) return null;
   const y = output(backend, conv.info.outShape);
   const multiplier = filter.shape[3];
-  native.depthwiseForward(f32(backend, x), f32(backend, filter), bias ? f32(backend, bias) : null, y.values, conv.geometry, multiplier, activation, (attrs.leakyreluAlpha as number | undefined) ?? 0);
+  native.depthwiseForward(
+    f32(backend, x),
+    f32(backend, filter),
+    bias ? f32(backend, bias) : null,
+    y.values,
+    conv.geometry,
+    multiplier,
+    activation,
+    (attrs.leakyreluAlpha as number | undefined) ?? 0,
+  );
   return y.info;
 }
 

@@ -44,14 +44,28 @@ export function nativeConv(inShape: readonly number[], filterShape: readonly num
   // padding too, and checks OH == floor((H + top + bottom - KH_eff) / SH) + 1. The far side that
   // reaches exactly the last window can be negative when a rounding mode or explicit padding leaves
   // the last input rows unread: bottom 0 then gives the same OH as long as fewer than SH rows are.
-  const reach = (out: number, stride: number, filter: number, size: number, before: number) =>
-    (out - 1) * stride + filter - size - before;
+  const reach = (out: number, stride: number, filter: number, size: number, before: number) => (out - 1) * stride + filter - size - before;
   const bottom = reach(outHeight, info.strideHeight, info.effectiveFilterHeight, inHeight, top);
   const right = reach(outWidth, info.strideWidth, info.effectiveFilterWidth, inWidth, left);
   if (top < 0 || left < 0 || bottom <= -info.strideHeight || right <= -info.strideWidth) return null;
   const geometry = [
-    batchSize, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, outHeight, outWidth,
-    info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, top, left, Math.max(0, bottom), Math.max(0, right),
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    outHeight,
+    outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    top,
+    left,
+    Math.max(0, bottom),
+    Math.max(0, right),
   ];
   return { info, geometry };
 }

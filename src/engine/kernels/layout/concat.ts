@@ -12,8 +12,14 @@ export const concatKernel = nativeKernel(tf.Concat, 'layout', ({ inputs, attrs }
   const all = Object.values(inputs);
   if (all.length === 0 || !movable(...all)) return null;
   const axis = util.parseAxisParam(attrs.axis as number, all[0].shape)[0];
-  backend_util.assertParamsConsistent(all.map((t) => t.shape), axis);
-  const outShape = backend_util.computeOutShape(all.map((t) => t.shape), axis);
+  backend_util.assertParamsConsistent(
+    all.map((t) => t.shape),
+    axis,
+  );
+  const outShape = backend_util.computeOutShape(
+    all.map((t) => t.shape),
+    axis,
+  );
   if (sizeOf(outShape) === 0) return null;
   const out = output(backend, outShape, all[0].dtype);
   const outer = sizeOf(outShape.slice(0, axis));

@@ -46,7 +46,13 @@ export function words(backend: Backend, t: TensorInfo): Words {
 /** Copies the region `axes` from src (starting at srcOffset) to dst (starting at dstOffset). */
 export function copyRegion(native: NativeFamily, src: Words, dst: Words, srcOffset: number, dstOffset: number, axes: Axis[]): void {
   if (axes.some((a) => a.n === 0)) return;
-  native.copy(src, dst, srcOffset, dstOffset, axes.flatMap((a) => [a.n, a.src, a.dst]));
+  native.copy(
+    src,
+    dst,
+    srcOffset,
+    dstOffset,
+    axes.flatMap((a) => [a.n, a.src, a.dst]),
+  );
 }
 
 /** The axes of a whole contiguous tensor of `shape` copied into a destination with strides `dst`. */

@@ -26,7 +26,16 @@ export const batchNormTrainingKernels = [
     const y = output(backend, x.shape);
     const mean = output(backend, [c]);
     const variance = output(backend, [c]);
-    native.batch_norm_train(f32(backend, x), optional(backend, scale), optional(backend, offset), attrs.varianceEpsilon as number, y.values, mean.values, variance.values, c);
+    native.batch_norm_train(
+      f32(backend, x),
+      optional(backend, scale),
+      optional(backend, offset),
+      attrs.varianceEpsilon as number,
+      y.values,
+      mean.values,
+      variance.values,
+      c,
+    );
     return [y.info, mean.info, variance.info];
   }),
   nativeKernel(BATCH_NORM_TRAIN_GRAD, 'math', ({ inputs, attrs }, native, backend) => {
@@ -36,8 +45,18 @@ export const batchNormTrainingKernels = [
     const dscale = output(backend, [c]);
     const doffset = output(backend, [c]);
     native.batch_norm_train_grad(
-      f32(backend, dy), f32(backend, x), f32(backend, mean), f32(backend, variance), optional(backend, scale), optional(backend, dmean), optional(backend, dvariance),
-      attrs.varianceEpsilon as number, dx.values, dscale.values, doffset.values, c,
+      f32(backend, dy),
+      f32(backend, x),
+      f32(backend, mean),
+      f32(backend, variance),
+      optional(backend, scale),
+      optional(backend, dmean),
+      optional(backend, dvariance),
+      attrs.varianceEpsilon as number,
+      dx.values,
+      dscale.values,
+      doffset.values,
+      c,
     );
     return [dx.info, dscale.info, doffset.info];
   }),

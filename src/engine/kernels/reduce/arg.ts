@@ -5,10 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { allFloat32, f32, i32, nativeKernel, output } from '../util.js';
 import { aroundAxis, reducedAxes, reducedShape } from './axes.js';
 
-export const argKernelConfigs = ([
-  [tf.ArgMax, 'argMax'],
-  [tf.ArgMin, 'argMin'],
-] as const).map(([kernelName, fn]) =>
+export const argKernelConfigs = (
+  [
+    [tf.ArgMax, 'argMax'],
+    [tf.ArgMin, 'argMin'],
+  ] as const
+).map(([kernelName, fn]) =>
   nativeKernel(kernelName, 'reduce', ({ inputs, attrs }, native, backend) => {
     const { x } = inputs;
     if (!allFloat32(x) || x.shape.some((d) => d === 0)) return null;

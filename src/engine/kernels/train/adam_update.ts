@@ -44,6 +44,20 @@ export const adamUpdateKernelConfig = nativeKernel(ADAM_UPDATE, 'train', ({ inpu
   if (!allFloat32(x, grad, m, v)) return null;
   const { lr, beta1, beta2, eps, step, weightDecay } = attrs as AdamUpdateAttrs;
   const [x2, m2, v2] = [0, 1, 2].map(() => output(backend, x.shape));
-  native.adamUpdate(f32(backend, x), f32(backend, grad), f32(backend, m), f32(backend, v), x2.values, m2.values, v2.values, lr, beta1, beta2, eps, step, weightDecay);
+  native.adamUpdate(
+    f32(backend, x),
+    f32(backend, grad),
+    f32(backend, m),
+    f32(backend, v),
+    x2.values,
+    m2.values,
+    v2.values,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    step,
+    weightDecay,
+  );
   return [x2.info, m2.info, v2.info];
 });

@@ -31,7 +31,10 @@ export function kerasCourseMapping(w: SourceWeights): Mapping {
         `${others.length ? `, plus layers with weights of other kinds (${others.slice(0, 5).join(', ')})` : ''}; use options.mapping FILE for other U-Nets`,
     );
   }
-  if (others.length) throw new UserError(`not the course U-Net: layers with weights of other kinds (${others.slice(0, 5).join(', ')}); use options.mapping FILE for other U-Nets`);
+  if (others.length)
+    throw new UserError(
+      `not the course U-Net: layers with weights of other kinds (${others.slice(0, 5).join(', ')}); use options.mapping FILE for other U-Nets`,
+    );
   const ours: string[] = [];
   for (let l = 1; l <= depth; l++) ours.push(`enc${l}_conv1`, `enc${l}_conv2`);
   ours.push('bottleneck_conv1', 'bottleneck_conv2');

@@ -36,7 +36,11 @@ export function milesialMapping(w: SourceWeights): Mapping {
       [0, 1],
       [3, 2],
     ] as const) {
-      assignments.push({ source: src(`${from}.double_conv.${i}.weight`), target: `${block}_conv${n}/kernel`, ...(n === 1 && skipChannels ? { moveFirstInputsLast: skipChannels } : {}) });
+      assignments.push({
+        source: src(`${from}.double_conv.${i}.weight`),
+        target: `${block}_conv${n}/kernel`,
+        ...(n === 1 && skipChannels ? { moveFirstInputsLast: skipChannels } : {}),
+      });
     }
     for (const [i, n] of [
       [1, 1],

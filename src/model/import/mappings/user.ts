@@ -35,7 +35,8 @@ export function readUserMapping(path: string, w: SourceWeights): UserMapping {
   const o = json as Record<string, unknown>;
   const structured = 'tensors' in o;
   const table = structured ? o.tensors : o;
-  if (table === null || typeof table !== 'object' || Array.isArray(table)) throw new UserError(`${path}: "tensors" must be an object {"source name": "layer/weight"}`);
+  if (table === null || typeof table !== 'object' || Array.isArray(table))
+    throw new UserError(`${path}: "tensors" must be an object {"source name": "layer/weight"}`);
   let layout: SourceLayout | undefined;
   if (structured && o.layout !== undefined) {
     if (o.layout !== 'torch' && o.layout !== 'keras') throw new UserError(`${path}: "layout" must be "torch" or "keras", got ${JSON.stringify(o.layout)}`);
@@ -44,7 +45,9 @@ export function readUserMapping(path: string, w: SourceWeights): UserMapping {
   const assignments: Assignment[] = [];
   for (const [source, target] of Object.entries(table as Record<string, unknown>)) {
     if (typeof target !== 'string' || !TARGET_RE.test(target)) {
-      throw new UserError(`${path}: the target of ${JSON.stringify(source)} must look like "enc1_conv1/kernel" (our layer / kernel, bias, gamma, beta, moving_mean or moving_variance), got ${JSON.stringify(target)}`);
+      throw new UserError(
+        `${path}: the target of ${JSON.stringify(source)} must look like "enc1_conv1/kernel" (our layer / kernel, bias, gamma, beta, moving_mean or moving_variance), got ${JSON.stringify(target)}`,
+      );
     }
     if (!w.tensors.has(source)) throw new UserError(`${path}: source tensor ${JSON.stringify(source)} is not in the weights file`);
     assignments.push({ source, target });

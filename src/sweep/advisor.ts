@@ -65,7 +65,9 @@ export interface AdviceHalving extends HalvingResult {
   /** The full sweep the cap is a share of: its policies, seeds, epochs, and its priced seconds. */
   full_sweep: { policies: string[]; seeds: number; epochs: number; train_samples: number; seconds: number };
   advice_budget: number;
-  /** Sweep folders of the rungs. */
+  /** The trial run before planning to measure a trial's cost besides its steps (null: priced by FLOPs). */
+  calibration: { policy: string; wall_seconds: number; priced_seconds: number; overhead_seconds: number } | null;
+  /** Sweep folders of the rungs (and of the calibration trial). */
   dirs: string[];
 }
 
@@ -152,9 +154,9 @@ const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 const layersKey = (spec: string, folder: ModelFolder) => resolveTrainSpec(spec, folder.layerMap).trainable.join(',');
 
 /** The rung runner of the advisor: each rung an ordinary sweep folder under OUT/halving/. */
-function sweepRungs(o: AdviseOptions, out: string, trainCount: number, dirs: string[]): RungRunner {
+function sweepRungs(o: AdviseOptions, out: string, trainCount: number, dirs: string[], name = (rung: number) => `rung-${rung + 1}`): RungRunner {
   return async (rung, policies) => {
-    const dir = join(out, 'halving', `rung-${rung.rung + 1}`);
+    const dir = join(out, 'halving', name(rung.rung));
     dirs.push(dir);
     const r = await runSweep({
       model: o.model,
@@ -336,13 +338,40 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       const trialSteps = epochs * Math.ceil(trainCount / batch);
       // Validation of an epoch: a forward pass over the val set, a third of a full training step per batch.
       const valSecondsPerEpoch = (Math.ceil(train.val.length / batch) * (prices!.full_seconds ?? 1)) / 3;
-      const fullSweep = sweepPolicies.reduce(
-        (a, p) => a + ((priceOf(p)!.seconds ?? priceOf(p)!.flops_share) * trialSteps + epochs * valSecondsPerEpoch) * seeds,
-        0,
-      );
+      const sweepSeconds = (overhead: number) =>
+        sweepPolicies.reduce((a, p) => a + ((priceOf(p)!.seconds ?? priceOf(p)!.flops_share) * trialSteps + epochs * valSecondsPerEpoch + overhead) * seeds, 0);
       const share = o.adviceBudget ?? 0.2;
+      const dirs: string[] = [];
+      // One real trial first (the cheapest candidate, one epoch): what a trial costs on this machine besides its
+      // priced steps and validation (loading model and data, the activation cache, warm-up, saving). Short
+      // trials are many, so this is no small part of their cost, and of the full sweep's too.
+      let calibration: AdviceHalving['calibration'] = null;
+      if (hc.length >= 2 && prices!.full_seconds && share * sweepSeconds(0) > 0) {
+        const cheapest = [...hc].sort((a, b) => a.stepSeconds - b.stepSeconds)[0]!;
+        const rung = { rung: -1, candidates: 1, epochs: 1, trainSamples: trainCount, seeds: 1, steps: Math.ceil(trainCount / batch), worst_seconds: 0 };
+        const [t] = await sweepRungs(o, resolve(o.out!), trainCount, dirs, () => 'calibration')(rung, [cheapest.spec]);
+        const priced = (t?.steps ?? rung.steps) * cheapest.stepSeconds + valSecondsPerEpoch;
+        const wall = t?.wall_seconds ?? priced;
+        calibration = { policy: cheapest.spec, wall_seconds: wall, priced_seconds: priced, overhead_seconds: Math.max(0, wall - priced) };
+        log(
+          `calibration: ${cheapest.spec} for 1 epoch took ${wall.toFixed(2)} s, ${priced.toFixed(2)} s of it priced steps and validation: ${calibration.overhead_seconds.toFixed(2)} s a trial besides`,
+        );
+      }
+      const overhead = calibration?.overhead_seconds ?? 0;
+      const fullSweep = sweepSeconds(overhead);
+      const calibrationSeconds = calibration?.wall_seconds ?? 0;
       const plan =
-        hc.length >= 2 ? planHalving(hc, { eta: o.eta ?? 3, trainCount, batch, maxEpochs: epochs, capSeconds: share * fullSweep, valSecondsPerEpoch }) : null;
+        hc.length >= 2
+          ? planHalving(hc, {
+              eta: o.eta ?? 3,
+              trainCount,
+              batch,
+              maxEpochs: epochs,
+              capSeconds: share * fullSweep - calibrationSeconds,
+              valSecondsPerEpoch,
+              trialOverheadSeconds: overhead,
+            })
+          : null;
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';
       if (!plan) {
         const why =
@@ -355,10 +384,13 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
         log(
           `halving over ${hc.length} candidates: ${plan.rungs.map((r) => `${r.candidates} x ${r.epochs} epoch(s) on ${r.trainSamples} samples${r.seeds > 1 ? ` x ${r.seeds} seeds` : ''}`).join(', then ')}; cap ${plan.cap_seconds.toFixed(1)} ${unit}`,
         );
-        const dirs: string[] = [];
         const r = await runHalving(hc, plan, sweepRungs(o, resolve(o.out!), trainCount, dirs), log);
         halving = {
           ...r,
+          // The calibration trial is part of what the advice spent.
+          spent_seconds: r.spent_seconds + calibrationSeconds,
+          measured_wall_seconds: r.measured_wall_seconds + calibrationSeconds,
+          calibration,
           candidates: hc,
           full_sweep: { policies: sweepPolicies, seeds, epochs, train_samples: trainCount, seconds: fullSweep },
           advice_budget: share,
@@ -414,7 +446,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       explanation.push(`Chosen: ${spec} (${resolved.blocks.join(', ')}), which ${halving.confidence.words}; confidence ${halving.confidence.level}.`);
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';
       explanation.push(
-        `Compute: the trials spent ${halving.spent_seconds.toFixed(1)} priced ${unit} (${halving.measured_wall_seconds.toFixed(1)} s of wall time) of a cap of ${halving.plan.cap_seconds.toFixed(1)} = ${pct(halving.advice_budget)} of the full sweep's estimated ${halving.full_sweep.seconds.toFixed(1)} (${halving.full_sweep.policies.length} policies x ${halving.full_sweep.seeds} seeds x ${halving.full_sweep.epochs} epochs): ${pct(halving.spent_seconds / halving.full_sweep.seconds)} of it.`,
+        `Compute: the trials spent ${halving.spent_seconds.toFixed(1)} priced ${unit}${halving.calibration ? ` (steps, validation, and ${halving.calibration.overhead_seconds.toFixed(2)} s a trial besides, measured by a calibration trial of ${halving.calibration.policy})` : ''}, ${halving.measured_wall_seconds.toFixed(1)} s of wall time, of a cap of ${(halving.advice_budget * halving.full_sweep.seconds).toFixed(1)} = ${pct(halving.advice_budget)} of the full sweep's estimated ${halving.full_sweep.seconds.toFixed(1)} (${halving.full_sweep.policies.length} policies x ${halving.full_sweep.seeds} seeds x ${halving.full_sweep.epochs} epochs, priced the same way): ${pct(halving.spent_seconds / halving.full_sweep.seconds)} of it.`,
       );
     }
     explanation.push(shift.words);

@@ -3,7 +3,7 @@
 // best 1/eta go on to a rung eta times longer, and so on, until at most eta are left; the last rung runs two
 // seeds, so that the winner's lead can be set against the seed-to-seed noise. The schedule is sized so that
 // its compute, priced as (steps x each policy's measured seconds per step, plus each epoch's validation
-// pass) with the most expensive
+// pass, plus a fixed cost per trial) with the most expensive
 // candidates assumed to survive every rung, stays within a cap: it can never spend more, whichever survive.
 // Promotion from an early rung is by validation loss, the final pick by validation mIoU: after a few steps
 // mIoU (an argmax, then a ratio of counts) has often not moved yet while the cross-entropy has (in the
@@ -36,6 +36,12 @@ export interface HalvingSettings {
   lastRungSeeds?: number;
   /** Priced seconds of one epoch's validation pass (every trial validates every epoch; default 0). */
   valSecondsPerEpoch?: number;
+  /**
+   * Seconds every trial costs besides its steps and validation (loading the model and the data, filling the
+   * activation cache, warming the kernels up, saving): measured by the advisor's calibration trial (default 0).
+   * With many short trials it is no small part of the halving's cost.
+   */
+  trialOverheadSeconds?: number;
 }
 
 export interface RungPlan {
@@ -56,6 +62,7 @@ export interface HalvingPlan {
   rungs: RungPlan[];
   cap_seconds: number;
   val_seconds_per_epoch: number;
+  trial_overhead_seconds: number;
   /** Sum of the rungs' worst_seconds (<= cap_seconds). */
   bound_seconds: number;
 }
@@ -79,7 +86,8 @@ function schedule(first: number, costs: number[], s: HalvingSettings): RungPlan[
     const { epochs, trainSamples } = rungSize(first * s.eta ** k, s);
     const seeds = k === counts.length - 1 && n > 1 ? (s.lastRungSeeds ?? 2) : 1;
     const steps = epochs * Math.ceil(trainSamples / s.batch);
-    const worst = (dearest.slice(0, n).reduce((a, c) => a + c, 0) * steps + n * epochs * (s.valSecondsPerEpoch ?? 0)) * seeds;
+    const worst =
+      (dearest.slice(0, n).reduce((a, c) => a + c, 0) * steps + n * epochs * (s.valSecondsPerEpoch ?? 0) + n * (s.trialOverheadSeconds ?? 0)) * seeds;
     return { rung: k, candidates: n, epochs, trainSamples, seeds, steps, worst_seconds: worst };
   });
 }
@@ -107,6 +115,7 @@ export function planHalving(candidates: HalvingCandidate[], s: HalvingSettings):
     rungs,
     cap_seconds: s.capSeconds,
     val_seconds_per_epoch: s.valSecondsPerEpoch ?? 0,
+    trial_overhead_seconds: s.trialOverheadSeconds ?? 0,
     bound_seconds: rungs.reduce((a, r) => a + r.worst_seconds, 0),
   };
 }
@@ -201,7 +210,9 @@ export async function runHalving(
   let spent = 0;
   let wall = 0;
   for (const rp of plan.rungs) {
-    const bound = (alive.reduce((a, p) => a + price.get(p)!, 0) * rp.steps + alive.length * rp.epochs * plan.val_seconds_per_epoch) * rp.seeds;
+    const bound =
+      (alive.reduce((a, p) => a + price.get(p)!, 0) * rp.steps + alive.length * (rp.epochs * plan.val_seconds_per_epoch + plan.trial_overhead_seconds)) *
+      rp.seeds;
     // Never over the cap (the plan's bound already ensures it; a runner that trains longer is stopped here).
     if (spent + bound > plan.cap_seconds + 1e-9) {
       log(
@@ -214,7 +225,10 @@ export async function runHalving(
       `halving: rung ${rp.rung + 1}/${plan.rungs.length}: ${alive.length} candidate(s), ${rp.epochs} epoch(s) on ${rp.trainSamples} training samples, ${rp.seeds} seed(s)`,
     );
     const trials = await runRung(rung, alive);
-    const spentHere = trials.reduce((a, t) => a + t.steps * (price.get(t.policy) ?? 0) + t.epochs * plan.val_seconds_per_epoch, 0);
+    const spentHere = trials.reduce(
+      (a, t) => a + t.steps * (price.get(t.policy) ?? 0) + t.epochs * plan.val_seconds_per_epoch + plan.trial_overhead_seconds,
+      0,
+    );
     spent += spentHere;
     const wallHere = trials.reduce((a, t) => a + (t.wall_seconds ?? 0), 0);
     wall += wallHere;

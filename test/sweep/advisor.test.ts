@@ -23,7 +23,10 @@ interface AdviceJson {
   shift: { kind: string; from: string; words: string };
   halving: {
     spent_seconds: number;
-    plan: { cap_seconds: number; rungs: { candidates: number }[] };
+    advice_budget: number;
+    full_sweep: { seconds: number };
+    calibration: { policy: string; overhead_seconds: number } | null;
+    plan: { cap_seconds: number; trial_overhead_seconds: number; rungs: { candidates: number }[] };
     dirs: string[];
     winner: string;
     candidates: { spec: string }[];
@@ -88,7 +91,7 @@ test('advise --strategy halving: rungs are resumable sweeps, the spending stays 
     '--advice-budget',
     '1',
     '--seeds',
-    '2',
+    '4',
     '--epochs',
     '2',
     '--batch',
@@ -110,9 +113,13 @@ test('advise --strategy halving: rungs are resumable sweeps, the spending stays 
   const a = JSON.parse(readFileSync(join(out, 'advice.json'), 'utf8')) as AdviceJson;
   assert.equal(a.strategy, 'halving');
   assert.ok(
-    a.halving && a.halving.spent_seconds <= a.halving.plan.cap_seconds + 1e-9,
-    `spent ${a.halving?.spent_seconds} within the cap ${a.halving?.plan.cap_seconds}`,
+    a.halving && a.halving.spent_seconds <= a.halving.advice_budget * a.halving.full_sweep.seconds + 1e-9,
+    `spent ${a.halving?.spent_seconds} within the cap of ${a.halving?.advice_budget} x ${a.halving?.full_sweep.seconds}`,
   );
+  // A calibration trial measured what a trial costs besides its steps; the plan prices every trial with it.
+  assert.ok(a.halving.calibration && a.halving.calibration.overhead_seconds >= 0);
+  assert.equal(a.halving.plan.trial_overhead_seconds, a.halving.calibration.overhead_seconds);
+  assert.ok(existsSync(join(out, 'halving', 'calibration', 'sweep.json')));
   assert.equal(a.spec, a.halving.winner);
   assert.ok(a.time_share !== null && a.time_share <= 0.9 + 1e-9, `the winner fits the budget by measured time: ${a.time_share}`);
   assert.ok(a.halving.candidates.length >= 3 && a.halving.candidates.some((c) => c.spec === 'head'));
@@ -193,7 +200,7 @@ test('advise on a target with other classes: every candidate, the pick and the v
   await generateDigitScenes(other, { ...DEFAULT_DIGIT_SCENES, size: 32, count: 8, valCount: 4, digits: [3, 7], seed: 2 });
   const out = join(dir, 'advice');
   const common = ['--model', s.model, '--data', other, '--budget', '0.9time', '--batch', '4', '--lr', '0.01', '--step-times', join(dir, 'st.json')];
-  const r = cli(['advise', ...common, '--strategy', 'halving', '--advice-budget', '1', '--seeds', '2', '--epochs', '2', '--out', join(dir, 'halving')]);
+  const r = cli(['advise', ...common, '--strategy', 'halving', '--advice-budget', '1', '--seeds', '4', '--epochs', '2', '--out', join(dir, 'halving')]);
   assert.equal(r.code, 0, r.stderr);
   const a = JSON.parse(readFileSync(join(dir, 'halving', 'advice.json'), 'utf8')) as AdviceJson;
   assert.ok(a.blocks.includes('head'), `the pick trains the head: ${a.spec}`);

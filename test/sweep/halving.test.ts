@@ -156,3 +156,25 @@ test('the kind of shift: input-side when policies of the first blocks win by mor
   const output = shiftFromTrials([{ ...rows[0]!, val_miou_mean: 0.4 }, rows[1]!], 0.01, region, 'at the first rung')!;
   assert.equal(output.kind, 'output-side');
 });
+
+test('a fixed cost per trial is priced: the plan stays within the cap with it, and the spending counts it', async () => {
+  const settings = { eta: 3, trainCount: 400, batch: 8, maxEpochs: 5, valSecondsPerEpoch: 2 };
+  const fullSweep = candidates.reduce((a, c) => a + (c.stepSeconds * 250 + 5 * 2) * 3, 0);
+  const without = planHalving(candidates, { ...settings, capSeconds: 0.2 * fullSweep })!;
+  const overhead = 20;
+  const plan = planHalving(candidates, { ...settings, capSeconds: 0.2 * fullSweep, trialOverheadSeconds: overhead })!;
+  assert.ok(plan.bound_seconds <= plan.cap_seconds + 1e-9);
+  assert.ok(
+    plan.rungs[0]!.epochs * plan.rungs[0]!.trainSamples < without.rungs[0]!.epochs * without.rungs[0]!.trainSamples,
+    'shorter rungs when every trial costs more',
+  );
+  const asked: { policies: string[]; steps: number; seeds: number }[] = [];
+  const r = await runHalving(candidates, plan, rigged(asked));
+  const trials = asked.reduce((a, x) => a + x.policies.length * x.seeds, 0);
+  const price = new Map(candidates.map((c) => [c.spec, c.stepSeconds]));
+  const priced = asked.reduce((a, x, k) => a + x.policies.reduce((b, p) => b + price.get(p)! * x.steps + plan.rungs[k]!.epochs * 2, 0) * x.seeds, 0);
+  assert.ok(Math.abs(r.spent_seconds - (priced + trials * overhead)) < 1e-6, `spent ${r.spent_seconds} = priced ${priced} + ${trials} trials x ${overhead}`);
+  assert.ok(r.spent_seconds <= plan.cap_seconds + 1e-9);
+  // So large a fixed cost that one first rung cannot pay for it: no plan.
+  assert.equal(planHalving(candidates, { ...settings, capSeconds: 0.2 * fullSweep, trialOverheadSeconds: fullSweep }), null);
+});

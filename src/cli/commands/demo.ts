@@ -16,7 +16,7 @@ export const demoCommand: Command = {
   options: {
     quick: {
       type: 'boolean',
-      description: `a smaller run (${PRESETS.quick.policies.length} policies, ${PRESETS.quick.seeds} seed, ${PRESETS.quick.epochs} epochs, ${PRESETS.quick.train} training frames per shift; a minute and a half on 2 cores) instead of the full one (${PRESETS.full.policies.length} named policies, ${PRESETS.full.seeds} seeds, ${PRESETS.full.epochs} epochs, ${PRESETS.full.train} frames; under 15 minutes)`,
+      description: `a smaller run (${PRESETS.quick.policies.length} policies, ${PRESETS.quick.seeds} seed, ${PRESETS.quick.epochs} epochs, ${PRESETS.quick.train} training frames per shift; under a minute and a half on 2 cores) instead of the full one (${PRESETS.full.policies.length} policies, ${PRESETS.full.seeds} seeds, ${PRESETS.full.epochs} epochs, ${PRESETS.full.train} frames; under 15 minutes)`,
     },
     // The tests' configuration: the same code path in seconds (not listed in --help's examples).
     tiny: { type: 'boolean', description: 'the smallest configuration (2 policies, 1 epoch, 16 scenes; for tests: its numbers mean little)' },

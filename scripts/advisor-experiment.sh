@@ -1,5 +1,5 @@
 #!/bin/sh
-# The advisor's reduced acceptance run (docs/readme/issue-18.md): per target, the advice for each budget
+# The advisor's reduced acceptance run (README: "Measured: the advisor against fixed rules"): per target, the advice for each budget
 # (default strategy: halving, its trials in E/T-adv-B/halving/), then the full sweep with the named
 # policies, deep:3 and the picks, then the comparison with the fixed rules.
 #   sh scripts/advisor-experiment.sh E [TARGETS] ; defaults: 200 training / 64 validation scenes, 3 seeds, 3 epochs.

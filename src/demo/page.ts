@@ -132,7 +132,7 @@ function shiftSection(d: DemoResult, r: ShiftResult, blocks: DiagramBlock[], sam
     topBy('drift')
       ? `In the full fine-tune, the weights moved most (relative drift) in ${e(topBy('drift'))}; the representations changed most (lowest CKA) in ${e(lowCka)}; and the changes that matter most (reset sensitivity: mIoU lost when the block alone is reset) are in ${e(topBy('reset_sensitivity'))}.`
       : '',
-    `The advisor (${r.advice.strategy === 'halving' ? `short trials of the candidates, successive halving, ${r.advice.compute_share != null ? `${(r.advice.compute_share * 100).toFixed(0)}% of the sweep's estimated compute` : 'capped'}` : 'gradient probe only, before any training'}, budget ${e(r.advice.budget)}) picked <code>${e(r.advice.spec)}</code>${v ? `; checked against the sweep: ${e(v.verdict)}` : ''}.`,
+    `The advisor (gradient probe only, before any training, budget ${e(r.advice.budget)}) picked <code>${e(r.advice.spec)}</code>${v ? `; checked against the sweep: ${e(v.verdict)}` : ''}.`,
     r.failed.length ? `<span class="note">${r.failed.length} trial(s) failed: ${e(r.failed.map((f) => `${f.index}: ${f.message}`).join('; '))}</span>` : '',
   ].filter(Boolean);
   const cell = (src: string, alt: string) => (src ? `<img src="${e(src)}" alt="${e(alt)}">` : '<span>-</span>');

@@ -26,11 +26,6 @@ export interface DemoPreset {
   analysisSamples: number;
   /** The advisor's budget (a share of full fine-tuning). */
   budget: string;
-  /**
-   * How the advisor decides: `probe` (the gradient probe alone, seconds) or `halving` (short trials of the
-   * candidates within 20% of the sweep's compute; see sweep/advisor.ts). Absent: probe.
-   */
-  strategy?: 'probe' | 'halving';
   /** Trials run at once (each its own process). */
   parallel: number;
 }
@@ -121,8 +116,7 @@ const WORLD_PRESETS: Record<PresetName, DemoPreset> = {
     lr: 1e-3,
     probeSamples: 32,
     analysisSamples: 32,
-    budget: '0.5time',
-    strategy: 'halving',
+    budget: '25%params',
     parallel: 1,
   },
 };

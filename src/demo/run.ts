@@ -69,7 +69,7 @@ export interface ShiftResult {
   source_miou_before: number | null;
   source_miou_after: number | null;
   answer: ShiftAnswer | null;
-  advice: { spec: string; blocks: string[]; budget: string; strategy?: 'probe' | 'halving'; compute_share?: number | null; verdict: Verdict | null };
+  advice: { spec: string; blocks: string[]; budget: string; verdict: Verdict | null };
   /** Blocks by drift, CKA and reset sensitivity of the full fine-tune (for the page and the README). */
   blocks: { block: string; drift: number | null; cka: number | null; reset_sensitivity: number | null; transplant_gain: number | null; rgn: number | null }[];
   failed: { index: number; message: string }[];
@@ -216,27 +216,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const tag = `[${i + 1}/${domain.shifts.length} ${s.key}]`;
     const { newHead, policies } = runnable.get(s.key)!;
 
-    // 1. The advisor, before the sweep: the gradient probe alone, or short trials (successive halving) of the
-    // candidates within the budget, capped at a share of this sweep's compute; its step prices are timed once
-    // per machine into the demo folder.
-    const strategy = p.strategy ?? 'probe';
-    log(
-      `${stamp()}  ${tag} advisor: ${strategy === 'halving' ? 'short trials (successive halving) of the candidates' : `gradient probe on ${p.probeSamples} target images`}, budget ${p.budget}`,
-    );
+    // 1. The advisor, before any training: where does the target pull (gradient probe), within the budget?
+    log(`${stamp()}  ${tag} advisor: gradient probe on ${p.probeSamples} target images, budget ${p.budget}`);
     const advice = await timed('advise', () =>
-      advise({
-        model,
-        data,
-        budget: p.budget,
-        // auto: halving when its cap pays for a first rung, else the probe (and the advice says why).
-        strategy: strategy === 'halving' ? 'auto' : 'probe',
-        samples: p.probeSamples,
-        batch: p.batch,
-        lr: p.lr,
-        ...(strategy === 'halving' ? { policies, seeds: p.seeds, epochs: p.epochs, stepTimesFile: join(dir, 'step-times.json') } : {}),
-        out: sweepDir,
-        log: detail,
-      }),
+      advise({ model, data, budget: p.budget, strategy: 'probe', samples: p.probeSamples, batch: p.batch, out: sweepDir, log: detail }),
     );
     const spec = String(advice.spec);
 
@@ -342,15 +325,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       source_miou_before: num(source?.before_miou),
       source_miou_after: num(source?.after_miou),
       answer,
-      advice: {
-        spec,
-        blocks: (advice.blocks ?? []) as string[],
-        budget: p.budget,
-        strategy: advice.strategy,
-        // What the short trials spent, as a share of this sweep's estimated compute (halving only).
-        compute_share: advice.halving ? advice.halving.spent_seconds / advice.halving.full_sweep.seconds : null,
-        verdict,
-      },
+      advice: { spec, blocks: (advice.blocks ?? []) as string[], budget: p.budget, verdict },
       blocks: blockNames.map((b) => {
         const t = target?.blocks?.find((x) => x.block === b);
         return {
@@ -368,7 +343,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     });
   }
 
-  const adviceLine = `advisor (${(p.strategy ?? 'probe') === 'halving' ? 'short trials' : 'gradient probe before training'}, budget ${p.budget}): ${results
+  const adviceLine = `advisor (gradient probe before training, budget ${p.budget}): ${results
     .map(
       (r) =>
         `${r.key} -> ${r.advice.spec} (${r.advice.verdict ? r.advice.verdict.verdict.split(':')[0] : 'not checked'}${r.advice.verdict?.gap ? `, ${r.advice.verdict.gap.toFixed(3)} mIoU behind ${r.advice.verdict.best_within_budget}` : ''})`,

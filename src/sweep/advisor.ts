@@ -346,7 +346,10 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       // priced steps and validation (loading model and data, the activation cache, warm-up, saving). Short
       // trials are many, so this is no small part of their cost, and of the full sweep's too.
       let calibration: AdviceHalving['calibration'] = null;
-      if (hc.length >= 2 && prices!.full_seconds && share * sweepSeconds(0) > 0) {
+      const settings = { eta: o.eta ?? 3, trainCount, batch, maxEpochs: epochs, valSecondsPerEpoch };
+      // Not when even free trials would not fit: the calibration would be spent for nothing.
+      const affordable = hc.length >= 2 && planHalving(hc, { ...settings, capSeconds: share * sweepSeconds(0) }) !== null;
+      if (affordable && prices!.full_seconds) {
         const cheapest = [...hc].sort((a, b) => a.stepSeconds - b.stepSeconds)[0]!;
         const rung = { rung: -1, candidates: 1, epochs: 1, trainSamples: trainCount, seeds: 1, steps: Math.ceil(trainCount / batch), worst_seconds: 0 };
         const [t] = await sweepRungs(o, resolve(o.out!), trainCount, dirs, () => 'calibration')(rung, [cheapest.spec]);
@@ -360,24 +363,13 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       const overhead = calibration?.overhead_seconds ?? 0;
       const fullSweep = sweepSeconds(overhead);
       const calibrationSeconds = calibration?.wall_seconds ?? 0;
-      const plan =
-        hc.length >= 2
-          ? planHalving(hc, {
-              eta: o.eta ?? 3,
-              trainCount,
-              batch,
-              maxEpochs: epochs,
-              capSeconds: share * fullSweep - calibrationSeconds,
-              valSecondsPerEpoch,
-              trialOverheadSeconds: overhead,
-            })
-          : null;
+      const plan = affordable ? planHalving(hc, { ...settings, capSeconds: share * fullSweep - calibrationSeconds, trialOverheadSeconds: overhead }) : null;
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';
       if (!plan) {
         const why =
           hc.length < 2
             ? `only ${hc.length} candidate fits the budget ${budget.text}`
-            : `${pct(share)} of the full sweep's estimated compute (${(share * fullSweep).toFixed(1)} ${unit}) does not pay for a first rung of ${hc.length} candidates on ${Math.min(trainCount, 2 * batch)} samples`;
+            : `${pct(share)} of the full sweep's estimated compute (${(share * fullSweep).toFixed(1)} ${unit}) does not pay for a first rung of ${hc.length} candidates on ${Math.min(trainCount, 2 * batch)} samples${calibration ? `, each trial costing ${calibration.overhead_seconds.toFixed(2)} s besides its steps (measured by a calibration trial)` : ''}`;
         if (o.strategy === 'halving') throw new OptionError('adviceBudget', `: ${why}; raise options.adviceBudget or use options.strategy probe`);
         strategyReason = `auto chose the probe: ${why}`;
       } else {

@@ -256,3 +256,49 @@ export async function runHalving(
   // A run stopped early (cap) ends on a rung ranked by loss; its confidence is then on mIoU all the same.
   return { plan, rungs, winner, spent_seconds: spent, measured_wall_seconds: wall, confidence: lastRung ? confidenceOf(lastRung.policies) : confidenceOf([]) };
 }
+
+/** Epochs' worth of the training split that each candidate trains in the plan's first rung. */
+export function firstRungEpochs(plan: HalvingPlan, trainCount: number): number {
+  const r = plan.rungs[0]!;
+  return (r.epochs * r.trainSamples) / trainCount;
+}
+
+/** Jaccard similarity of two sets of trained layers. */
+function similarity(a: Set<string>, b: Set<string>): number {
+  let both = 0;
+  for (const x of a) if (b.has(x)) both++;
+  return both / (a.size + b.size - both || 1);
+}
+
+/**
+ * Fewer, more different candidates when the cap is tight: while the first rung would train each candidate
+ * less than `minEpochs` of the training split (a rung of a few steps ranks by noise: the README's 0.8time
+ * runs had 15 candidates on 21 samples each), drop the candidate most like another one (Jaccard similarity of
+ * their trained layers; ties: the later one), down to `keep`. Returns the candidates kept and the plan.
+ */
+export function pruneForFirstRung(
+  candidates: HalvingCandidate[],
+  layers: (spec: string) => Set<string>,
+  plan: (c: HalvingCandidate[]) => HalvingPlan | null,
+  o: { trainCount: number; minEpochs: number; keep?: number },
+): { kept: HalvingCandidate[]; dropped: string[]; plan: HalvingPlan | null } {
+  let kept = [...candidates];
+  const dropped: string[] = [];
+  let p = plan(kept);
+  const sets = new Map(candidates.map((c) => [c.spec, layers(c.spec)]));
+  while (kept.length > (o.keep ?? 3) && (!p || firstRungEpochs(p, o.trainCount) < o.minEpochs)) {
+    let worst = -1;
+    let worstSim = -1;
+    for (const [i, c] of kept.entries()) {
+      const sim = Math.max(...kept.filter((d) => d !== c).map((d) => similarity(sets.get(c.spec)!, sets.get(d.spec)!)));
+      if (sim >= worstSim) {
+        worstSim = sim;
+        worst = i;
+      }
+    }
+    dropped.push(kept[worst]!.spec);
+    kept = kept.filter((_, i) => i !== worst);
+    p = plan(kept);
+  }
+  return { kept, dropped, plan: p };
+}

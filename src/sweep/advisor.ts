@@ -27,19 +27,13 @@ import { checkChoice, checkInt, checkNumber } from '../util/check_options.js';
 import { badInputOption, invalidOption, OptionError } from '../util/errors.js';
 import { candidates, explain, parseBudget, scoreBlocks, specFor, verdictOf, type BlockEvidence, type Budget, type Candidate, type Verdict } from './advise.js';
 import { runSweep, type SweepOptions } from './api.js';
-import { planHalving, pruneForFirstRung, runHalving, type HalvingCandidate, type HalvingResult, type RungRunner } from './halving.js';
+import { planHalving, runHalving, type HalvingCandidate, type HalvingResult, type RungRunner } from './halving.js';
 import { shiftFromProbe, shiftFromTrials, type ShiftEvidence } from './shift_kind.js';
 import { priceSteps, type StepPrice, type StepPrices } from './step_prices.js';
 
 export const STRATEGIES = ['probe', 'halving', 'auto'] as const;
 /** Depth policies the halving also tries (beside the named shallow:2 and deep:2), within the budget. */
 export const DEPTH_LADDER = ['shallow:1', 'shallow:3', 'deep:3', 'deep:4'];
-/**
- * The least a first rung trains each candidate, in epochs' worth of the training split; with a tighter cap,
- * fewer and more different candidates. (The README's runs at 0.8time: 15 candidates on 21 of 200 samples, 3
- * steps each, where 0.5time's 6 candidates trained a full epoch and picked better.)
- */
-export const MIN_FIRST_RUNG_EPOCHS = 0.5;
 
 export interface AdviseOptions extends Partial<SweepOptions> {
   model: string;
@@ -71,8 +65,6 @@ export interface AdviceHalving extends HalvingResult {
   /** The full sweep the cap is a share of: its policies, seeds, epochs, and its priced seconds. */
   full_sweep: { policies: string[]; seeds: number; epochs: number; train_samples: number; seconds: number };
   advice_budget: number;
-  /** Candidates left out (each most like one kept) so that the first rung trains at least MIN_FIRST_RUNG_EPOCHS. */
-  dropped: string[];
   /** The trial run before planning to measure a trial's cost besides its steps (null: priced by FLOPs). */
   calibration: { policy: string; wall_seconds: number; priced_seconds: number; overhead_seconds: number } | null;
   /** Sweep folders of the rungs (and of the calibration trial). */
@@ -371,13 +363,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       const overhead = calibration?.overhead_seconds ?? 0;
       const fullSweep = sweepSeconds(overhead);
       const calibrationSeconds = calibration?.wall_seconds ?? 0;
-      const planFor = (c: HalvingCandidate[]) =>
-        planHalving(c, { ...settings, capSeconds: share * fullSweep - calibrationSeconds, trialOverheadSeconds: overhead });
-      const layersOf = (spec: string) => new Set(resolveTrainSpec(spec, folder.layerMap).trainable);
-      const pruned = affordable
-        ? pruneForFirstRung(hc, layersOf, planFor, { trainCount, minEpochs: MIN_FIRST_RUNG_EPOCHS })
-        : { kept: hc, dropped: [] as string[], plan: null };
-      const plan = pruned.plan;
+      const plan = affordable ? planHalving(hc, { ...settings, capSeconds: share * fullSweep - calibrationSeconds, trialOverheadSeconds: overhead }) : null;
       const unit = prices!.full_seconds ? 's' : 'FLOPs-share steps';
       if (!plan) {
         const why =
@@ -390,17 +376,14 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
         log(
           `halving over ${hc.length} candidates: ${plan.rungs.map((r) => `${r.candidates} x ${r.epochs} epoch(s) on ${r.trainSamples} samples${r.seeds > 1 ? ` x ${r.seeds} seeds` : ''}`).join(', then ')}; cap ${plan.cap_seconds.toFixed(1)} ${unit}`,
         );
-        if (pruned.dropped.length > 0)
-          log(`halving: ${pruned.dropped.length} candidate(s) left out so that the first rung trains longer: ${pruned.dropped.join(', ')}`);
-        const r = await runHalving(pruned.kept, plan, sweepRungs(o, resolve(o.out!), trainCount, dirs), log);
+        const r = await runHalving(hc, plan, sweepRungs(o, resolve(o.out!), trainCount, dirs), log);
         halving = {
           ...r,
           // The calibration trial is part of what the advice spent.
           spent_seconds: r.spent_seconds + calibrationSeconds,
           measured_wall_seconds: r.measured_wall_seconds + calibrationSeconds,
           calibration,
-          candidates: pruned.kept,
-          dropped: pruned.dropped,
+          candidates: hc,
           full_sweep: { policies: sweepPolicies, seeds, epochs, train_samples: trainCount, seconds: fullSweep },
           advice_budget: share,
           dirs,
@@ -441,7 +424,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       const named = halving.candidates.filter((c) => !c.origin.startsWith('probe')).map((c) => c.spec);
       const probed = halving.candidates.filter((c) => c.origin.startsWith('probe')).map((c) => c.spec);
       explanation.push(
-        `Candidates (${halving.candidates.length}, within the budget, the same layers counted once): named and depth policies ${named.join(', ') || 'none'}; the ${withReset ? "evidence's" : "probe's"} best block sets ${probed.join(', ') || 'none'}${halving.dropped.length > 0 ? `; left out, so that the first rung trains each at least ${MIN_FIRST_RUNG_EPOCHS} epoch of the data, as the most like another candidate: ${halving.dropped.join(', ')}` : ''}.`,
+        `Candidates (${halving.candidates.length}, within the budget, the same layers counted once): named and depth policies ${named.join(', ') || 'none'}; the ${withReset ? "evidence's" : "probe's"} best block sets ${probed.join(', ') || 'none'}.`,
       );
       for (const r of halving.rungs) {
         const show = (p: (typeof r.policies)[number]) =>

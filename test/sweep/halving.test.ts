@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { confidenceOf, firstRungEpochs, planHalving, pruneForFirstRung, runHalving, type HalvingCandidate, type RungRunner } from '../../src/sweep/halving.js';
+import { confidenceOf, planHalving, runHalving, type HalvingCandidate, type RungRunner } from '../../src/sweep/halving.js';
 import { shiftFromTrials, sideOf } from '../../src/sweep/shift_kind.js';
 
 const candidates: HalvingCandidate[] = [
@@ -177,22 +177,4 @@ test('a fixed cost per trial is priced: the plan stays within the cap with it, a
   assert.ok(r.spent_seconds <= plan.cap_seconds + 1e-9);
   // So large a fixed cost that one first rung cannot pay for it: no plan.
   assert.equal(planHalving(candidates, { ...settings, capSeconds: 0.2 * fullSweep, trialOverheadSeconds: fullSweep }), null);
-});
-
-test('a tight cap keeps fewer, more different candidates, so that the first rung trains at least half an epoch', () => {
-  const layers: Record<string, string[]> = { a: ['l1', 'l2', 'l3'], b: ['l5', 'l6'], a2: ['l1', 'l2', 'l3', 'l4'], c: ['l7', 'l8'], d: ['l9'] };
-  const cands = Object.keys(layers).map((spec) => ({ spec, stepSeconds: 1, origin: 'test' }));
-  const settings = { eta: 3, trainCount: 400, batch: 8, maxEpochs: 5 };
-  const of = (spec: string) => new Set(layers[spec]);
-  const generous = pruneForFirstRung(cands, of, (c) => planHalving(c, { ...settings, capSeconds: 1e6 }), { trainCount: 400, minEpochs: 0.5 });
-  assert.deepEqual(generous.dropped, [], 'nothing left out when the cap pays for long rungs');
-  // A cap under which five candidates get a first rung of less than half an epoch each.
-  const cap = 5 * 30;
-  const tight = (c: typeof cands) => planHalving(c, { ...settings, capSeconds: cap });
-  assert.ok(firstRungEpochs(tight(cands)!, 400) < 0.5);
-  const r = pruneForFirstRung(cands, of, tight, { trainCount: 400, minEpochs: 0.5 });
-  assert.equal(r.dropped[0], 'a2', 'the later of the two most alike goes first');
-  assert.ok(r.kept.length === 3 || firstRungEpochs(r.plan!, 400) >= 0.5, `first rung ${firstRungEpochs(r.plan!, 400)} epochs with ${r.kept.length} kept`);
-  assert.ok(r.plan!.bound_seconds <= cap + 1e-9);
-  assert.deepEqual([...r.kept.map((c) => c.spec), ...r.dropped].sort(), Object.keys(layers).sort());
 });

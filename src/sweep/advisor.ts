@@ -27,7 +27,7 @@ import { checkChoice, checkInt, checkNumber } from '../util/check_options.js';
 import { badInputOption, invalidOption, OptionError } from '../util/errors.js';
 import { candidates, explain, parseBudget, scoreBlocks, specFor, verdictOf, type BlockEvidence, type Budget, type Candidate, type Verdict } from './advise.js';
 import { runSweep, type SweepOptions } from './api.js';
-import { planHalving, runHalving, type HalvingCandidate, type HalvingResult, type RungRunner } from './halving.js';
+import { planHalving, runHalving, trialSeconds, type HalvingCandidate, type HalvingResult, type RungRunner } from './halving.js';
 import { shiftFromProbe, shiftFromTrials, type ShiftEvidence } from './shift_kind.js';
 import { priceSteps, type StepPrice, type StepPrices } from './step_prices.js';
 
@@ -339,7 +339,12 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
       // Validation of an epoch: a forward pass over the val set, a third of a full training step per batch.
       const valSecondsPerEpoch = (Math.ceil(train.val.length / batch) * (prices!.full_seconds ?? 1)) / 3;
       const sweepSeconds = (overhead: number) =>
-        sweepPolicies.reduce((a, p) => a + ((priceOf(p)!.seconds ?? priceOf(p)!.flops_share) * trialSteps + epochs * valSecondsPerEpoch + overhead) * seeds, 0);
+        sweepPolicies.reduce(
+          (a, p) =>
+            a +
+            trialSeconds(priceOf(p)!.seconds ?? priceOf(p)!.flops_share, trialSteps, epochs, { valSecondsPerEpoch, trialOverheadSeconds: overhead }) * seeds,
+          0,
+        );
       const share = o.adviceBudget ?? 0.2;
       const dirs: string[] = [];
       // One real trial first (the cheapest candidate, one epoch): what a trial costs on this machine besides its
@@ -353,7 +358,7 @@ export async function advise(o: AdviseOptions): Promise<Advice> {
         const cheapest = [...hc].sort((a, b) => a.stepSeconds - b.stepSeconds)[0]!;
         const rung = { rung: -1, candidates: 1, epochs: 1, trainSamples: trainCount, seeds: 1, steps: Math.ceil(trainCount / batch), worst_seconds: 0 };
         const [t] = await sweepRungs(o, resolve(o.out!), trainCount, dirs, () => 'calibration')(rung, [cheapest.spec]);
-        const priced = (t?.steps ?? rung.steps) * cheapest.stepSeconds + valSecondsPerEpoch;
+        const priced = trialSeconds(cheapest.stepSeconds, t?.steps ?? rung.steps, 1, { valSecondsPerEpoch, trialOverheadSeconds: 0 });
         const wall = t?.wall_seconds ?? priced;
         calibration = { policy: cheapest.spec, wall_seconds: wall, priced_seconds: priced, overhead_seconds: Math.max(0, wall - priced) };
         log(

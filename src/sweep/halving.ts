@@ -79,15 +79,26 @@ function survivorCounts(n: number, eta: number): number[] {
   return counts;
 }
 
+/** What a trial costs besides its steps: each epoch's validation pass, and a fixed cost per trial. */
+export interface TrialPricing {
+  valSecondsPerEpoch: number;
+  trialOverheadSeconds: number;
+}
+
+/** Priced seconds of one trial: its steps at its policy's seconds per step, its validation, its fixed cost. */
+export function trialSeconds(stepSeconds: number, steps: number, epochs: number, p: TrialPricing): number {
+  return stepSeconds * steps + epochs * p.valSecondsPerEpoch + p.trialOverheadSeconds;
+}
+
 function schedule(first: number, costs: number[], s: HalvingSettings): RungPlan[] {
+  const pricing = { valSecondsPerEpoch: s.valSecondsPerEpoch ?? 0, trialOverheadSeconds: s.trialOverheadSeconds ?? 0 };
   const counts = survivorCounts(costs.length, s.eta);
   const dearest = [...costs].sort((a, b) => b - a);
   return counts.map((n, k) => {
     const { epochs, trainSamples } = rungSize(first * s.eta ** k, s);
     const seeds = k === counts.length - 1 && n > 1 ? (s.lastRungSeeds ?? 2) : 1;
     const steps = epochs * Math.ceil(trainSamples / s.batch);
-    const worst =
-      (dearest.slice(0, n).reduce((a, c) => a + c, 0) * steps + n * epochs * (s.valSecondsPerEpoch ?? 0) + n * (s.trialOverheadSeconds ?? 0)) * seeds;
+    const worst = dearest.slice(0, n).reduce((a, c) => a + trialSeconds(c, steps, epochs, pricing), 0) * seeds;
     return { rung: k, candidates: n, epochs, trainSamples, seeds, steps, worst_seconds: worst };
   });
 }
@@ -205,14 +216,13 @@ export async function runHalving(
   log: (line: string) => void = () => {},
 ): Promise<HalvingResult> {
   const price = new Map(candidates.map((c) => [c.spec, c.stepSeconds]));
+  const pricing = { valSecondsPerEpoch: plan.val_seconds_per_epoch, trialOverheadSeconds: plan.trial_overhead_seconds };
   let alive = candidates.map((c) => c.spec);
   const rungs: RungOutcome[] = [];
   let spent = 0;
   let wall = 0;
   for (const rp of plan.rungs) {
-    const bound =
-      (alive.reduce((a, p) => a + price.get(p)!, 0) * rp.steps + alive.length * (rp.epochs * plan.val_seconds_per_epoch + plan.trial_overhead_seconds)) *
-      rp.seeds;
+    const bound = alive.reduce((a, p) => a + trialSeconds(price.get(p)!, rp.steps, rp.epochs, pricing), 0) * rp.seeds;
     // Never over the cap (the plan's bound already ensures it; a runner that trains longer is stopped here).
     if (spent + bound > plan.cap_seconds + 1e-9) {
       log(
@@ -225,10 +235,7 @@ export async function runHalving(
       `halving: rung ${rp.rung + 1}/${plan.rungs.length}: ${alive.length} candidate(s), ${rp.epochs} epoch(s) on ${rp.trainSamples} training samples, ${rp.seeds} seed(s)`,
     );
     const trials = await runRung(rung, alive);
-    const spentHere = trials.reduce(
-      (a, t) => a + t.steps * (price.get(t.policy) ?? 0) + t.epochs * plan.val_seconds_per_epoch + plan.trial_overhead_seconds,
-      0,
-    );
+    const spentHere = trials.reduce((a, t) => a + trialSeconds(price.get(t.policy) ?? 0, t.steps, t.epochs, pricing), 0);
     spent += spentHere;
     const wallHere = trials.reduce((a, t) => a + (t.wall_seconds ?? 0), 0);
     wall += wallHere;

@@ -17,7 +17,7 @@ export interface PeerResult {
   step_ms: number;
   forward_ms: number;
   peak_rss_mb: number;
-  /** fp32, or autocast-bf16 (torch.autocast('cpu', torch.bfloat16)); course peer only */
+  /** fp32, or autocast-bf16 (torch.autocast('cpu', torch.bfloat16)) */
   precision?: string;
 }
 
@@ -31,7 +31,7 @@ export interface PeerOptions {
   width: number;
   threads: number;
   steps: number;
-  /** Run the course peer under torch.autocast('cpu', dtype=torch.bfloat16). */
+  /** Run the peer under torch.autocast('cpu', dtype=torch.bfloat16). */
   bf16?: boolean;
 }
 
@@ -45,7 +45,6 @@ export function runPytorchPeer(o: PeerOptions): PeerResult {
   if (!existsSync(PYTHON))
     throw new UserError(`options.peer needs ${PYTHON} with PyTorch (as root: apt-get install -y python3-torch${encoder ? ' python3-torchvision' : ''})`);
   const shape = ['--classes', o.classes, '--batch', o.batch, '--height', o.height, '--width', o.width, '--threads', o.threads, '--steps', o.steps];
-  if (o.bf16 && encoder) throw new UserError(`options.precision: the PyTorch peer runs bf16 (autocast) for the course U-Net only, not ${arch}`);
   const args = [script, ...(encoder ? ['--arch', arch] : ['--filters', o.filters]), ...shape, ...(o.bf16 ? ['--bf16'] : [])].map(String);
   // The peer runs with its own defaults: without the OpenMP settings this process chose for itself.
   const env = { ...process.env };

@@ -11,15 +11,10 @@ MODEL=${MODEL:-models/digits04}
 # ADV names the advice folders (E/T-ADV-B): another name advises again beside an earlier run, the sweep is shared.
 ADV=${ADV:-adv}
 U="node bin/unet-transfer.js"
+. "$(dirname "$0")/digit-targets.sh"
 mkdir -p "$E"
 for T in $TARGETS; do
-  case $T in
-    speckle) ARGS="--digits 0-4 --shift speckle:0.5,blur:1 --seed 1" ;;
-    newdigits) ARGS="--digits 5-9 --seed 2" ;;
-    texture) ARGS="--digits 0-4 --shift texture --seed 3" ;;
-    invert+newdigits) ARGS="--digits 5-9 --shift invert --seed 4" ;;
-    *) echo "unknown target $T"; exit 2 ;;
-  esac
+  ARGS=$(target_args "$T") || exit 2
   [ -f "$E/data/$T/classes.json" ] || $U data digits --out "$E/data/$T" --count "$COUNT" --val-count "$VAL" $ARGS --quiet
   PICKS=""
   for B in $BUDGETS; do

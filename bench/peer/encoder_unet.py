@@ -13,7 +13,7 @@ import fixtures (bench/torch_import/make_encoder_fixture.py).
                 BN -> ReLU -> cat([up, skip]) with 512, 256, 128, 64 channels; ConvTranspose3x3 s2 to the
                 classes. (BN epsilon 1e-3 / momentum 0.01 as Keras' in the decoder.)
 
-Run: /usr/bin/python3 encoder_unet.py --arch resnet34 [--batch 8 --height 128 --width 128 --classes 23]
+Run: /usr/bin/python3 encoder_unet.py --arch resnet34 [--batch 8 --height 128 --width 128 --classes 23] [--bf16]
 Prints one JSON line: parameters, buffers, median forward / Adam train-step ms, peak RSS.
 """
 import argparse, json, os, sys
@@ -155,6 +155,7 @@ def main():
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--count-only', action='store_true')
+    p.add_argument('--bf16', action='store_true', help='autocast the forward pass and loss to bfloat16')
     a = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
@@ -163,10 +164,10 @@ def main():
     if a.count_only:
         print(json.dumps({'arch': a.arch, 'classes': a.classes, 'parameters': params, 'buffers': buffers, 'total': params + buffers}))
         return
-    step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup)
+    step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup, a.bf16)
     print(json.dumps({'peer': 'pytorch', 'version': torch.__version__, 'torchvision': torchvision.__version__, 'arch': a.arch,
                       'threads': a.threads, 'parameters': params, 'buffers': buffers, 'batch': a.batch, 'height': a.height,
-                      'width': a.width, 'classes': a.classes, 'step_ms': round(step_ms, 1), 'forward_ms': round(fwd_ms, 1),
+                      'width': a.width, 'classes': a.classes, 'precision': 'autocast-bf16' if a.bf16 else 'fp32', 'step_ms': round(step_ms, 1), 'forward_ms': round(fwd_ms, 1),
                       'peak_rss_mb': peak_rss_mb()}))
 
 

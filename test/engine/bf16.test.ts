@@ -40,6 +40,8 @@ const CASES: Case[] = [
   { x: [2, 12, 16, 16], w: [3, 3, 16, 32], strides: [2, 2], pad: 'same' },
   { x: [1, 9, 11, 3], w: [3, 3, 3, 16], strides: [1, 1], pad: 'valid' }, // 3 input channels, like an image
   { x: [2, 24, 32, 32], w: [3, 3, 32, 64], strides: [1, 1], pad: 'same' },
+  // an odd batch: on 2 threads bf16 backward-weights splits it into shares of 2 and 1 images (backward_weights.cc)
+  { x: [3, 10, 12, 16], w: [3, 3, 16, 16], strides: [1, 1], pad: 'same' },
 ];
 
 /** Runs fn on native with the given precision; returns its outputs' values and how many conv calls ran in bf16. */
@@ -204,6 +206,26 @@ test('bf16 weight and activation caches follow the tensors: new weights or input
   // The repeated pair (first and last) gives the very same values: the cached bf16 weights are those weights.
   assert.deepEqual(got[4], got[0]);
   tf.dispose([...xs, ...ws]);
+});
+
+// On machines of at most 2 threads the bf16 weight gradient is computed per share of the batch and the shares
+// added (backward_weights.cc); the shares must cover the batch exactly once and the sum must not depend on timing.
+test('bf16 backward-weights repeats bitwise, and equals the sum of its two halves of the batch', { skip }, async () => {
+  const x = randomTensor([8, 12, 16, 16], 61) as tf.Tensor4D;
+  const dy = randomTensor([8, 12, 16, 32], 62) as tf.Tensor4D;
+  const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 16, 32] };
+  const dw = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+    tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: a, dy: b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const [whole, again, halves] = await runIn('bf16', () => {
+    const [x0, x1] = tf.split(x, 2);
+    const [dy0, dy1] = tf.split(dy, 2);
+    return [dw(x, dy), dw(x, dy), tf.add(dw(x0 as tf.Tensor4D, dy0 as tf.Tensor4D), dw(x1 as tf.Tensor4D, dy1 as tf.Tensor4D))];
+  }).then((r) => r.values);
+  assert.deepEqual(again, whole);
+  // the same bf16 products summed in another order: fp32 rounding only
+  const err = maxRelativeError(halves, whole);
+  assert.ok(err < 1e-4, `halves vs whole batch: relative error ${err.toExponential(2)}`);
+  tf.dispose([x, dy]);
 });
 
 test('bf16 convolutions run oneDNN bf16 kernels, not its reference code', { skip }, async () => {

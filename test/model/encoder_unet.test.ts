@@ -25,7 +25,7 @@ test("mobilenetv2 at 128x128x3 with 3 classes has the tutorial's 6,504,227 param
   u.model.dispose();
 });
 
-test('resnet34 with 23 classes has the PyTorch smp-style U-Net count: 24,439,559 parameters + 19,008 BN running statistics', () => {
+test("resnet34 (and the mobilenetv2 speed peer) with 23 classes have the PyTorch U-Nets' counts: 24,439,559 parameters + 19,008 BN running statistics", () => {
   // From bench/peer/encoder_unet.py --arch resnet34 --count-only (torchvision 0.14): parameters 24439559, buffers 19008.
   const u = buildUNet({ arch: 'resnet34', classes: 23, seed: 1 });
   assert.equal(u.layerMap.parameters, 24_439_559 + 19_008);
@@ -34,6 +34,10 @@ test('resnet34 with 23 classes has the PyTorch smp-style U-Net count: 24,439,559
   const r18 = buildUNet({ arch: 'resnet18', classes: 23, seed: 1 });
   assert.equal(r18.layerMap.trainableParameters, 14_331_399); // same script, --arch resnet18
   r18.model.dispose();
+  // The speed peer of mobilenetv2 (torchvision's backbone, symmetric padding): parameters 6500215, buffers 32832.
+  const m = buildUNet({ arch: 'mobilenetv2', classes: 23, seed: 1 });
+  assert.equal(m.layerMap.parameters, 6_500_215 + 32_832);
+  m.model.dispose();
 });
 
 test('encoder stages follow output strides: enc1..enc4 at 2..16, the bottleneck at 32; source names recorded', () => {

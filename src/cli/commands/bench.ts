@@ -3,13 +3,13 @@ import { cpus } from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { runPytorchPeer } from '../../../bench/peer.js';
+import { runPytorchPeer, type PeerResult } from '../../../bench/peer.js';
 import { benchPolicyEpochs } from '../../../bench/policy_epoch.js';
 import { benchModelFolderPrecisions, benchStepPrecisions, type PrecisionStepResult } from '../../../bench/precision_step.js';
 import { addon, useBestBackend, type PrecisionSetting } from '../../engine/index.js';
 import { ENCODER_ARCHS } from '../../model/options.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
-import { UsageError } from '../../util/errors.js';
+import { UsageError, UserError } from '../../util/errors.js';
 import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 export const benchCommand: Command = {
@@ -90,7 +90,17 @@ export const benchCommand: Command = {
     if (args.values.peer) {
       if (!io.quiet && !io.json) io.err('timing the PyTorch peer...');
       const peer = runPytorchPeer({ ...o, threads });
-      const peerBf16 = timed.bf16 && o.arch === 'course' ? runPytorchPeer({ ...o, threads, bf16: true }) : null;
+      // PyTorch 1.13 lacks some bf16 CPU kernels (ReLU6's backward, for MobileNetV2): say so, keep the fp32 comparison.
+      let peerBf16: PeerResult | null = null;
+      let peerBf16Error: string | undefined;
+      if (timed.bf16) {
+        try {
+          peerBf16 = runPytorchPeer({ ...o, threads, bf16: true });
+        } catch (e) {
+          if (!(e instanceof UserError)) throw e;
+          peerBf16Error = e.message;
+        }
+      }
       Object.assign(result, {
         peer: `pytorch ${peer.version}`,
         peer_step_ms: peer.step_ms,
@@ -99,6 +109,7 @@ export const benchCommand: Command = {
         peer_peak_rss_mb: peer.peak_rss_mb,
         step_ratio: Math.round((timed.fp32.step_ms / peer.step_ms) * 1000) / 1000,
         forward_ratio: Math.round((timed.fp32.forward_ms / peer.forward_ms) * 1000) / 1000,
+        ...(timed.bf16 ? { bf16_vs_peer_fp32: Math.round((timed.bf16.step_ms / peer.step_ms) * 1000) / 1000 } : {}),
         ...(peerBf16 && timed.bf16
           ? {
               peer_bf16_step_ms: peerBf16.step_ms,
@@ -107,6 +118,7 @@ export const benchCommand: Command = {
               bf16_step_ratio: Math.round((timed.bf16.step_ms / peerBf16.step_ms) * 1000) / 1000,
             }
           : {}),
+        ...(peerBf16Error ? { peer_bf16_error: peerBf16Error } : {}),
       });
     }
     return printStep(timed, { backend, threads, ...result }, args, io);
@@ -171,9 +183,11 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
       io.out(
         `PyTorch bf16     ${result.peer_bf16_step_ms} ms, forward ${result.peer_bf16_forward_ms} ms (torch.autocast cpu bfloat16): ${result.peer_bf16_vs_fp32}x its fp32 step`,
       );
+    if (result.peer_bf16_error !== undefined) io.out(`PyTorch bf16     not timed: ${result.peer_bf16_error}`);
     io.out(
       `ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x (fp32)${result.bf16_step_ratio !== undefined ? `; bf16 step ${result.bf16_step_ratio}x` : ''}`,
     );
+    if (result.bf16_vs_peer_fp32 !== undefined) io.out(`ours bf16 / PyTorch fp32   step ${result.bf16_vs_peer_fp32}x`);
   }
   if (ours.profile) {
     const total = ours.profile.reduce((s, k) => s + k.ms, 0);

@@ -5,6 +5,7 @@ import {
   cpuCapabilities,
   PRECISION_SETTINGS,
   resolvePrecision,
+  type ConvPhaseTimes,
   type CpuCapabilities,
   type Precision,
   type PrecisionSetting,
@@ -68,6 +69,8 @@ function timePrecisions(
       forward_ms: Math.round(median(list.map((x) => x.forward_ms)) * 10) / 10,
       gflops: Math.round((lastRun.gflop_per_step / (stepMs / 1000)) * 10) / 10,
       step_times_ms: times,
+      conv_phases_ms: meanPhases(list.map((x) => x.conv_phases_ms)),
+      page_faults_per_step: Math.round(list.reduce((s, x) => s + x.page_faults_per_step, 0) / list.length),
     };
   };
   const fp32 = pooled(runs.fp32);
@@ -75,6 +78,11 @@ function timePrecisions(
   const impls: Record<string, number> = {};
   for (const i of convImplementations()) if (i.bf16) impls[i.impl] = (impls[i.impl] ?? 0) + 1;
   return { requested, precision, cpu, fp32, bf16, bf16_vs_fp32: Math.round((bf16.step_ms / fp32.step_ms) * 1000) / 1000, bf16_impls: impls };
+}
+
+function meanPhases(list: ConvPhaseTimes[]): ConvPhaseTimes {
+  const mean = (k: keyof ConvPhaseTimes) => Math.round((list.reduce((s, p) => s + p[k], 0) / list.length) * 10) / 10;
+  return { compute: mean('compute'), activations: mean('activations'), weights: mean('weights'), gradients: mean('gradients') };
 }
 
 /** The U-Net step of StepBenchOptions (course or an encoder arch) in the precisions of options.precision. */

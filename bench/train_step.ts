@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import { getPrecision, profiler, setPrecision, type KernelRecord, type Precision } from '../src/engine/index.js';
+import { convPhaseTimes, getPrecision, profiler, setPrecision, type ConvPhaseTimes, type KernelRecord, type Precision } from '../src/engine/index.js';
 import { buildUNet, isEncoderArch, loadModelFolder, trainingStepFlops, type Arch } from '../src/model/index.js';
 import { forwardTo, stepLoss } from '../src/train/fused_logits.js';
 import { makeLoss } from '../src/train/losses/index.js';
@@ -33,6 +33,10 @@ export interface StepBenchResult {
   precision: Precision;
   /** Every timed step, in order. */
   step_times_ms: number[];
+  /** Minor page faults per timed step (first touches of fresh memory: ~12 µs each on some VMs). */
+  page_faults_per_step: number;
+  /** The native conv kernels' time per timed step, by phase (convPhaseTimes). */
+  conv_phases_ms: ConvPhaseTimes;
   profile?: KernelRecord[];
 }
 
@@ -116,7 +120,11 @@ function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: 
   };
 
   for (let i = 0; i < o.warmup; i++) step();
+  convPhaseTimes(true);
+  const faultsBefore = process.resourceUsage().minorPageFault;
   const stepTimes = Array.from({ length: o.steps }, () => timeMs(step));
+  const faults = process.resourceUsage().minorPageFault - faultsBefore;
+  const phases = convPhaseTimes(true);
   inference();
   const forwardTimes = Array.from({ length: o.steps }, () => timeMs(inference));
   const profile = o.profile ? profiler.capture(step).kernels : undefined;
@@ -130,6 +138,13 @@ function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: 
     gflops: round(flops / 1e9 / (stepMs / 1000)),
     precision: getPrecision(),
     step_times_ms: stepTimes.map((t) => round(t)),
+    page_faults_per_step: Math.round(faults / o.steps),
+    conv_phases_ms: {
+      compute: round(phases.compute / o.steps),
+      activations: round(phases.activations / o.steps),
+      weights: round(phases.weights / o.steps),
+      gradients: round(phases.gradients / o.steps),
+    },
     profile,
   };
   tf.dispose([x, y]);

@@ -118,7 +118,16 @@ export { runDemo, type DemoOptions, type DemoResult } from './demo/index.js';
 
 // ---- engine, models, errors --------------------------------------------------------------------------------
 
-export { useBestBackend, nativeProblem, cpuCapabilities, PRECISION_SETTINGS, type CpuCapabilities, type PrecisionSetting } from './engine/index.js';
+export {
+  useBestBackend,
+  nativeProblem,
+  cpuCapabilities,
+  convPhaseTimes,
+  PRECISION_SETTINGS,
+  type CpuCapabilities,
+  type ConvPhaseTimes,
+  type PrecisionSetting,
+} from './engine/index.js';
 export type { ClassInfo } from './data/classes.js';
 export type { LayerMap, ModelArchitecture, ModelFolder, SaveOptions, UNet, UNetOptions, UNetOptionsInput, WeightsRecord } from './model/index.js';
 export type { ImportOptions, ImportResult } from './model/import/import.js';

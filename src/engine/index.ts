@@ -19,6 +19,8 @@ export {
   withPrecision,
   convPrecisionCounts,
   convImplementations,
+  convPhaseTimes,
+  type ConvPhaseTimes,
   type Precision,
   type PrecisionSetting,
   type CpuCapabilities,

@@ -112,6 +112,25 @@ export interface ConvImplementation {
   bf16: boolean;
 }
 
+/** Milliseconds the native conv kernels spent, by phase, since the last reset (for benchmarks). */
+export interface ConvPhaseTimes {
+  /** the oneDNN convolution primitives */
+  compute: number;
+  /** fp32 -> bf16 copies of activations (bf16 only) */
+  activations: number;
+  /** weights reordered into the primitives' layouts (skipped while the same weight tensor comes back) */
+  weights: number;
+  /** weight gradients reordered from the primitives' layouts to TF.js's HWIO */
+  gradients: number;
+}
+
+/** The conv kernels' time by phase since the last reset; `reset` starts a new count. Zeros without the native addon. */
+export function convPhaseTimes(reset = false): ConvPhaseTimes {
+  const conv = family('conv');
+  if (!conv || typeof conv.conv2dPhaseTimes !== 'function') return { compute: 0, activations: 0, weights: 0, gradients: 0 };
+  return conv.conv2dPhaseTimes(reset) as ConvPhaseTimes;
+}
+
 /** The oneDNN implementations the native conv kernels created in this process, in creation order. */
 export function convImplementations(): ConvImplementation[] {
   const conv = family('conv');

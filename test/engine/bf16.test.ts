@@ -12,6 +12,7 @@ import {
   convPrecisionCounts,
   cpuCapabilities,
   convImplementations,
+  convPhaseTimes,
   parsePrecision,
   resolvePrecision,
   withPrecision,
@@ -265,4 +266,31 @@ test('bf16 on a CPU without bf16 units is an error that says so; auto then means
   assert.equal(r.caps.bf16, false);
   assert.match(r.error, /^OptionError: options\.precision: bf16 needs a CPU with AVX512-BF16 or AMX/);
   assert.match(r.error, /use fp32 or auto/);
+});
+
+// bench reports where the conv kernels' time goes (bench/train_step.ts): the counters must follow the calls.
+async function phasesOfGrads(precision: Precision) {
+  await tf.setBackend('native');
+  const x = randomTensor([2, 16, 16, 32], 71) as tf.Tensor4D;
+  const w = randomTensor([3, 3, 32, 32], 72) as tf.Tensor4D;
+  const f = (a: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, ww as tf.Tensor4D, 1, 'same'));
+  const phases = await withPrecision(precision, () => {
+    convPhaseTimes(true);
+    tf.dispose(tf.grads(f)([x, w]));
+    return convPhaseTimes(true);
+  });
+  tf.dispose([x, w]);
+  return phases;
+}
+
+test('convPhaseTimes counts the primitives, weight layouts and gradient write-back; no activation copies in fp32', async () => {
+  const fp32 = await phasesOfGrads('fp32');
+  assert.ok(fp32.compute > 0 && fp32.weights > 0 && fp32.gradients > 0, JSON.stringify(fp32));
+  assert.equal(fp32.activations, 0);
+  assert.deepEqual(convPhaseTimes(), { compute: 0, activations: 0, weights: 0, gradients: 0 }, 'reset');
+});
+
+test('convPhaseTimes counts the bf16 activation copies', { skip }, async () => {
+  const bf16 = await phasesOfGrads('bf16');
+  assert.ok(bf16.compute > 0 && bf16.activations > 0, JSON.stringify(bf16));
 });

@@ -54,6 +54,7 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
     }
     ranBf16 = b.bf16;
     b.dx.set_data_handle(dx);
+    PhaseTimer t(Phases().compute);
     b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, b.w.prim}, {DNNL_ARG_DIFF_SRC, b.dx},
                               {DNNL_ARG_SCRATCHPAD, Scratchpad().For(b.scratchpadDesc)}});
     Stream().wait();

@@ -172,8 +172,10 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
     ranBf16 = b.bf16;
     b.dw.Out(dw);
     if (b.shares.size() > 1) {
+      PhaseTimer t(Phases().compute);
       RunShares(b, src, diffDst);
     } else {
+      PhaseTimer t(Phases().compute);
       Share& s = b.shares[0];
       ThreadsScope threads(b.bf16 ? Bf16PrimitiveThreads() : 0);
       s.prim.execute(Stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, b.dw.prim},

@@ -75,6 +75,21 @@ Napi::Value Conv2dImplementations(const Napi::CallbackInfo& info) {
 }
 UNET_KERNEL("conv2dImplementations", Conv2dImplementations);
 
+// conv2dPhaseTimes(reset?) -> { compute, activations, weights, gradients } in ms since the last reset (dnnl_conv.h).
+Napi::Value Conv2dPhaseTimes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(Lock());
+  PhaseTimes& p = Phases();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("compute", p.compute);
+  o.Set("activations", p.activations);
+  o.Set("weights", p.weights);
+  o.Set("gradients", p.gradients);
+  if (info.Length() > 0 && Bool(info, 0)) p = PhaseTimes();
+  return o;
+}
+UNET_KERNEL("conv2dPhaseTimes", Conv2dPhaseTimes);
+
 }  // namespace
 }  // namespace conv
 }  // namespace unet

@@ -86,6 +86,7 @@ Napi::Value DepthwiseBackwardData(const Napi::CallbackInfo& info) {
     b.w.In(w);
     b.dy.set_data_handle(dy);
     b.dx.set_data_handle(dx);
+    PhaseTimer t(Phases().compute);
     b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, b.dy}, {DNNL_ARG_WEIGHTS, b.w.prim}, {DNNL_ARG_DIFF_SRC, b.dx}});
     Stream().wait();
   });
@@ -116,7 +117,10 @@ Napi::Value DepthwiseBackwardWeights(const Napi::CallbackInfo& info) {
     b.x.set_data_handle(x);
     b.dy.set_data_handle(dy);
     b.dw.Out(dw);
-    b.prim.execute(Stream(), {{DNNL_ARG_SRC, b.x}, {DNNL_ARG_DIFF_DST, b.dy}, {DNNL_ARG_DIFF_WEIGHTS, b.dw.prim}});
+    {
+      PhaseTimer t(Phases().compute);
+      b.prim.execute(Stream(), {{DNNL_ARG_SRC, b.x}, {DNNL_ARG_DIFF_DST, b.dy}, {DNNL_ARG_DIFF_WEIGHTS, b.dw.prim}});
+    }
     b.dw.Flush();
     Stream().wait();
   });

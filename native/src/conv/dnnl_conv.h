@@ -16,6 +16,7 @@
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -151,6 +152,29 @@ inline void RecordImpl(const char* kernel, const std::vector<int64_t>& key, cons
   if (Implementations().size() < 1024) Implementations().push_back({kernel, key, impl, bf16});
 }
 
+// Where the conv kernels' time goes, summed since the last reset (conv2dPhaseTimes; bench reports it per step):
+// the primitives themselves, the fp32 -> bf16 copies of activations, the weights' reorders into the primitives'
+// layouts, and the weight gradients' reorders back to HWIO. oneDNN's CPU executions are synchronous, so a clock
+// around each call measures it.
+struct PhaseTimes {
+  double compute = 0, activations = 0, weights = 0, gradients = 0;  // milliseconds
+};
+inline PhaseTimes& Phases() {
+  static PhaseTimes p;
+  return p;
+}
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(double& into) : into_(into), start_(std::chrono::steady_clock::now()) {}
+  ~PhaseTimer() { into_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count(); }
+  PhaseTimer(const PhaseTimer&) = delete;
+  PhaseTimer& operator=(const PhaseTimer&) = delete;
+
+ private:
+  double& into_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // Builds a primitive descriptor in bf16 when asked and oneDNN has a non-reference bf16 implementation for it,
 // else in fp32. make(bf16) returns the primitive descriptor; *usedBf16 says which one came back.
 template <typename Pd, typename Make>
@@ -236,12 +260,15 @@ struct Staged {
     user.set_data_handle(data);
     if (!reorders) return;
     if (id != 0 && id == holds) return;
+    PhaseTimer t(Phases().weights);
     reorder.execute(Stream(), user, prim);
     holds = id;
   }
   void Out(float* data) { user.set_data_handle(data); }
   void Flush() {
-    if (reorders) reorder.execute(Stream(), prim, user);
+    if (!reorders) return;
+    PhaseTimer t(Phases().gradients);
+    reorder.execute(Stream(), prim, user);
   }
 };
 
@@ -279,6 +306,7 @@ class Bf16Activations {
       slots_.push_back(std::move(s));
     }
     victim->user.set_data_handle(data);
+    PhaseTimer t(Phases().activations);
     victim->reorder.execute(Stream(), victim->user, victim->bf16);
     victim->id = id;
     victim->used = clock_;

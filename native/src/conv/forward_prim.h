@@ -71,6 +71,7 @@ bool RunForwardPrim(Cache<ForwardPrim>& cache, std::vector<int64_t> key, float* 
     f.bias.set_data_handle(bias);
     args.emplace(DNNL_ARG_BIAS, f.bias);
   }
+  PhaseTimer t(Phases().compute);
   f.prim.execute(Stream(), args);
   Stream().wait();
   return f.bf16;

@@ -176,6 +176,12 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
     io.out(`training step    ${ours.step_ms} ms  (${ours.gflop_per_step} GFLOP, ${ours.gflops} GFLOP/s)`);
     io.out(`forward pass     ${ours.forward_ms} ms`);
   }
+  for (const r of timed.bf16 ? [timed.fp32, timed.bf16] : [timed.fp32]) {
+    const c = r.conv_phases_ms;
+    io.out(
+      `conv time        ${timed.bf16 ? `${r.precision}: ` : ''}${c.compute} ms in the primitives, ${c.weights} ms weight layouts, ${c.gradients} ms weight gradients to HWIO${r.precision === 'bf16' ? `, ${c.activations} ms activations to bf16` : ''} (per step); ${r.page_faults_per_step} page faults per step`,
+    );
+  }
   io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
   if (args.values.peer) {
     io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);

@@ -37,7 +37,9 @@ export interface StepBenchResult {
   page_faults_per_step: number;
   /** The native conv kernels' time per timed step, by phase (convPhaseTimes). */
   conv_phases_ms: ConvPhaseTimes;
+  /** Per kernel, the mean of `profile_steps` profiled steps (after the timed ones). */
   profile?: KernelRecord[];
+  profile_steps?: number;
 }
 
 export function median(xs: number[]): number {
@@ -127,7 +129,8 @@ function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: 
   const phases = convPhaseTimes(true);
   inference();
   const forwardTimes = Array.from({ length: o.steps }, () => timeMs(inference));
-  const profile = o.profile ? profiler.capture(step).kernels : undefined;
+  // The profile is the mean of `steps` profiled steps: one step's kernel times vary by tens of ms here.
+  const profile = o.profile ? meanProfile(profiler.capture(() => stepTimes.forEach(() => step())).kernels, o.steps) : undefined;
 
   const stepMs = median(stepTimes);
   const result: StepBenchResult = {
@@ -146,10 +149,15 @@ function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: 
       gradients: round(phases.gradients / o.steps),
     },
     profile,
+    ...(profile ? { profile_steps: o.steps } : {}),
   };
   tf.dispose([x, y]);
   optimizer.dispose();
   return result;
+}
+
+function meanProfile(kernels: KernelRecord[], steps: number): KernelRecord[] {
+  return kernels.map((k) => ({ ...k, calls: Math.round(k.calls / steps), ms: k.ms / steps }));
 }
 
 function round(v: number, digits = 1): number {

@@ -33,6 +33,10 @@ test('benchModelFolder times and profiles a saved model, with its FLOPs', async 
     r.profile!.some((k) => k.kernel === 'UnetAdamUpdate'),
     'the profile holds the optimizer step',
   );
+  assert.equal(r.profile_steps, quick.steps);
+  // the optimizer changes the weights every step, so every step reorders them into the primitives' layouts
+  assert.ok(r.conv_phases_ms.compute > 0 && r.conv_phases_ms.weights > 0, JSON.stringify(r.conv_phases_ms));
+  assert.ok(Number.isInteger(r.page_faults_per_step) && r.page_faults_per_step >= 0);
   assert.equal(tf.memory().numTensors, before, 'the model and the step tensors are disposed');
 });
 

@@ -199,7 +199,9 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
     const total = ours.profile.reduce((s, k) => s + k.ms, 0);
     io.out('');
     const js = ours.profile.filter((k) => !k.native).reduce((s, k) => s + k.ms, 0);
-    io.out(`kernels of one training step (${total.toFixed(1)} ms in kernels, ${js.toFixed(1)} ms = ${((100 * js) / total).toFixed(1)}% of it in JavaScript):`);
+    io.out(
+      `kernels of a training step (mean of ${ours.profile_steps} profiled steps; ${total.toFixed(1)} ms in kernels, ${js.toFixed(1)} ms = ${((100 * js) / total).toFixed(1)}% of it in JavaScript):`,
+    );
     io.out(`  ${'kernel'.padEnd(28)} ${'calls'.padStart(6)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  where`);
     for (const k of ours.profile) {
       io.out(

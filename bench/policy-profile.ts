@@ -4,9 +4,6 @@
 // Usage (after `npx tsc -p .`):
 //   node dist/bench/policy-profile.js [--train head] [--images 400] [--epochs 8] [--height 64] [--width 64]
 import { parseArgs } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -14,13 +11,10 @@ import { digitScenesInMemory } from './policy_epoch.js';
 import { profiler, useBestBackend } from '../src/engine/index.js';
 import { buildUNet } from '../src/model/index.js';
 import { memoryBatchSource } from '../src/train/batch_source.js';
-import { planActivationCache, trainEpoch } from '../src/train/epoch.js';
-import { applyFreeze } from '../src/train/freeze.js';
-import { resolveTrainSpec } from '../src/train/freeze_spec.js';
 import { stepLoss } from '../src/train/fused_logits.js';
 import { makeLoss } from '../src/train/losses/index.js';
-import { buildLrGroups, setGroupRates } from '../src/train/lr_groups.js';
-import { makeOptimizer } from '../src/train/optimizers/index.js';
+import { setGroupRates } from '../src/train/lr_groups.js';
+import { openPolicyTrainer } from '../src/train/policy_trainer.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,29 +28,18 @@ const { values } = parseArgs({
 const [H, W, N, epochs] = [Number(values.height), Number(values.width), Number(values.images), Number(values.epochs)];
 await useBestBackend('native');
 const unet = buildUNet({ arch: 'course', filters: 16, classes: 23, input: [H, W, 3], seed: 1 });
-const frozen = applyFreeze(unet.model, unet.layerMap, resolveTrainSpec(values.train!, unet.layerMap));
-const groups = buildLrGroups(frozen.variables, new Map(), () => makeOptimizer('adam', 1e-3));
 const scenes = digitScenesInMemory(N, H, W, 1);
 const source = memoryBatchSource(scenes.images, scenes.masks, [H, W, 3], 1);
-const spillDir = mkdtempSync(join(tmpdir(), 'unet-profile-'));
-const planned = planActivationCache({
-  model: unet.model,
-  layerMap: unet.layerMap,
-  freeze: frozen,
-  groups,
-  source,
-  options: { enabled: true, limitMb: 2048, spillDir },
-});
+const trainer = openPolicyTrainer(unet.model, unet.layerMap, { policy: values.train!, source, batch: 8, lr: 1e-3, cacheMb: 2048, seed: 1 });
+const { groups, decision } = trainer;
 const loss = makeLoss('ce');
 const plan = stepLoss(unet.model, loss);
 const vars = groups.flatMap((g) => g.variables.map((v) => v.variable));
-console.log(
-  `--train ${values.train}, ${N} scenes ${H}x${W}: ${planned.decision.used ? 'cached prefix' : `no cache (${planned.decision.reason})`}; ${plan.description}`,
-);
+console.log(`--train ${values.train}, ${N} scenes ${H}x${W}: ${decision.used ? 'cached prefix' : `no cache (${decision.reason})`}; ${plan.description}`);
 
 // The first epoch as training runs it (it fills the cache); then the same steps taken apart.
-await trainEpoch({ model: unet.model, loss, groups, dropouts: [], seed: 1, epoch: 0, batchSize: 8, source, cache: planned.cache, lrAt: () => 1e-3 });
-const cache = planned.cache;
+await trainer.epoch(0);
+const cache = trainer.cache;
 const kernelMs = () => profiler.snapshot().reduce((s, r) => s + r.ms, 0);
 const parts = { gather: 0, forward: 0, forwardKernels: 0, backward: 0, backwardKernels: 0, optimizer: 0, optimizerKernels: 0, steps: 0 };
 profiler.active = true;
@@ -104,5 +87,4 @@ console.log(`  batch gather       ${ms(parts.gather)}`);
 console.log(`  forward            ${ms(parts.forward)}  (kernels ${ms(parts.forwardKernels)})`);
 console.log(`  loss + backward    ${ms(parts.backward)}  (kernels ${ms(parts.backwardKernels)})`);
 console.log(`  optimizer          ${ms(parts.optimizer)}  (kernels ${ms(parts.optimizerKernels)})`);
-planned.cache?.store.close();
-rmSync(spillDir, { recursive: true, force: true });
+trainer.close();

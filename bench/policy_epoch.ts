@@ -1,23 +1,13 @@
 // Times whole training epochs of one fine-tuning policy on N digit scenes held in memory: the first epoch
 // (which also fills the activation cache when the policy has a frozen prefix) and later ones apart, next to
 // the policy's share of the FLOPs of training everything.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { DEFAULT_DIGIT_SCENES, renderScene } from '../src/data/index.js';
 import { indicesByDigit, readMnist } from '../src/data/mnist.js';
 import { buildUNet, trainingStepFlops } from '../src/model/index.js';
 import { UserError } from '../src/util/errors.js';
 import { memoryBatchSource } from '../src/train/batch_source.js';
 import { policyStepFlops } from '../src/train/cost.js';
-import { planActivationCache, trainEpoch, type CacheDecision } from '../src/train/epoch.js';
-import { applyFreeze, clearFreeze } from '../src/train/freeze.js';
-import { resolveTrainSpec } from '../src/train/freeze_spec.js';
-import { makeLoss } from '../src/train/losses/index.js';
-import { buildLrGroups, disposeGroups } from '../src/train/lr_groups.js';
-import { makeOptimizer } from '../src/train/optimizers/index.js';
-import { dropoutLayers } from '../src/train/step.js';
+import { openPolicyTrainer, type PolicyTrainer } from '../src/train/policy_trainer.js';
 
 export interface PolicyBenchOptions {
   train: string;
@@ -98,42 +88,25 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 export async function benchPolicyEpochs(o: PolicyBenchOptions, log: (line: string) => void = () => {}): Promise<PolicyBenchResult> {
   if (o.epochs < 2) throw new UserError('options.epochs must be at least 2 (the first epoch fills the cache; later ones are timed apart)');
   const unet = buildUNet({ arch: 'course', filters: o.filters, classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
-  const spillDir = mkdtempSync(join(tmpdir(), 'unet-bench-cache-'));
-  let cacheStore: { close(): void } | null = null;
-  const resolved = resolveTrainSpec(o.train, unet.layerMap);
-  const frozen = applyFreeze(unet.model, unet.layerMap, resolved);
-  const groups = buildLrGroups(frozen.variables, new Map(), () => makeOptimizer('adam', 1e-3));
+  let trainer: PolicyTrainer | null = null;
   try {
     const { images, masks } = digitScenesInMemory(o.images, o.height, o.width, o.seed);
     const source = memoryBatchSource(images, masks, [o.height, o.width, 3], o.seed);
-    const planned = planActivationCache({
-      model: unet.model,
-      layerMap: unet.layerMap,
-      freeze: frozen,
-      groups,
+    trainer = openPolicyTrainer(unet.model, unet.layerMap, {
+      policy: o.train,
       source,
-      options: { enabled: o.cache, limitMb: o.cacheMb, spillDir },
+      batch: o.batch,
+      lr: 1e-3,
+      cache: o.cache,
+      cacheMb: o.cacheMb,
+      seed: o.seed,
     });
-    cacheStore = planned.cache?.store ?? null;
-    const decision: CacheDecision = planned.decision;
-    const loss = makeLoss('ce');
-    const dropouts = dropoutLayers(unet.model);
+    const { frozen, decision } = trainer;
     const times: number[] = [];
     let steps = 0;
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const t0 = performance.now();
-      const r = await trainEpoch({
-        model: unet.model,
-        loss,
-        groups,
-        dropouts,
-        seed: o.seed,
-        epoch,
-        batchSize: o.batch,
-        source,
-        cache: planned.cache,
-        lrAt: () => 1e-3,
-      });
+      const r = await trainer.epoch(epoch);
       times.push(performance.now() - t0);
       steps = r.steps;
       log(
@@ -141,7 +114,7 @@ export async function benchPolicyEpochs(o: PolicyBenchOptions, log: (line: strin
       );
     }
     const trainable = new Set(frozen.variables.map((v) => v.layer));
-    const flops = policyStepFlops(unet, o.batch, trainable, planned.cache ? planned.cache.split.prefixLayers : []);
+    const flops = policyStepFlops(unet, o.batch, trainable, trainer.cache ? trainer.cache.split.prefixLayers : []);
     const later = times.slice(1);
     const epochMs = median(later);
     return {
@@ -161,10 +134,7 @@ export async function benchPolicyEpochs(o: PolicyBenchOptions, log: (line: strin
       gflop_per_step_all: Math.round((trainingStepFlops(unet, o.batch).total / 1e9) * 100) / 100,
     };
   } finally {
-    cacheStore?.close();
-    rmSync(spillDir, { recursive: true, force: true });
-    disposeGroups(groups);
-    clearFreeze(unet.model);
+    trainer?.close();
     unet.model.dispose();
   }
 }

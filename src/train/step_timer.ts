@@ -4,19 +4,9 @@
 // trial would train. The first epoch (it fills the cache, and warms the kernels up) is left out; policies are
 // timed in alternating rounds (every round's times are returned, so that a caller can compare policies
 // within a round), and `seconds` is the fastest round, since a shared machine only ever slows a round down. Training changes the weights: pass a model loaded for timing only.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import type { UNet } from '../model/unet.js';
 import { memoryBatchSource } from './batch_source.js';
-import { planActivationCache, trainEpoch } from './epoch.js';
-import { applyFreeze, clearFreeze } from './freeze.js';
-import { resolveTrainSpec } from './freeze_spec.js';
-import { makeLoss } from './losses/index.js';
-import { buildLrGroups, disposeGroups } from './lr_groups.js';
-import { makeOptimizer } from './optimizers/index.js';
-import { dropoutLayers } from './step.js';
+import { openPolicyTrainer } from './policy_trainer.js';
 
 export interface StepTimingOptions {
   batch: number;
@@ -56,55 +46,25 @@ export async function timePolicySteps(
   const images = Array.from({ length: n }, () => Float32Array.from({ length: H * W * C }, rand));
   const masks = Array.from({ length: n }, () => Int32Array.from({ length: H * W }, () => Math.floor(rand() * classes)));
   const source = memoryBatchSource(images, masks, [H, W, C], 0);
-  const loss = makeLoss('ce');
-  const dropouts = dropoutLayers(unet.model);
   const times = new Map<string, number[]>(policies.map((p) => [p, []]));
   const cached = new Map<string, boolean>();
-  const spillDir = mkdtempSync(join(tmpdir(), 'unet-step-timer-'));
-  try {
-    for (let round = 0; round < rounds; round++) {
-      for (const policy of policies) {
-        const resolved = resolveTrainSpec(policy, unet.layerMap);
-        const frozen = applyFreeze(unet.model, unet.layerMap, resolved);
-        const groups = buildLrGroups(frozen.variables, new Map(), () => makeOptimizer('adam', 1e-4));
-        const planned = planActivationCache({
-          model: unet.model,
-          layerMap: unet.layerMap,
-          freeze: frozen,
-          groups,
-          source,
-          options: { enabled: true, limitMb: 1024, spillDir },
-        });
-        cached.set(policy, planned.decision.used);
-        try {
-          let seconds = 0;
-          for (let epoch = 0; epoch <= epochs; epoch++) {
-            const t0 = performance.now();
-            const r = await trainEpoch({
-              model: unet.model,
-              loss,
-              groups,
-              dropouts,
-              seed: 0,
-              epoch,
-              batchSize: o.batch,
-              source,
-              cache: planned.cache,
-              lrAt: () => 1e-4,
-            });
-            if (epoch > 0) seconds += (performance.now() - t0) / 1000 / Math.max(1, r.steps);
-          }
-          times.get(policy)!.push(seconds / epochs);
-        } finally {
-          planned.cache?.store.close();
-          disposeGroups(groups);
-          clearFreeze(unet.model);
+  for (let round = 0; round < rounds; round++) {
+    for (const policy of policies) {
+      const trainer = openPolicyTrainer(unet.model, unet.layerMap, { policy, source, batch: o.batch, lr: 1e-4 });
+      cached.set(policy, trainer.decision.used);
+      try {
+        let seconds = 0;
+        for (let epoch = 0; epoch <= epochs; epoch++) {
+          const t0 = performance.now();
+          const r = await trainer.epoch(epoch);
+          if (epoch > 0) seconds += (performance.now() - t0) / 1000 / Math.max(1, r.steps);
         }
+        times.get(policy)!.push(seconds / epochs);
+      } finally {
+        trainer.close();
       }
-      o.log?.(`timed ${policies.length} policies, round ${round + 1}/${rounds}`);
     }
-  } finally {
-    rmSync(spillDir, { recursive: true, force: true });
+    o.log?.(`timed ${policies.length} policies, round ${round + 1}/${rounds}`);
   }
   return policies.map((policy) => ({ policy, seconds: Math.min(...times.get(policy)!), rounds: times.get(policy)!, cache: cached.get(policy) ?? false }));
 }

@@ -1,32 +1,22 @@
 // A picture of a report's top for the README: node scripts/make-report-shot.mjs REPORT.html OUT.png [HEIGHT]
-// (docs/report.png is the full demo's runs/demo/report.html). Debian's Chromium, headless, no network.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+// (docs/report.png is the full demo's runs/demo/report.html). Debian's Chromium, headless, no network, launched
+// as the report tests launch it (test/report/browser.ts; run `npx tsc -p .` first).
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const [file, out, height = '1500'] = process.argv.slice(2);
 if (!file || !out) {
   console.error('usage: node scripts/make-report-shot.mjs REPORT.html OUT.png [HEIGHT]');
   process.exit(2);
 }
-const profile = mkdtempSync(join(tmpdir(), 'unet-shot-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: Number(height) },
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const helper = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'test', 'report', 'browser.js');
+if (!existsSync(helper)) {
+  console.error(`${helper} is missing: build first (npx tsc -p .)`);
+  process.exit(2);
+}
+const { launchChromium } = await import(pathToFileURL(helper).href);
+const { browser, close } = await launchChromium({ width: 1280, height: Number(height) });
 try {
   const page = await browser.newPage();
   await page.goto(pathToFileURL(resolve(file)).href, { waitUntil: 'load' });
@@ -34,6 +24,5 @@ try {
   await page.screenshot({ path: out, clip: { x: 0, y: 0, width: 1280, height: Number(height) } });
   console.log(`wrote ${out}`);
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

@@ -28,14 +28,17 @@ export interface PageCheck {
   fillBeforeToggle: string | null;
 }
 
-export async function checkReport(file: string, screenshot: string): Promise<PageCheck> {
+/**
+ * Debian's headless Chromium with a temporary profile (playwright passes it as --user-data-dir) and no network
+ * services; `close()` also removes the profile. Shared with scripts/make-report-shot.mjs.
+ */
+export async function launchChromium(viewport: { width: number; height: number }) {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'unet-report-chrome-'));
-  // A temp profile (playwright passes it as --user-data-dir), removed afterwards.
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1280, height: 900 },
+    viewport,
     args: [
       '--headless',
       '--no-sandbox',
@@ -47,6 +50,17 @@ export async function checkReport(file: string, screenshot: string): Promise<Pag
       '--disable-sync',
     ],
   });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function checkReport(file: string, screenshot: string): Promise<PageCheck> {
+  const { browser, close } = await launchChromium({ width: 1280, height: 900 });
   try {
     const page = await browser.newPage();
     const r: PageCheck = {
@@ -94,7 +108,6 @@ export async function checkReport(file: string, screenshot: string): Promise<Pag
     await page.screenshot({ path: screenshot, fullPage: true });
     return r;
   } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
   }
 }

@@ -2,6 +2,7 @@
 // and how big each run is (`--quick`,
 // the full demo, and a hidden `--tiny` that only the tests use to walk the same code path in seconds).
 import type { WorldName, WorldStyle } from '../data/world/index.js';
+import type { Precision } from '../engine/precision.js';
 import { NAMED_POLICIES } from '../train/freeze_spec.js';
 
 export const DEMO_FORMAT = 'unet-transfer/demo';
@@ -217,7 +218,10 @@ const DIGITS_DOMAIN: DemoDomain = {
 
 export const DEMO_DOMAINS: Record<DomainName, DemoDomain> = { world: WORLD_DOMAIN, digits: DIGITS_DOMAIN };
 
-/** The settings that decide the demo's results; a demo folder is resumed only when these are equal. */
-export function presetKey(p: DemoPreset, domain: DemoDomain, model: string): string {
-  return JSON.stringify({ ...p, parallel: undefined, model, domain: { ...domain, presets: undefined } });
+/**
+ * The settings that decide the demo's results; a demo folder is resumed only when these are equal. The precision
+ * (effective, not requested) is part of it only when not fp32, so that fp32 demo folders keep their key.
+ */
+export function presetKey(p: DemoPreset, domain: DemoDomain, model: string, precision: Precision = 'fp32'): string {
+  return JSON.stringify({ ...p, parallel: undefined, model, domain: { ...domain, presets: undefined }, ...(precision !== 'fp32' ? { precision } : {}) });
 }

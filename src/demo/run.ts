@@ -16,7 +16,7 @@ import { DEFAULT_DIGIT_SCENES, generateDigitScenes } from '../data/digit-scenes.
 import { worldClasses, writeWorldScenes } from '../data/world/index.js';
 import { parseShifts } from '../data/shifts.js';
 import { packageRoot } from '../engine/addon.js';
-import { useBestBackend } from '../engine/index.js';
+import { parsePrecision, resolvePrecision, useBestBackend, type Precision, type PrecisionSetting } from '../engine/index.js';
 import { loadModelFolder } from '../model/index.js';
 import { withTrainedHead } from '../train/new_head.js';
 import { gatherReport } from '../report/gather.js';
@@ -46,6 +46,8 @@ export interface DemoOptions {
   model?: string;
   /** Run each trial in its own process (honest per-trial memory, ~1-2 s more per trial) instead of in this one. */
   trialProcesses?: boolean;
+  /** The fine-tunes' convolution precision (TrainingOptions.precision; default 'fp32'); bf16 is part of the demo's settings. */
+  precision?: PrecisionSetting;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
   /** Detailed lines of the pieces (trial epochs, analysis groups). */
@@ -86,6 +88,8 @@ export interface DemoResult {
   domain: DemoDomain;
   model: string;
   backend: string;
+  /** The fine-tunes' convolution precision that ran. */
+  precision: Precision;
   shifts: ShiftResult[];
   summary: string[];
   seconds: Record<string, number>;
@@ -161,6 +165,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const dir = resolve(o.out);
   const domain = DEMO_DOMAINS[o.domain ?? 'world'];
   if (!domain) throw new UserError(`options.domain: expected ${Object.keys(DEMO_DOMAINS).join(' or ')}, got ${JSON.stringify(o.domain)}`);
+  // Before anything is written: a bad value, or bf16 on a CPU without it, is an error naming options.precision.
+  const precision = resolvePrecision(parsePrecision(o.precision ?? 'fp32'));
   const model = resolve(o.model ?? shippedModelDir(domain.name));
   if (!existsSync(join(model, 'model.json'))) {
     throw new UserError(
@@ -188,7 +194,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   }
   const size: [number, number] = [domain.input[0], domain.input[1]];
 
-  const resumed = prepareOut(dir, presetKey(p, domain, model), o.force === true);
+  const resumed = prepareOut(dir, presetKey(p, domain, model, precision), o.force === true);
   const seconds: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -199,7 +205,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
   };
   const stamp = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s`;
-  log(`demo (${p.name}, ${domain.name} domain) in ${dir}${resumed ? ' (resuming: finished steps are kept)' : ''}; pretrained model ${model}`);
+  log(
+    `demo (${p.name}, ${domain.name} domain${precision !== 'fp32' ? `, ${precision} convolutions` : ''}) in ${dir}${resumed ? ' (resuming: finished steps are kept)' : ''}; pretrained model ${model}`,
+  );
 
   const dataDir = join(dir, 'data');
   const sourceDir = join(dataDir, 'source');
@@ -224,7 +232,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const spec = String(advice.spec);
 
     // 2. The sweep: every policy with the same budget, plus the advisor's pick.
-    const { plan } = await planSweep({ model, data, policies, seeds: p.seeds, epochs: p.epochs, batch: p.batch, lr: p.lr, out: sweepDir, log: detail }, [spec]);
+    const { plan } = await planSweep(
+      { model, data, policies, seeds: p.seeds, epochs: p.epochs, batch: p.batch, lr: p.lr, precision, out: sweepDir, log: detail },
+      [spec],
+    );
     const todo = missingTrials(sweepDir, plan);
     log(
       `${stamp()}  ${tag} sweep: ${plan.trials.length} fine-tunes${newHead ? " (a new head for the target's classes: every policy trains it)" : ''} (${plan.policies.join(', ')}; ${p.seeds} seed(s), ${p.epochs} epoch(s))${todo.length < plan.trials.length ? `, ${plan.trials.length - todo.length} already done` : ''}`,
@@ -358,6 +369,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     domain,
     model,
     backend,
+    precision,
     shifts: results,
     summary: [...results.map((r) => r.line), adviceLine],
     seconds,
@@ -367,7 +379,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   seconds.total = (performance.now() - started) / 1000;
   result.finishedAt = new Date().toISOString();
   // The full result, summaries of the sweeps left out (they are in each sweep's sweep.json).
-  const slim = { ...result, key: presetKey(p, domain, model), state: 'done', shifts: result.shifts.map((r) => ({ ...r, summary: undefined })) };
+  const slim = { ...result, key: presetKey(p, domain, model, precision), state: 'done', shifts: result.shifts.map((r) => ({ ...r, summary: undefined })) };
   writeFileAtomic(join(dir, 'demo.json'), `${JSON.stringify(slim, null, 1)}\n`);
   log(`${stamp()}  done`);
   return result;

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { renderDemoFolder } from '../../src/demo/page.js';
-import { useBestBackend } from '../../src/engine/index.js';
+import { cpuCapabilities, useBestBackend } from '../../src/engine/index.js';
 import { browserMissing, checkReport } from '../report/browser.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/unet-transfer.js', import.meta.url));
@@ -154,4 +154,40 @@ test('demo: bad usage is one line and exit code 2', () => {
   const help = cli('demo', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--quick/);
+});
+
+test('demo --precision: a bad value or bf16 without the units fails before anything is written; bf16 runs the fine-tunes in bf16', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unet-demo-precision-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bad = cli('demo', '--tiny', '--domain', 'digits', '--precision', 'fp16', '--out', join(dir, 'bad'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^unet-transfer demo: --precision must be one of fp32, bf16, auto, got "fp16"$/m);
+  assert.ok(!existsSync(join(dir, 'bad')), 'nothing written');
+  const hidden = spawnSync(process.execPath, [BIN, 'demo', '--tiny', '--domain', 'digits', '--precision', 'bf16', '--out', join(dir, 'hidden')], {
+    encoding: 'utf8',
+    env: { ...process.env, UNET_TRANSFER_CPU_NO_BF16: '1' },
+  });
+  assert.equal(hidden.status, 1);
+  assert.match(hidden.stderr, /^unet-transfer demo: --precision: bf16 needs a CPU with AVX512-BF16 or AMX/m);
+  assert.ok(!existsSync(join(dir, 'hidden')), 'nothing written');
+
+  await useBestBackend('native');
+  const caps = cpuCapabilities();
+  if (!caps.bf16) {
+    t.skip(`the bf16 demo: no AVX512-BF16/AMX on this CPU: ${caps.bf16Unavailable}`);
+    return;
+  }
+  const out = join(dir, 'bf16');
+  const r = cli('demo', '--tiny', '--domain', 'digits', '--precision', 'bf16', '--out', out, '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  const demo = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as { precision: string; shifts: { sweep: string }[] };
+  assert.equal(demo.precision, 'bf16');
+  for (const s of demo.shifts) assert.equal((JSON.parse(readFileSync(join(s.sweep, 'plan.json'), 'utf8')) as { precision?: string }).precision, 'bf16');
+  // The same folder in fp32 is another demo: refused without --force.
+  const fp32 = cli('demo', '--tiny', '--domain', 'digits', '--out', out);
+  assert.equal(fp32.status, 1);
+  assert.match(fp32.stderr, /other settings/);
+  // auto means bf16 here: the same settings, so the folder resumes.
+  const auto = cli('demo', '--tiny', '--domain', 'digits', '--precision', 'auto', '--out', out, '--quiet');
+  assert.equal(auto.status, 0, auto.stderr);
 });

@@ -6,13 +6,14 @@ import { runDemo } from '../../demo/run.js';
 import { DEMO_DOMAINS, type DomainName, type PresetName } from '../../demo/presets.js';
 
 const PRESETS = DEMO_DOMAINS.world.presets;
+import type { PrecisionSetting } from '../../engine/index.js';
 import { UsageError } from '../../util/errors.js';
 import type { Command } from '../command.js';
 
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'which layers to fine-tune, shown end to end: the shipped town16 model on night, indoor and toon scenes (sweeps, analysis, advisor), one report',
-  usage: '[--quick] [--domain world|digits] [--out DIR] [--force] [--json]',
+  usage: '[--quick] [--domain world|digits] [--precision fp32|bf16|auto] [--out DIR] [--force] [--json]',
   options: {
     quick: {
       type: 'boolean',
@@ -36,11 +37,18 @@ export const demoCommand: Command = {
       type: 'boolean',
       description: 'run each fine-tune in its own process (per-trial peak memory in the report; about 1-2 s more per trial)',
     },
+    precision: {
+      type: 'string',
+      valueName: 'P',
+      description:
+        "the fine-tunes' convolutions in fp32 (default), bf16 (mixed precision, on CPUs with AVX512-BF16 or AMX) or auto (bf16 where the CPU has it)",
+    },
   },
   examples: [
     'unet-transfer demo --quick',
     'unet-transfer demo --out runs/demo',
     'unet-transfer demo --quick --domain digits',
+    'unet-transfer demo --quick --precision auto',
     'npm run demo   # sets up what is missing first',
   ],
   async run(args, io) {
@@ -58,6 +66,7 @@ export const demoCommand: Command = {
       domain,
       force: args.values.force === true,
       trialProcesses: args.values['trial-processes'] === true,
+      precision: typeof args.values.precision === 'string' ? (args.values.precision as PrecisionSetting) : undefined,
       log: chatty ? io.err : undefined,
     });
     if (io.json) {

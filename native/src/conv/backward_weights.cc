@@ -55,7 +55,7 @@ struct Share {
   int64_t first;
   Geometry g;
   memory::desc scratchpadDesc;
-  memory dw;  // this share's gradient, in the primitive's layout (split only)
+  memory dw;  // shares after the first: their gradient, in the primitive's layout (the first writes dw itself)
 };
 
 struct BackwardWeights {
@@ -91,7 +91,7 @@ BackwardWeights MakeBackwardWeights(const Geometry& g, bool bf16) {
                            Staged(g.WUser(), whole.diff_weights_desc(), false), used, whole.src_desc(),
                            whole.diff_dst_desc()};
   };
-  if (!used || shares == 1) return unsplit(bf16 && shares > 1 ? Describe(g, false) : pd);
+  if (!used || shares == 1) return unsplit(pd);  // fp32: pd describes the whole batch
   ThreadsScope threads(1);
   std::vector<Share> parts;
   for (int64_t start = 0; start < g.n; start += first.n) {
@@ -100,18 +100,17 @@ BackwardWeights MakeBackwardWeights(const Geometry& g, bool bf16) {
     auto partPd = part.n == first.n ? pd : Describe(part, true);
     // the shares read slices of one bf16 NHWC tensor and write gradients that are added element by element
     if (partPd.diff_weights_desc() != pd.diff_weights_desc() || partPd.src_desc() != part.X(dt::bf16) ||
-        partPd.diff_dst_desc() != part.Y(dt::bf16) || IsReference(partPd.impl_info_str())) {
-      used = true;
+        partPd.diff_dst_desc() != part.Y(dt::bf16) || IsReference(partPd.impl_info_str()))
       return unsplit(Describe(g, true));
-    }
     parts.push_back(Share{dnnl::convolution_backward_weights(partPd), start, part, partPd.scratchpad_desc(),
-                          memory(pd.diff_weights_desc(), Engine())});
+                          start == 0 ? memory() : memory(pd.diff_weights_desc(), Engine())});
   }
   return BackwardWeights{std::move(parts), memory(g.X(), Engine(), nullptr), memory(g.Y(), Engine(), nullptr),
                          Staged(g.WUser(), pd.diff_weights_desc(), false), true, g.X(dt::bf16), g.Y(dt::bf16)};
 }
 
-// The bf16 shares, one per thread, then dw = the sum of their gradients (in share order).
+// The bf16 shares, one per thread, then dw = the sum of their gradients (in share order): the first share writes
+// b.dw.prim (the gradient in the primitive's layout), the others their own buffers, added into it.
 void RunShares(BackwardWeights& b, const memory& src, const memory& diffDst) {
   const size_t n = b.shares.size();
   std::vector<memory> xs, dys, pads;
@@ -129,7 +128,8 @@ void RunShares(BackwardWeights& b, const memory& src, const memory& diffDst) {
     try {
       Share& s = b.shares[t];
       s.prim.execute(ShareStream(static_cast<int>(t)), {{DNNL_ARG_SRC, xs[t]}, {DNNL_ARG_DIFF_DST, dys[t]},
-                                                        {DNNL_ARG_DIFF_WEIGHTS, s.dw}, {DNNL_ARG_SCRATCHPAD, pads[t]}});
+                                                        {DNNL_ARG_DIFF_WEIGHTS, t == 0 ? b.dw.prim : s.dw},
+                                                        {DNNL_ARG_SCRATCHPAD, pads[t]}});
       ShareStream(static_cast<int>(t)).wait();
     } catch (...) {
       errors[t] = std::current_exception();
@@ -139,8 +139,6 @@ void RunShares(BackwardWeights& b, const memory& src, const memory& diffDst) {
     if (e) std::rethrow_exception(e);
   float* sum = static_cast<float*>(b.dw.prim.get_data_handle());
   const int64_t count = static_cast<int64_t>(b.dw.prim.get_desc().get_size() / sizeof(float));
-  const float* first = static_cast<const float*>(b.shares[0].dw.get_data_handle());
-  for (int64_t i = 0; i < count; i++) sum[i] = first[i];
   for (size_t t = 1; t < n; t++) {
     const float* part = static_cast<const float*>(b.shares[t].dw.get_data_handle());
     for (int64_t i = 0; i < count; i++) sum[i] += part[i];

@@ -16,7 +16,7 @@ import { DEFAULT_DIGIT_SCENES, generateDigitScenes } from '../data/digit-scenes.
 import { worldClasses, writeWorldScenes } from '../data/world/index.js';
 import { parseShifts } from '../data/shifts.js';
 import { packageRoot } from '../engine/addon.js';
-import { parsePrecision, resolvePrecision, useBestBackend, type Precision, type PrecisionSetting } from '../engine/index.js';
+import { resolvePrecision, useBestBackend, type Precision, type PrecisionSetting } from '../engine/index.js';
 import { loadModelFolder } from '../model/index.js';
 import { withTrainedHead } from '../train/new_head.js';
 import { gatherReport } from '../report/gather.js';
@@ -166,7 +166,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const domain = DEMO_DOMAINS[o.domain ?? 'world'];
   if (!domain) throw new UserError(`options.domain: expected ${Object.keys(DEMO_DOMAINS).join(' or ')}, got ${JSON.stringify(o.domain)}`);
   // Before anything is written: a bad value, or bf16 on a CPU without it, is an error naming options.precision.
-  const precision = resolvePrecision(parsePrecision(o.precision ?? 'fp32'));
+  const precision = resolvePrecision(o.precision ?? 'fp32');
   const model = resolve(o.model ?? shippedModelDir(domain.name));
   if (!existsSync(join(model, 'model.json'))) {
     throw new UserError(

@@ -5,10 +5,11 @@ import { resolve } from 'node:path';
 import { runDemo } from '../../demo/run.js';
 import { DEMO_DOMAINS, type DomainName, type PresetName } from '../../demo/presets.js';
 
-const PRESETS = DEMO_DOMAINS.world.presets;
 import type { PrecisionSetting } from '../../engine/index.js';
 import { UsageError } from '../../util/errors.js';
 import type { Command } from '../command.js';
+
+const PRESETS = DEMO_DOMAINS.world.presets;
 
 export const demoCommand: Command = {
   name: 'demo',

@@ -86,3 +86,28 @@ test('a Conv2D layer with relu runs the fused op, and only the gradients that ar
   x.dispose();
   layer.dispose();
 });
+
+test('a Conv2D layer without bias or activation (ResNet, MobileNetV2) runs the plain Conv2D kernel, lazy gradients', async () => {
+  await tf.setBackend('native');
+  const { profiler } = await import('../../src/engine/index.js');
+  const first = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'heNormal' });
+  const frozen = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'heNormal' });
+  const image = randomTensor([2, 8, 8, 3], 6);
+  const net = (x: tf.Tensor) => frozen.apply(first.apply(x)) as tf.Tensor;
+  net(image); // builds both layers
+  await expectSameOnBackends('bias-free layers forward', () => net(randomTensor([2, 8, 8, 3], 6)), { expectNative: ['Conv2D'] });
+  await tf.setBackend('native');
+  // Only the first layer's filter is asked for: the image's gradient and the second layer's filter gradient are
+  // never needed (tfjs-core's FusedConv2D, which tfjs-layers uses here, would compute both).
+  const { kernels } = profiler.capture(() => {
+    const { grads, value } = tf.variableGrads(() => tf.sum(net(image)) as tf.Scalar, [first.weights[0].read() as tf.Variable]);
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+  const count = (k: string) => kernels.filter((r) => r.kernel === k).length;
+  assert.equal(count('FusedConv2D'), 0, kernels.map((k) => k.kernel).join(','));
+  assert.equal(count('Conv2DBackpropFilter'), 1, 'only the trainable filter');
+  assert.equal(count('Conv2DBackpropInput'), 1, 'only through the second layer, not into the image');
+  image.dispose();
+  first.dispose();
+  frozen.dispose();
+});

@@ -2,7 +2,8 @@
 // convolution with respect to its input, and also the forward pass of conv2dTranspose (there dy is
 // the layer's input and dx its output).
 // From JS: conv2dBackwardData(dy, w, dx, geometry: number[17], bf16?, dyId?, wId?); returns whether it ran
-// in bf16 (bf16 dy and w, fp32 accumulation, dx fp32).
+// in bf16 (bf16 dy and w, fp32 accumulation, dx fp32). With Winograd (fp32 3x3, see WinogradPays) dy is read as
+// a blocked copy and dx written blocked, then copied to NHWC.
 #include "conv/dnnl_conv.h"
 
 namespace unet {
@@ -11,10 +12,11 @@ namespace {
 
 struct BackwardData {
   dnnl::convolution_backward_data prim;
-  memory dy, dx;
+  memory dy;
   Staged w;
+  ActivationOut dx;
   bool bf16;
-  memory::desc diffDstDesc;  // bf16: the layout the primitive reads dy in
+  memory::desc diffDstDesc;  // the layout the primitive reads dy in (a copy when it is not dy's NHWC)
   memory::desc scratchpadDesc;
 };
 
@@ -22,13 +24,20 @@ BackwardData MakeBackwardData(const Geometry& g, bool bf16) {
   bool used = false;
   auto pd = Bf16OrFp32<dnnl::convolution_backward_data::primitive_desc>(bf16, [&](bool b) {
     const dt in = b ? dt::bf16 : dt::f32;
-    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.X(), g.WAny(in), g.Y(in), g.Strides(),
-                                            g.Dilations(), g.PadL(), g.PadR());
-    return dnnl::convolution_backward_data::primitive_desc(d, UserScratchpad(), Engine(), ForwardHint(g, b));
+    return WithAlgorithm<dnnl::convolution_backward_data::primitive_desc>(g, Pass::kBackwardData, b, [&](dnnl::algorithm a) {
+      dnnl::convolution_backward_data::desc d(a, ActivationDesc(g.X(), a), g.WAny(in), ActivationDesc(g.Y(in), a),
+                                              g.Strides(), g.Dilations(), g.PadL(), g.PadR());
+      return dnnl::convolution_backward_data::primitive_desc(d, UserScratchpad(), Engine(), ForwardHint(g, b, a));
+    });
   }, &used);
   RecordImpl("Conv2DBackpropInput", g.Key(), pd.impl_info_str(), used);
-  return BackwardData{dnnl::convolution_backward_data(pd), memory(g.Y(), Engine(), nullptr),
-                      memory(g.X(), Engine(), nullptr), Staged(g.WUser(), pd.weights_desc(), true), used, pd.diff_dst_desc(), pd.scratchpad_desc()};
+  return BackwardData{dnnl::convolution_backward_data(pd),
+                      memory(g.Y(), Engine(), nullptr),
+                      Staged(g.WUser(), pd.weights_desc(), true),
+                      ActivationOut(g.X(), pd.diff_src_desc()),
+                      used,
+                      pd.diff_dst_desc(),
+                      pd.scratchpad_desc()};
 }
 
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
@@ -47,16 +56,18 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
     BackwardData& b = cache.Get(key, [&] { return MakeBackwardData(g, bf16); });
     b.w.In(w, wId);
     memory diffDst = b.dy;
-    if (b.bf16) {
+    if (b.diffDstDesc != g.Y()) {
       diffDst = Activations().Get(g.Y(), b.diffDstDesc, dy, dyId);
     } else {
       b.dy.set_data_handle(dy);
     }
     ranBf16 = b.bf16;
-    b.dx.set_data_handle(dx);
-    PhaseTimer t(Phases().compute);
-    b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, b.w.prim}, {DNNL_ARG_DIFF_SRC, b.dx},
-                              {DNNL_ARG_SCRATCHPAD, Scratchpad().For(b.scratchpadDesc)}});
+    {
+      PhaseTimer t(Phases().compute);
+      b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, b.w.prim}, {DNNL_ARG_DIFF_SRC, b.dx.Into(dx)},
+                                {DNNL_ARG_SCRATCHPAD, Scratchpad().For(b.scratchpadDesc)}});
+    }
+    b.dx.Flush();
     Stream().wait();
   });
   return Napi::Boolean::New(info.Env(), ranBf16);

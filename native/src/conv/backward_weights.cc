@@ -2,7 +2,8 @@
 // gradient of a convolution with respect to its filter. oneDNN computes into its preferred weight
 // layout, then a reorder writes TF.js's HWIO output.
 // From JS: conv2dBackwardWeights(x, dy, dw, geometry: number[17], bf16?, xId?, dyId?); returns whether it ran
-// in bf16 (bf16 x and dy, fp32 accumulation, dw fp32: the master weights' gradient).
+// in bf16 (bf16 x and dy, fp32 accumulation, dw fp32: the master weights' gradient). With Winograd (fp32 3x3, see
+// WinogradPays) x and dy are read as blocked copies.
 #include <exception>
 
 #include "conv/dnnl_conv.h"
@@ -63,14 +64,17 @@ struct BackwardWeights {
   memory x, dy;
   Staged dw;
   bool bf16;
-  memory::desc srcDesc, diffDstDesc;  // bf16: the layouts the primitive reads x and dy in
+  memory::desc srcDesc, diffDstDesc;  // the layouts the primitive reads x and dy in (copies when not NHWC fp32)
 };
 
 dnnl::convolution_backward_weights::primitive_desc Describe(const Geometry& g, bool bf16) {
   const dt in = bf16 ? dt::bf16 : dt::f32;
-  dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.X(in), g.WAny(), g.Y(in),
-                                             g.Strides(), g.Dilations(), g.PadL(), g.PadR());
-  return dnnl::convolution_backward_weights::primitive_desc(d, UserScratchpad(), Engine(), ForwardHint(g, bf16));
+  using Pd = dnnl::convolution_backward_weights::primitive_desc;
+  return WithAlgorithm<Pd>(g, Pass::kBackwardWeights, bf16, [&](dnnl::algorithm a) {
+    dnnl::convolution_backward_weights::desc d(a, ActivationDesc(g.X(in), a), g.WAny(), ActivationDesc(g.Y(in), a),
+                                               g.Strides(), g.Dilations(), g.PadL(), g.PadR());
+    return Pd(d, UserScratchpad(), Engine(), ForwardHint(g, bf16, a));
+  });
 }
 
 BackwardWeights MakeBackwardWeights(const Geometry& g, bool bf16) {
@@ -160,13 +164,10 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
     key.push_back(bf16);
     BackwardWeights& b = cache.Get(key, [&] { return MakeBackwardWeights(g, bf16); });
     memory src = b.x, diffDst = b.dy;
-    if (b.bf16) {
-      diffDst = Activations().Get(g.Y(), b.diffDstDesc, dy, dyId);
-      src = Activations().Get(g.X(), b.srcDesc, x, xId);
-    } else {
-      b.x.set_data_handle(x);
-      b.dy.set_data_handle(dy);
-    }
+    b.x.set_data_handle(x);
+    b.dy.set_data_handle(dy);
+    if (b.diffDstDesc != g.Y()) diffDst = Activations().Get(g.Y(), b.diffDstDesc, dy, dyId);
+    if (b.srcDesc != g.X()) src = Activations().Get(g.X(), b.srcDesc, x, xId);
     ranBf16 = b.bf16;
     b.dw.Out(dw);
     if (b.shares.size() > 1) {

@@ -16,7 +16,9 @@
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -125,11 +127,73 @@ inline dnnl::primitive_attr UserScratchpad(dnnl::primitive_attr attr = dnnl::pri
   return attr;
 }
 
-// The forward descriptor that backward primitives need as a hint (bf16: bf16 src and weights, fp32 dst).
-inline dnnl::convolution_forward::primitive_desc ForwardHint(const Geometry& g, bool bf16 = false) {
+// Winograd F(4x4, 3x3) (oneDNN's jit_wino_4x3, fp32 on AVX-512) does a quarter of the multiplications of a 3x3
+// stride-1 convolution, for the price of transforms and of activations in a blocked layout (nChw16c: copied in and
+// out of NHWC around each call, the copies counted as activation time). Measured per pass on resnet34's and the
+// decoders' shapes (batch 8, Zen 5, 2 threads, copies included) it is 1.1-2x faster where both channel counts are
+// at least 32 (64 for the weight gradient) and the batch has at least 32 tiles of 4x4 outputs; below that (16
+// channels at full resolution, 4x4 maps) direct convolution wins. The choice depends only on the geometry, so
+// results repeat from run to run. UNET_TRANSFER_WINOGRAD=0 turns it off (comparisons, and a check of the rule).
+enum class Pass { kForward, kBackwardData, kBackwardWeights };
+
+inline bool WinogradAllowed() {
+  static const bool allowed = [] {
+    const char* e = std::getenv("UNET_TRANSFER_WINOGRAD");
+    return !(e && std::string(e) == "0");
+  }();
+  return allowed;
+}
+
+inline bool WinogradPays(const Geometry& g, Pass pass) {
+  if (!WinogradAllowed()) return false;
+  const bool shape = g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.pt == 1 &&
+                     g.pl == 1 && g.pb == 1 && g.pr == 1 && g.c % 16 == 0 && g.o % 16 == 0;
+  const int64_t tiles = g.n * ((g.oh + 3) / 4) * ((g.ow + 3) / 4);
+  const int64_t minChannels = pass == Pass::kBackwardWeights ? 64 : 32;
+  const int64_t bytes = 4 * g.n * g.oh * g.ow * std::max(g.c, g.o);  // the larger activation
+  return shape && tiles >= 32 && std::min(g.c, g.o) >= minChannels && bytes <= (8 << 20);
+}
+
+// The algorithm to describe a primitive with (bf16 is always direct: oneDNN 2.6 has no bf16 Winograd).
+inline dnnl::algorithm AlgorithmFor(const Geometry& g, Pass pass, bool bf16) {
+  return !bf16 && WinogradPays(g, pass) ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
+}
+
+// An activation's descriptor for a primitive of that algorithm: NHWC for direct, oneDNN's choice (blocked) for
+// Winograd.
+inline memory::desc ActivationDesc(const memory::desc& nhwc, dnnl::algorithm algorithm) {
+  return algorithm == dnnl::algorithm::convolution_winograd ? memory::desc(nhwc.dims(), nhwc.data_type(), tag::any)
+                                                            : nhwc;
+}
+
+// Winograd's workspace (transformed tiles and weights, per thread) lives in the shared scratchpad, which keeps its
+// largest size: a primitive that would need more than this runs direct instead (resnet34's 768 -> 256 weight
+// gradient asks 98 MB; the others 7-40 MB).
+constexpr size_t kMaxWinogradScratchpad = 40u << 20;
+
+// Describes a primitive with make(algorithm): Winograd where it pays and oneDNN has it (else direct).
+template <typename Pd, typename Make>
+Pd WithAlgorithm(const Geometry& g, Pass pass, bool bf16, Make make) {
+  const dnnl::algorithm algorithm = AlgorithmFor(g, pass, bf16);
+  if (algorithm == dnnl::algorithm::convolution_winograd) {
+    try {
+      Pd pd = make(algorithm);
+      if (pd.scratchpad_desc().get_size() <= kMaxWinogradScratchpad) return pd;
+    } catch (const dnnl::error&) {
+      // not implemented for these sizes or this CPU: direct below
+    }
+  }
+  return make(dnnl::algorithm::convolution_direct);
+}
+
+// The forward descriptor that backward primitives need as a hint (bf16: bf16 src and weights, fp32 dst), with
+// the algorithm and activation layouts of the backward primitive it is for.
+inline dnnl::convolution_forward::primitive_desc ForwardHint(const Geometry& g, bool bf16 = false,
+                                                             dnnl::algorithm algorithm = dnnl::algorithm::convolution_direct) {
   const dt in = bf16 ? dt::bf16 : dt::f32;
-  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, g.X(in),
-                                    g.WAny(in), g.Y(), g.Strides(), g.Dilations(), g.PadL(), g.PadR());
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, algorithm, ActivationDesc(g.X(in), algorithm),
+                                    g.WAny(in), ActivationDesc(g.Y(), algorithm), g.Strides(), g.Dilations(), g.PadL(),
+                                    g.PadR());
   return dnnl::convolution_forward::primitive_desc(d, UserScratchpad(), Engine());
 }
 
@@ -272,19 +336,54 @@ struct Staged {
   }
 };
 
-// bf16 NHWC copies of fp32 activations, the last few kept by tensor id: the gradient dz is read by the
-// backward-data and the backward-weights primitives one after the other, and converted once. At most
-// kPerShape buffers per shape, reused (fresh memory costs page faults here), least recently used first.
-class Bf16Activations {
+// An activation a primitive writes in a blocked layout (Winograd's y or dx), copied to the NHWC tensor after the
+// call. The blocked values live in one buffer shared by every primitive (they run one at a time, and the copy is
+// done before the next), so that the outputs of a few dozen shapes do not each keep memory of their own.
+inline SharedScratchpad& BlockedOutputs() {
+  static SharedScratchpad s;
+  return s;
+}
+class ActivationOut {
  public:
-  // The copy of the fp32 NHWC tensor `data` in `bf16Desc` (bf16, NHWC or a blocked layout; id 0: unknown
-  // identity, always converted).
-  memory Get(const memory::desc& f32Desc, const memory::desc& bf16Desc, float* data, uint64_t id) {
+  ActivationOut(const memory::desc& nhwc, const memory::desc& primDesc)
+      : user_(nhwc, Engine(), nullptr), primDesc_(primDesc), reorders_(nhwc != primDesc) {
+    if (reorders_) reorder_ = dnnl::reorder(memory(primDesc, Engine(), nullptr), user_);
+  }
+
+  // The memory the primitive writes for the tensor `data`.
+  memory Into(float* data) {
+    user_.set_data_handle(data);
+    prim_ = reorders_ ? BlockedOutputs().For(primDesc_) : user_;
+    return prim_;
+  }
+  // Copies what the primitive wrote into the tensor (nothing to do when it wrote NHWC).
+  void Flush() {
+    if (!reorders_) return;
+    PhaseTimer t(Phases().activations);
+    reorder_.execute(Stream(), prim_, user_);
+  }
+
+ private:
+  memory user_, prim_;
+  memory::desc primDesc_;
+  bool reorders_;
+  dnnl::reorder reorder_;
+};
+
+// Copies of fp32 NHWC activations in the layout a primitive reads (bf16 NHWC, or fp32 blocked for Winograd), the
+// last few kept by tensor id: the gradient dz is read by the backward-data and the backward-weights primitives one
+// after the other, and converted once. At most
+// kPerShape buffers per shape, reused (fresh memory costs page faults here), least recently used first.
+class ActivationCopies {
+ public:
+  // The copy of the fp32 NHWC tensor `data` in `copyDesc` (the primitive's layout: bf16 NHWC or blocked, or fp32
+  // blocked; id 0: unknown identity, always converted).
+  memory Get(const memory::desc& f32Desc, const memory::desc& copyDesc, float* data, uint64_t id) {
     Slot* hit = nullptr;
     Slot* victim = nullptr;
     int sameShape = 0;
     for (auto& s : slots_) {
-      if (s->f32Desc != f32Desc || s->bf16Desc != bf16Desc) continue;
+      if (s->f32Desc != f32Desc || s->copyDesc != copyDesc) continue;
       sameShape++;
       if (id != 0 && s->id == id) hit = s.get();
       if (!victim || s->used < victim->used) victim = s.get();
@@ -292,33 +391,33 @@ class Bf16Activations {
     clock_++;
     if (hit) {
       hit->used = clock_;
-      return hit->bf16;
+      return hit->copy;
     }
     if (sameShape < kPerShape) {
       if (slots_.size() >= kMaxSlots) slots_.clear(), victim = nullptr;
       auto s = std::make_unique<Slot>();
       s->f32Desc = f32Desc;
-      s->bf16Desc = bf16Desc;
+      s->copyDesc = copyDesc;
       s->user = memory(f32Desc, Engine(), nullptr);
-      s->bf16 = memory(bf16Desc, Engine());
-      s->reorder = dnnl::reorder(s->user, s->bf16);
+      s->copy = memory(copyDesc, Engine());
+      s->reorder = dnnl::reorder(s->user, s->copy);
       victim = s.get();
       slots_.push_back(std::move(s));
     }
     victim->user.set_data_handle(data);
     PhaseTimer t(Phases().activations);
-    victim->reorder.execute(Stream(), victim->user, victim->bf16);
+    victim->reorder.execute(Stream(), victim->user, victim->copy);
     victim->id = id;
     victim->used = clock_;
-    return victim->bf16;
+    return victim->copy;
   }
 
  private:
   static constexpr int kPerShape = 3;
   static constexpr size_t kMaxSlots = 96;
   struct Slot {
-    memory::desc f32Desc, bf16Desc;
-    memory user, bf16;
+    memory::desc f32Desc, copyDesc;
+    memory user, copy;
     dnnl::reorder reorder;
     uint64_t id = 0, used = 0;
   };
@@ -326,8 +425,8 @@ class Bf16Activations {
   uint64_t clock_ = 0;
 };
 
-inline Bf16Activations& Activations() {
-  static Bf16Activations a;
+inline ActivationCopies& Activations() {
+  static ActivationCopies a;
   return a;
 }
 

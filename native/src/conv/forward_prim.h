@@ -2,6 +2,8 @@
 // bias and activation fused in (a bias and an eltwise post-op), weights described by the caller (dense HWIO, or
 // grouped for depthwise) and reordered into the primitive's preferred layout (skipped while the same weight
 // tensor comes back). In bf16 (dense only) x and w are read as bf16 copies, accumulation, bias and y stay fp32.
+// With Winograd (fp32, dense 3x3, see WinogradPays) x is read as a blocked copy and y written blocked, then copied
+// to NHWC.
 #pragma once
 #include "conv/dnnl_conv.h"
 
@@ -10,10 +12,11 @@ namespace conv {
 
 struct ForwardPrim {
   dnnl::convolution_forward prim;
-  memory x, y, bias;
+  memory x, bias;
   Staged w;
+  ActivationOut y;
   bool bf16;
-  memory::desc srcDesc;  // bf16: the layout the primitive reads x in
+  memory::desc srcDesc;  // the layout the primitive reads x in (a copy when it is not x's NHWC)
   memory::desc scratchpadDesc;
 };
 
@@ -27,19 +30,26 @@ inline ForwardPrim MakeForwardPrim(const Geometry& g, const memory::desc& wUser,
   dnnl::primitive_attr attr = UserScratchpad();
   attr.set_post_ops(po);
   bool used = false;
+  const bool dense = wAny.dims().size() == 4;  // grouped (depthwise) weights have 5 dims
   auto pd = Bf16OrFp32<dnnl::convolution_forward::primitive_desc>(bf16, [&](bool b) {
     const dt in = b ? dt::bf16 : dt::f32;
-    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.X(in),
-                                      memory::desc(wAny.dims(), in, tag::any), biasDesc, g.Y(), g.Strides(),
-                                      g.Dilations(), g.PadL(), g.PadR());
-    return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+    return WithAlgorithm<dnnl::convolution_forward::primitive_desc>(g, Pass::kForward, b || !dense, [&](dnnl::algorithm a) {
+      // Winograd for inference would want its weights pre-transformed (a slow reorder at every call, as the weights
+      // change at every step); for training they stay in a plain blocked layout.
+      const auto prop = a == dnnl::algorithm::convolution_winograd ? dnnl::prop_kind::forward_training
+                                                                   : dnnl::prop_kind::forward_inference;
+      dnnl::convolution_forward::desc d(prop, a, ActivationDesc(g.X(in), a),
+                                        memory::desc(wAny.dims(), in, tag::any), biasDesc, ActivationDesc(g.Y(), a),
+                                        g.Strides(), g.Dilations(), g.PadL(), g.PadR());
+      return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+    });
   }, &used);
   RecordImpl(kernel, g.Key(), pd.impl_info_str(), used);
   return ForwardPrim{dnnl::convolution_forward(pd),
                      memory(g.X(), Engine(), nullptr),
-                     memory(g.Y(), Engine(), nullptr),
                      hasBias ? memory(biasDesc, Engine(), nullptr) : memory(),
                      Staged(wUser, pd.weights_desc(), true),
+                     ActivationOut(g.Y(), pd.dst_desc()),
                      used,
                      pd.src_desc(),
                      pd.scratchpad_desc()};
@@ -58,21 +68,23 @@ bool RunForwardPrim(Cache<ForwardPrim>& cache, std::vector<int64_t> key, float* 
   key.push_back(bf16);
   ForwardPrim& f = cache.Get(key, make);
   f.w.In(w, wId);
-  f.y.set_data_handle(y);
   memory src = f.x;
-  if (f.bf16) {
+  if (f.srcDesc != f.x.get_desc()) {
     src = Activations().Get(f.x.get_desc(), f.srcDesc, x, xId);
   } else {
     f.x.set_data_handle(x);
   }
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y},
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y.Into(y)},
                                        {DNNL_ARG_SCRATCHPAD, Scratchpad().For(f.scratchpadDesc)}};
   if (bias) {
     f.bias.set_data_handle(bias);
     args.emplace(DNNL_ARG_BIAS, f.bias);
   }
-  PhaseTimer t(Phases().compute);
-  f.prim.execute(Stream(), args);
+  {
+    PhaseTimer t(Phases().compute);
+    f.prim.execute(Stream(), args);
+  }
+  f.y.Flush();
   Stream().wait();
   return f.bf16;
 }

@@ -179,7 +179,7 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
   for (const r of timed.bf16 ? [timed.fp32, timed.bf16] : [timed.fp32]) {
     const c = r.conv_phases_ms;
     io.out(
-      `conv time        ${timed.bf16 ? `${r.precision}: ` : ''}${c.compute} ms in the primitives, ${c.weights} ms weight layouts, ${c.gradients} ms weight gradients to HWIO${r.precision === 'bf16' ? `, ${c.activations} ms activations to bf16` : ''} (per step); ${r.page_faults_per_step} page faults per step`,
+      `conv time        ${timed.bf16 ? `${r.precision}: ` : ''}${c.compute} ms in the primitives, ${c.weights} ms weight layouts, ${c.gradients} ms weight gradients to HWIO${c.activations > 0 ? `, ${c.activations} ms activation copies (${r.precision === 'bf16' ? 'to bf16' : "Winograd's blocked layout"})` : ''} (per step); ${r.page_faults_per_step} page faults per step`,
     );
   }
   io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);

@@ -1,0 +1,106 @@
+// Winograd F(4x4, 3x3) convolutions (native/src/conv/dnnl_conv.h, WinogradPays): the shapes where the rule picks
+// oneDNN's jit_wino_4x3 agree with the cpu kernels in all three passes, and the shapes it leaves out stay direct.
+// oneDNN has Winograd on AVX-512 CPUs only: elsewhere these tests are skipped with the reason.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's node bundle lacks the gradient configs; tfjs-layers' bundle registers them on load.
+import '@tensorflow/tfjs-layers';
+
+import { convImplementations, convPhaseTimes, cpuCapabilities } from '../../src/engine/index.js';
+import { expectSameOnBackends, randomTensor } from './harness.js';
+
+const isa = cpuCapabilities().onednnIsa;
+const skip = isa.startsWith('avx512_core') ? false : `oneDNN's Winograd needs AVX-512 (avx512_core); this CPU's ISA is ${isa}`;
+// Winograd's transforms round differently from a direct sum; still far inside the engine's usual 1e-4.
+const TOL = 1e-4;
+
+/** The implementation recorded for the last primitive of `kernel` with input [n, h, w, c] and c -> o channels. */
+function implOf(kernel: string, n: number, h: number, w: number, c: number, o: number): string | undefined {
+  const found = convImplementations().filter(
+    (i) => i.kernel === kernel && i.geometry[0] === n && i.geometry[1] === h && i.geometry[2] === w && i.geometry[3] === c && i.geometry[4] === o,
+  );
+  return found.at(-1)?.impl;
+}
+
+function backpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[]): tf.Tensor {
+  return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape }) as tf.Tensor;
+}
+
+// batch 2 of 16x16 maps: 2 x 4 x 4 = 32 output tiles, the rule's minimum
+test('Winograd forward (with bias and ReLU fused) and backward-data agree with the cpu kernels', { skip }, async () => {
+  const [n, h, w, c, o] = [2, 16, 16, 32, 48];
+  await expectSameOnBackends(
+    'fused conv 32 -> 48',
+    () =>
+      tf.fused.conv2d({
+        x: randomTensor([n, h, w, c], 1) as tf.Tensor4D,
+        filter: randomTensor([3, 3, c, o], 2) as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: randomTensor([o], 3),
+        activation: 'relu',
+      }),
+    { tol: TOL, expectNative: ['FusedConv2D'] },
+  );
+  assert.match(implOf('Conv2D', n, h, w, c, o) ?? 'none', /wino/);
+  await expectSameOnBackends(
+    'backward data 48 -> 32',
+    () => tf.conv2dTranspose(randomTensor([n, h, w, o], 4) as tf.Tensor4D, randomTensor([3, 3, c, o], 5) as tf.Tensor4D, [n, h, w, c], 1, 'same'),
+    { tol: TOL, expectNative: ['Conv2DBackpropInput'] },
+  );
+  assert.match(implOf('Conv2DBackpropInput', n, h, w, c, o) ?? 'none', /wino/);
+});
+
+test('Winograd weight gradient agrees with the cpu kernel', { skip }, async () => {
+  const [n, h, w, c, o] = [2, 16, 16, 64, 64];
+  await expectSameOnBackends('backward weights 64 -> 64', () => backpropFilter(randomTensor([n, h, w, c], 6), randomTensor([n, h, w, o], 7), [3, 3, c, o]), {
+    tol: TOL,
+    expectNative: ['Conv2DBackpropFilter'],
+  });
+  assert.match(implOf('Conv2DBackpropFilter', n, h, w, c, o) ?? 'none', /wino/);
+});
+
+test('a training step through Winograd layers gives the cpu backend gradients', { skip }, async () => {
+  const [n, h, w, c] = [2, 16, 16, 64];
+  await expectSameOnBackends(
+    'two Winograd convs, their gradients',
+    () => {
+      const x = randomTensor([n, h, w, c], 8) as tf.Tensor4D;
+      const w1 = randomTensor([3, 3, c, c], 9, -0.1, 0.1) as tf.Tensor4D;
+      const w2 = randomTensor([3, 3, c, c], 10, -0.1, 0.1) as tf.Tensor4D;
+      const loss = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.mean(tf.square(tf.conv2d(tf.relu(tf.conv2d(x, a as tf.Tensor4D, 1, 'same')), b as tf.Tensor4D, 1, 'same')));
+      return tf.grads(loss)([w1, w2]);
+    },
+    { tol: TOL },
+  );
+});
+
+test('the blocked copies around Winograd primitives count as activation time', { skip }, async () => {
+  await tf.setBackend('native');
+  const x = randomTensor([2, 16, 16, 32], 17) as tf.Tensor4D;
+  const w = randomTensor([3, 3, 32, 32], 18) as tf.Tensor4D;
+  convPhaseTimes(true);
+  tf.dispose(tf.conv2d(x, w, 1, 'same'));
+  const phases = convPhaseTimes(true);
+  tf.dispose([x, w]);
+  assert.ok(phases.compute > 0 && phases.activations > 0, JSON.stringify(phases));
+});
+
+test('shapes the rule leaves out stay direct: 16 channels, a stride, too few tiles', { skip }, async () => {
+  tf.dispose([
+    tf.conv2d(randomTensor([2, 16, 16, 16], 11) as tf.Tensor4D, randomTensor([3, 3, 16, 32], 12) as tf.Tensor4D, 1, 'same'),
+    tf.conv2d(randomTensor([2, 16, 16, 32], 13) as tf.Tensor4D, randomTensor([3, 3, 32, 32], 14) as tf.Tensor4D, 2, 'same'),
+    tf.conv2d(randomTensor([1, 8, 8, 32], 15) as tf.Tensor4D, randomTensor([3, 3, 32, 32], 16) as tf.Tensor4D, 1, 'same'),
+  ]);
+  for (const [h, c, o, n] of [
+    [16, 16, 32, 2],
+    [16, 32, 32, 2],
+    [8, 32, 32, 1],
+  ]) {
+    const impl = implOf('Conv2D', n, h, h, c, o);
+    assert.ok(impl && !/wino/.test(impl), `[${n},${h},${h},${c}] -> ${o}: ${impl}`);
+  }
+});

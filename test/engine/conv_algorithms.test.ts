@@ -1,6 +1,7 @@
-// Winograd F(4x4, 3x3) convolutions (native/src/conv/dnnl_conv.h, WinogradPays): the shapes where the rule picks
-// oneDNN's jit_wino_4x3 agree with the cpu kernels in all three passes, and the shapes it leaves out stay direct.
-// oneDNN has Winograd on AVX-512 CPUs only: elsewhere these tests are skipped with the reason.
+// The convolution algorithms the native kernels pick by geometry (native/src/conv): Winograd F(4x4, 3x3) where
+// WinogradPays (oneDNN's jit_wino_4x3, AVX-512 only: skipped with the reason elsewhere), and the forward pass
+// reading plain HWIO weights (oneDNN's gemm kernel) for output maps of at most 6x6. Each agrees with the cpu kernels,
+// and the shapes the rules leave out keep the blocked direct kernels.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -103,4 +104,22 @@ test('shapes the rule leaves out stay direct: 16 channels, a stride, too few til
     const impl = implOf('Conv2D', n, h, h, c, o);
     assert.ok(impl && !/wino/.test(impl), `[${n},${h},${h},${c}] -> ${o}: ${impl}`);
   }
+});
+
+test('the forward pass of an output map of at most 6x6 reads HWIO weights (gemm), and agrees with the cpu kernel', async () => {
+  const cases: [number, number, number, number, number][] = [
+    [2, 4, 64, 64, 1], // 4x4 -> 4x4
+    [3, 8, 32, 48, 2], // 8x8 stride 2 -> 4x4
+    [2, 6, 16, 16, 1], // 6x6, the largest map the rule takes
+  ];
+  for (const [n, h, c, o, stride] of cases) {
+    await expectSameOnBackends(
+      `[${n},${h},${h},${c}] -> ${o} stride ${stride}`,
+      () => tf.conv2d(randomTensor([n, h, h, c], 20 + h) as tf.Tensor4D, randomTensor([3, 3, c, o], 30 + h) as tf.Tensor4D, stride, 'same'),
+      { expectNative: ['Conv2D'] },
+    );
+    assert.match(implOf('Conv2D', n, h, h, c, o) ?? 'none', /gemm/, `[${n},${h},${h},${c}] -> ${o}`);
+  }
+  tf.dispose(tf.conv2d(randomTensor([2, 7, 7, 16], 40) as tf.Tensor4D, randomTensor([3, 3, 16, 16], 41) as tf.Tensor4D, 1, 'same'));
+  assert.doesNotMatch(implOf('Conv2D', 2, 7, 7, 16, 16) ?? 'none', /gemm/, '7x7 stays blocked');
 });

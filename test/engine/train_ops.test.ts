@@ -150,6 +150,16 @@ test('10 steps of FusedAdam on cpu and native equal tf.train.adam on cpu (1e-5)'
   }
 });
 
+test('FusedAdam on a variable of over 2^20 values (the native streaming-store path) equals tf.train.adam (1e-5)', async () => {
+  const size = 1025; // 1,050,625 values: not a multiple of 16, so the path's head and tail run too
+  const ref = await train('cpu', () => tf.train.adam(0.01), 3, size);
+  const got = await train('native', () => new FusedAdam(0.01), 3, size);
+  for (const k of ['w', 'b'] as const) {
+    const err = maxRelativeError(got[k], ref[k]);
+    assert.ok(err <= 1e-5, `${k}: error ${err}`);
+  }
+});
+
 test('FusedAdam.adamw applies decoupled weight decay (against a double-precision reference)', async () => {
   const [lr, wd, b1, b2, eps] = [0.05, 0.1, 0.9, 0.999, 1e-7];
   const x0 = Array.from(randomValues(3000, 9));

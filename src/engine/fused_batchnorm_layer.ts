@@ -3,11 +3,16 @@
 // BatchNormalization layer, built here or loaded, takes the path, and model.json files stay standard Keras.
 // Inference mode, other backends, a channel axis that is not the last, or a layer without both gamma and beta
 // run tfjs-layers' own code unchanged. The moving averages are updated exactly as tfjs-layers does.
+//
+// A ReLU layer that is the batch norm's only consumer in its model (ResNet, the smp and pix2pix decoders, the bn
+// U-Net) is fused in: the batch norm writes max(0, y) and its gradient masks dy, one memory-bound sweep less each
+// way; the ReLU layer, seeing a tensor that is already rectified, passes it on (relu(relu(z)) = relu(z), and the
+// gradients agree too: the batch norm's masks by the same y > 0).
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import { NATIVE, nativeKernelNames } from './backend.js';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './kernels/math/batchnorm_training.js';
+import { BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './kernels/math/batchnorm_training.js';
 import { batchNormTraining } from './ops/batch_norm_training.js';
 
 /** The fields of tfjs-layers' BatchNormalization that decide the path (public on the instance, untyped). */
@@ -22,6 +27,28 @@ interface BatchNormFields {
 }
 
 type Call = (this: tfl.layers.Layer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+
+/** tfjs-layers' internals used to find a layer's consumers (public on the instances, untyped). */
+interface GraphFields {
+  outboundNodes?: { outboundLayer?: tfl.layers.Layer }[];
+}
+
+/** A plain ReLU layer: ReLU without a cap, or Activation('relu'). */
+function isPlainRelu(layer: tfl.layers.Layer | undefined): boolean {
+  if (!layer) return false;
+  const f = layer as unknown as { maxValue?: number | null; activation?: { getClassName(): string } };
+  if (layer.getClassName() === 'ReLU') return f.maxValue == null;
+  return layer.getClassName() === 'Activation' && f.activation?.getClassName().toLowerCase() === 'relu';
+}
+
+/** Whether the layer's output goes to one plain ReLU layer and nowhere else. */
+function reluIsOnlyConsumer(layer: tfl.layers.Layer): boolean {
+  const nodes = (layer as unknown as GraphFields).outboundNodes ?? [];
+  return nodes.length === 1 && isPlainRelu(nodes[0].outboundLayer);
+}
+
+/** Outputs of batch norms with a fused ReLU: the ReLU layer that consumes one passes it on. */
+const rectified = new WeakSet<tf.Tensor>();
 
 /** tfjs-layers' doMovingAverage: variable -= (variable - value) * (1 - momentum). */
 function movingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
@@ -38,6 +65,7 @@ function patchBatchNormalization(): void {
   if (proto.__unetFused) return;
   const original = proto.call;
   const available = nativeKernelNames.has(BATCH_NORM_TRAIN) && nativeKernelNames.has(BATCH_NORM_TRAIN_GRAD);
+  const reluAvailable = available && nativeKernelNames.has(BATCH_NORM_RELU_TRAIN);
   proto.call = function (this: tfl.layers.Layer, inputs, kwargs) {
     const f = this as unknown as BatchNormFields;
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
@@ -52,14 +80,32 @@ function patchBatchNormalization(): void {
       f.gamma !== null &&
       f.beta !== null;
     if (!qualifies) return original.call(this, inputs, kwargs);
-    return tf.tidy(() => {
-      const [y, mean, variance] = batchNormTraining(x, f.gamma!.read() as tf.Tensor1D, f.beta!.read() as tf.Tensor1D, f.epsilon);
+    const relu = reluAvailable && reluIsOnlyConsumer(this);
+    const y = tf.tidy(() => {
+      const [out, mean, variance] = batchNormTraining(x, f.gamma!.read() as tf.Tensor1D, f.beta!.read() as tf.Tensor1D, f.epsilon, relu);
       movingAverage(f.movingMean, mean, f.momentum);
       movingAverage(f.movingVariance, variance, f.momentum);
-      return y;
+      return out;
     });
+    if (relu) rectified.add(y);
+    return y;
   };
   proto.__unetFused = true;
 }
 
+/** ReLU and Activation('relu') layers pass a fused batch norm's rectified output on (a clone: the same data). */
+function patchRelu(layer: tfl.layers.Layer): void {
+  const proto = Object.getPrototypeOf(layer) as { call: Call; __unetRectified?: boolean };
+  if (proto.__unetRectified) return;
+  const original = proto.call;
+  proto.call = function (this: tfl.layers.Layer, inputs, kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    if ((!Array.isArray(inputs) || inputs.length === 1) && rectified.has(x) && isPlainRelu(this)) return tf.clone(x);
+    return original.call(this, inputs, kwargs);
+  };
+  proto.__unetRectified = true;
+}
+
 patchBatchNormalization();
+patchRelu(tfl.layers.reLU({}));
+patchRelu(tfl.layers.activation({ activation: 'relu' }));

@@ -102,3 +102,34 @@ test("BatchNormalization in inference mode, and on cpu, keeps tfjs-layers' path"
   const cpu = await runOn('cpu', run(true));
   assert.ok(cpu.kernels.every((k) => k.kernel !== 'UnetBatchNormTrain'));
 });
+
+/** conv -> BN -> ReLU -> conv, and a BN whose output goes to a ReLU and to an Add (two consumers): one training
+ * step's output, every trainable weight's gradient and the moving statistics. */
+function reluModelStep(): tf.Tensor[] {
+  const input = tfl.input({ shape: [6, 6, 4] });
+  const conv = (name: string, seed: number) =>
+    tfl.layers.conv2d({ name, filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
+  const bn = (name: string) => tfl.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-3 });
+  const a = tfl.layers.reLU({ name: 'relu_a' }).apply(bn('bn_a').apply(conv('conv_a', 1).apply(input))) as tfl.SymbolicTensor;
+  const bOut = bn('bn_b').apply(conv('conv_b', 2).apply(a)) as tfl.SymbolicTensor;
+  const b = tfl.layers.activation({ name: 'relu_b', activation: 'relu' }).apply(bOut) as tfl.SymbolicTensor;
+  const sum = tfl.layers.add({ name: 'add' }).apply([b, bOut]) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: sum });
+  const x = randomTensor([3, 6, 6, 4], 81);
+  const dy = randomTensor([3, 6, 6, 8], 82);
+  const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, dy)) as tf.Scalar, weights);
+  const out = [value, ...weights.map((w) => grads[w.name]), ...model.nonTrainableWeights.map((w) => tf.clone(w.read()))];
+  model.dispose();
+  return out;
+}
+
+test("a ReLU layer that is a batch norm's only consumer is fused into it; one with a second consumer is not", async (t) => {
+  if (!available() || !nativeKernelNames.has('UnetBatchNormReluTrain')) return t.skip('the math family did not load');
+  await expectSameOnBackends('conv-BN-ReLU model step', reluModelStep, { expectNative: ['UnetBatchNormReluTrain', 'UnetBatchNormTrain'] });
+  const { kernels } = await runOn('native', reluModelStep);
+  const count = (k: string) => kernels.filter((r) => r.kernel === k).length;
+  assert.equal(count('UnetBatchNormReluTrain'), 1, 'bn_a + relu_a fused');
+  assert.equal(count('UnetBatchNormTrain'), 1, 'bn_b keeps its own output (the Add reads it too)');
+  assert.equal(count('Relu'), 1, 'relu_b still runs; relu_a does not');
+});

@@ -1,9 +1,11 @@
 // Batch normalisation in training mode over x[rows, C] (rows = N*H*W, NHWC), forward and backward, one
 // kernel each instead of TF.js's moments + FusedBatchNorm and their ~25-kernel gradient:
-//   batch_norm_train(x, gamma | null, beta | null, eps, y, mean, variance, C)
+//   batch_norm_train(x, gamma | null, beta | null, eps, y, mean, variance, C, relu?)
 //     mean = sum(x) / rows, variance = sum((x - mean)^2) / rows (biased, as tf.moments),
-//     y = beta + (x - mean) * gamma / sqrt(variance + eps)
-//   batch_norm_train_grad(dy, x, mean, variance, gamma | null, dmean | null, dvariance | null, eps, dx, dgamma, dbeta, C)
+//     y = beta + (x - mean) * gamma / sqrt(variance + eps), then max(0, y) with relu (a ReLU layer fused in)
+//   batch_norm_train_grad(dy, x, mean, variance, gamma | null, dmean | null, dvariance | null, eps, dx, dgamma, dbeta, C,
+//                         y | null)
+//     (with y, the output of a fused ReLU: dy is first masked by y > 0, ReLU's gradient, in the same sweeps)
 //     with r = 1 / sqrt(variance + eps), g = gamma (1 without), M = rows, S1 = sum(dy), S2 = sum(dy (x - mean)):
 //     dbeta = S1, dgamma = S2 r,
 //     dx = g r dy - g r^3 S2 / M (x - mean) - g r S1 / M + dmean / M + 2 dvariance / M (x - mean)
@@ -11,6 +13,7 @@
 // The sums run per thread over contiguous rows (float over blocks of 64 rows, then double), added in thread
 // order: results depend on the thread count only. The forward sums are shifted by each channel's first value,
 // so that a large mean does not cost the variance its precision.
+#include <algorithm>
 #include <vector>
 
 #include "elementwise.h"
@@ -55,20 +58,39 @@ void ChannelSums(int64_t rows, int64_t C, std::vector<double>& out1, std::vector
     }
 }
 
-// y[r, c] = a[c] * u[r, c] + b[c] * v[r, c] + d[c] over all rows, in parallel; v may be null (then b unused).
-void AffineRows(int64_t rows, int64_t C, const float* u, const float* v, const float* a, const float* b, const float* d,
-                const float* shift, float* y) {
+// y[r, c] = (u[r, c] - shift[c]) * a[c] + d[c] over all rows, in parallel; max(0, y) with relu.
+void NormalizeRows(int64_t rows, int64_t C, const float* u, const float* a, const float* d, const float* shift, bool relu,
+                   float* y) {
 #pragma omp parallel for schedule(static) if (rows * C > kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const float* __restrict ur = u + r * C;
     float* __restrict yr = y + r * C;
-    if (v == nullptr) {
+    if (relu) {
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) yr[c] = std::max(0.f, (ur[c] - shift[c]) * a[c] + d[c]);
+    } else {
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) yr[c] = (ur[c] - shift[c]) * a[c] + d[c];
-    } else {
-      const float* __restrict vr = v + r * C;
+    }
+  }
+}
+
+// dx[r, c] = a[c] * g[r, c] + b[c] * (x[r, c] - mean[c]) + d[c] over all rows, in parallel, where g = dy, or dy
+// masked by y > 0 when y (a fused ReLU's output) is given.
+void GradientRows(int64_t rows, int64_t C, const float* dy, const float* y, const float* x, const float* a, const float* b,
+                  const float* d, const float* mean, float* dx) {
+#pragma omp parallel for schedule(static) if (rows * C > kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* __restrict dyr = dy + r * C;
+    const float* __restrict xr = x + r * C;
+    float* __restrict dxr = dx + r * C;
+    if (y) {
+      const float* __restrict yr = y + r * C;
 #pragma omp simd
-      for (int64_t c = 0; c < C; c++) yr[c] = a[c] * ur[c] + b[c] * (vr[c] - shift[c]) + d[c];
+      for (int64_t c = 0; c < C; c++) dxr[c] = a[c] * (yr[c] > 0.f ? dyr[c] : 0.f) + b[c] * (xr[c] - mean[c]) + d[c];
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) dxr[c] = a[c] * dyr[c] + b[c] * (xr[c] - mean[c]) + d[c];
     }
   }
 }
@@ -93,6 +115,7 @@ Napi::Value batch_norm_train(const Napi::CallbackInfo& info) {
   float* y = Typed<float>(info, 4);
   float* mean = Typed<float>(info, 5);
   float* variance = Typed<float>(info, 6);
+  const bool relu = info.Length() > 8 && Bool(info, 8);
   const int64_t rows = n / C;
 
   std::vector<float> shift(x, x + C);
@@ -118,7 +141,7 @@ Napi::Value batch_norm_train(const Napi::CallbackInfo& info) {
     scale[c] = static_cast<float>(sc);
     offset[c] = static_cast<float>((beta ? beta[c] : 0.0) - d * sc);
   }
-  AffineRows(rows, C, x, nullptr, scale.data(), nullptr, offset.data(), k, y);
+  NormalizeRows(rows, C, x, scale.data(), offset.data(), k, relu, y);
   return env.Undefined();
 }
 UNET_KERNEL("batch_norm_train", batch_norm_train);
@@ -142,16 +165,29 @@ Napi::Value batch_norm_train_grad(const Napi::CallbackInfo& info) {
   float* dx = Typed<float>(info, 8);
   float* dgamma = Typed<float>(info, 9);
   float* dbeta = Typed<float>(info, 10);
+  const bool masked = info.Length() > 12 && !info[12].IsNull() && !info[12].IsUndefined();
+  Check(!masked || static_cast<int64_t>(Length(info, 12)) == n, env, "batch_norm_train_grad: y must hold rows x C values");
+  const float* y = masked ? Typed<float>(info, 12) : nullptr;
   const int64_t rows = n / C;
 
   std::vector<double> s1, s2;
   ChannelSums(rows, C, s1, s2, [&](int64_t r, float* b1, float* b2) {
     const float* __restrict dyr = dy + r * C;
     const float* __restrict xr = x + r * C;
+    if (y) {
+      const float* __restrict yr = y + r * C;
 #pragma omp simd
-    for (int64_t c = 0; c < C; c++) {
-      b1[c] += dyr[c];
-      b2[c] += dyr[c] * (xr[c] - mean[c]);
+      for (int64_t c = 0; c < C; c++) {
+        const float g = yr[c] > 0.f ? dyr[c] : 0.f;
+        b1[c] += g;
+        b2[c] += g * (xr[c] - mean[c]);
+      }
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) {
+        b1[c] += dyr[c];
+        b2[c] += dyr[c] * (xr[c] - mean[c]);
+      }
     }
   });
   std::vector<float> a(C), b(C), d(C);
@@ -164,7 +200,7 @@ Napi::Value batch_norm_train_grad(const Napi::CallbackInfo& info) {
     b[c] = static_cast<float>(-g * rs * rs * rs * s2[c] / rows + (dvariance ? 2.0 * dvariance[c] / rows : 0.0));
     d[c] = static_cast<float>(-g * rs * s1[c] / rows + (dmean ? static_cast<double>(dmean[c]) / rows : 0.0));
   }
-  AffineRows(rows, C, dy, x, a.data(), b.data(), d.data(), mean, dx);
+  GradientRows(rows, C, dy, y, x, a.data(), b.data(), d.data(), mean, dx);
   return env.Undefined();
 }
 UNET_KERNEL("batch_norm_train_grad", batch_norm_train_grad);

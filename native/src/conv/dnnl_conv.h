@@ -154,9 +154,10 @@ inline bool WinogradPays(const Geometry& g, Pass pass) {
   return shape && tiles >= 32 && std::min(g.c, g.o) >= minChannels && bytes <= (8 << 20);
 }
 
-// The algorithm to describe a primitive with (bf16 is always direct: oneDNN 2.6 has no bf16 Winograd).
-inline dnnl::algorithm AlgorithmFor(const Geometry& g, Pass pass, bool bf16) {
-  return !bf16 && WinogradPays(g, pass) ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
+// The algorithm to describe a primitive with; directOnly: bf16 (oneDNN 2.6 has no bf16 Winograd) or grouped
+// (depthwise) weights.
+inline dnnl::algorithm AlgorithmFor(const Geometry& g, Pass pass, bool directOnly) {
+  return !directOnly && WinogradPays(g, pass) ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
 }
 
 // An activation's descriptor for a primitive of that algorithm: NHWC for direct, oneDNN's choice (blocked) for
@@ -173,8 +174,8 @@ constexpr size_t kMaxWinogradScratchpad = 40u << 20;
 
 // Describes a primitive with make(algorithm): Winograd where it pays and oneDNN has it (else direct).
 template <typename Pd, typename Make>
-Pd WithAlgorithm(const Geometry& g, Pass pass, bool bf16, Make make) {
-  const dnnl::algorithm algorithm = AlgorithmFor(g, pass, bf16);
+Pd WithAlgorithm(const Geometry& g, Pass pass, bool directOnly, Make make) {
+  const dnnl::algorithm algorithm = AlgorithmFor(g, pass, directOnly);
   if (algorithm == dnnl::algorithm::convolution_winograd) {
     try {
       Pd pd = make(algorithm);

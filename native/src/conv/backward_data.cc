@@ -55,12 +55,7 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
     key.push_back(bf16);
     BackwardData& b = cache.Get(key, [&] { return MakeBackwardData(g, bf16); });
     b.w.In(w, wId);
-    memory diffDst = b.dy;
-    if (b.diffDstDesc != g.Y()) {
-      diffDst = Activations().Get(g.Y(), b.diffDstDesc, dy, dyId);
-    } else {
-      b.dy.set_data_handle(dy);
-    }
+    const memory diffDst = ReadAs(b.diffDstDesc, b.dy, dy, dyId);
     ranBf16 = b.bf16;
     {
       PhaseTimer t(Phases().compute);

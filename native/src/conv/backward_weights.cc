@@ -163,11 +163,8 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
     std::vector<int64_t> key = g.Key();
     key.push_back(bf16);
     BackwardWeights& b = cache.Get(key, [&] { return MakeBackwardWeights(g, bf16); });
-    memory src = b.x, diffDst = b.dy;
-    b.x.set_data_handle(x);
-    b.dy.set_data_handle(dy);
-    if (b.diffDstDesc != g.Y()) diffDst = Activations().Get(g.Y(), b.diffDstDesc, dy, dyId);
-    if (b.srcDesc != g.X()) src = Activations().Get(g.X(), b.srcDesc, x, xId);
+    const memory diffDst = ReadAs(b.diffDstDesc, b.dy, dy, dyId);
+    const memory src = ReadAs(b.srcDesc, b.x, x, xId);
     ranBf16 = b.bf16;
     b.dw.Out(dw);
     if (b.shares.size() > 1) {

@@ -373,8 +373,8 @@ class ActivationOut {
 
 // Copies of fp32 NHWC activations in the layout a primitive reads (bf16 NHWC, or fp32 blocked for Winograd), the
 // last few kept by tensor id: the gradient dz is read by the backward-data and the backward-weights primitives one
-// after the other, and converted once. At most
-// kPerShape buffers per shape, reused (fresh memory costs page faults here), least recently used first.
+// after the other, and converted once. At most kPerShape buffers per shape, reused (fresh memory costs page faults
+// here), least recently used first.
 class ActivationCopies {
  public:
   // The copy of the fp32 NHWC tensor `data` in `copyDesc` (the primitive's layout: bf16 NHWC or blocked, or fp32
@@ -429,6 +429,13 @@ class ActivationCopies {
 inline ActivationCopies& Activations() {
   static ActivationCopies a;
   return a;
+}
+
+// What a primitive reads for the fp32 NHWC tensor `data`: the tensor itself (through `user`, whose handle is set)
+// when the primitive reads fp32 NHWC, else its copy in `primDesc` (bf16, or Winograd's blocked layout).
+inline memory ReadAs(const memory::desc& primDesc, memory& user, float* data, uint64_t id) {
+  user.set_data_handle(data);
+  return primDesc == user.get_desc() ? user : Activations().Get(user.get_desc(), primDesc, data, id);
 }
 
 // A tensor id from JavaScript (a non-negative integer below 2^53; 0 = unknown).

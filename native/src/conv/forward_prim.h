@@ -75,13 +75,7 @@ bool RunForwardPrim(Cache<ForwardPrim>& cache, std::vector<int64_t> key, float* 
   key.push_back(bf16);
   ForwardPrim& f = cache.Get(key, make);
   f.w.In(w, wId);
-  memory src = f.x;
-  if (f.srcDesc != f.x.get_desc()) {
-    src = Activations().Get(f.x.get_desc(), f.srcDesc, x, xId);
-  } else {
-    f.x.set_data_handle(x);
-  }
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y.Into(y)},
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, ReadAs(f.srcDesc, f.x, x, xId)}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y.Into(y)},
                                        {DNNL_ARG_SCRATCHPAD, Scratchpad().For(f.scratchpadDesc)}};
   if (bias) {
     f.bias.set_data_handle(bias);

@@ -5,9 +5,10 @@
 // tfjs-layers builds every Conv2D on tf.fused.conv2d, which tfjs-core un-fuses into Conv2D + Add + Relu as soon as
 // gradients are recorded; without bias or activation it keeps FusedConv2D, whose gradient computes the input's and
 // the filter's gradients together whenever one is needed: the stem's gradient with respect to the image (9 ms of
-// a resnet34 step at 128x128) and the filter gradients of frozen layers above a trainable one. Patching the layer class (not each model) keeps model.json files standard Keras: a
-// saved model still says `Conv2D`, and any Conv2D layer, built here or loaded, takes the fast path. Layers that
-// do not qualify (no bias, another activation, dilation, channels-first) run tfjs-layers' own code unchanged.
+// a resnet34 step at 128x128) and the filter gradients of frozen layers above a trainable one. Patching the layer
+// class (not each model) keeps model.json files standard Keras: a saved model still says `Conv2D`, and any Conv2D
+// layer, built here or loaded, takes the fast path. Layers that do not qualify (another activation, ReLU without
+// bias, dilation, channels-first) run tfjs-layers' own code unchanged.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
@@ -42,10 +43,11 @@ function patchConv2D(): void {
       (f.padding === 'same' || f.padding === 'valid') &&
       x.rank === 4 &&
       x.dtype === 'float32';
-    if (qualifies && f.bias === null && activation === 'linear') {
+    if (!qualifies) return original.call(this, inputs, kwargs);
+    if (f.bias === null) {
+      if (activation !== 'linear') return original.call(this, inputs, kwargs);
       return tf.tidy(() => tf.conv2d(x as tf.Tensor4D, f.kernel.read() as tf.Tensor4D, [f.strides[0], f.strides[1]], f.padding as 'same' | 'valid'));
     }
-    if (!qualifies || f.bias === null) return original.call(this, inputs, kwargs);
     return tf.tidy(() =>
       convBiasRelu(x as tf.Tensor4D, f.kernel.read() as tf.Tensor4D, f.bias!.read() as tf.Tensor1D, {
         strides: [f.strides[0], f.strides[1]],

@@ -95,9 +95,10 @@ void GradientRows(int64_t rows, int64_t C, const float* dy, const float* y, cons
   }
 }
 
-const float* Optional(const Napi::CallbackInfo& info, size_t i, int64_t C, const char* name) {
+// Argument i: null / undefined / absent, or a Float32Array of `length` values (described as `what` in the error).
+const float* Optional(const Napi::CallbackInfo& info, size_t i, int64_t length, const char* name, const char* what = "C") {
   if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  Check(static_cast<int64_t>(Length(info, i)) == C, info.Env(), std::string(name) + " must hold C values");
+  Check(static_cast<int64_t>(Length(info, i)) == length, info.Env(), std::string(name) + " must hold " + what + " values");
   return Typed<float>(info, i);
 }
 
@@ -165,9 +166,7 @@ Napi::Value batch_norm_train_grad(const Napi::CallbackInfo& info) {
   float* dx = Typed<float>(info, 8);
   float* dgamma = Typed<float>(info, 9);
   float* dbeta = Typed<float>(info, 10);
-  const bool masked = info.Length() > 12 && !info[12].IsNull() && !info[12].IsUndefined();
-  Check(!masked || static_cast<int64_t>(Length(info, 12)) == n, env, "batch_norm_train_grad: y must hold rows x C values");
-  const float* y = masked ? Typed<float>(info, 12) : nullptr;
+  const float* y = Optional(info, 12, n, "y", "rows x C");
   const int64_t rows = n / C;
 
   std::vector<double> s1, s2;

@@ -1,7 +1,7 @@
 // The convolution algorithms the native kernels pick by geometry (native/src/conv): Winograd F(4x4, 3x3) where
-// WinogradPays (oneDNN's jit_wino_4x3, AVX-512 only: skipped with the reason elsewhere), and the forward pass
-// reading plain HWIO weights (oneDNN's gemm kernel) for output maps of at most 6x6. Each agrees with the cpu kernels,
-// and the shapes the rules leave out keep the blocked direct kernels.
+// WinogradPays (oneDNN's jit_wino_4x3, AVX-512 only: skipped with the reason elsewhere), and never oneDNN 2.6's GEMM
+// convolution, which corrupts the heap (dnnl_conv.h WithoutGemm; conv_heap.test.ts). Each agrees with the cpu
+// kernels, and the shapes the rules leave out keep the blocked direct kernels.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -106,20 +106,36 @@ test('shapes the rule leaves out stay direct: 16 channels, a stride, too few til
   }
 });
 
-test('the forward pass of an output map of at most 6x6 reads HWIO weights (gemm), and agrees with the cpu kernel', async () => {
+test('small output maps (the 4x4 and 2x2 stages of a ResNet) run no GEMM convolution in any pass, and agree with the cpu kernel', async () => {
   const cases: [number, number, number, number, number][] = [
     [2, 4, 64, 64, 1], // 4x4 -> 4x4
     [3, 8, 32, 48, 2], // 8x8 stride 2 -> 4x4
-    [2, 6, 16, 16, 1], // 6x6, the largest map the rule takes
+    [2, 2, 32, 32, 1], // 2x2
   ];
   for (const [n, h, c, o, stride] of cases) {
     await expectSameOnBackends(
       `[${n},${h},${h},${c}] -> ${o} stride ${stride}`,
-      () => tf.conv2d(randomTensor([n, h, h, c], 20 + h) as tf.Tensor4D, randomTensor([3, 3, c, o], 30 + h) as tf.Tensor4D, stride, 'same'),
-      { expectNative: ['Conv2D'] },
+      () => {
+        const f = (xv: tf.Tensor, wv: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, stride, 'same')));
+        const [dx, dw] = tf.grads(f)([randomTensor([n, h, h, c], 20 + h), randomTensor([3, 3, c, o], 30 + h)]);
+        return [dx, dw];
+      },
+      { expectNative: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] },
     );
-    assert.match(implOf('Conv2D', n, h, h, c, o) ?? 'none', /gemm/, `[${n},${h},${h},${c}] -> ${o}`);
+    for (const kernel of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'])
+      assert.doesNotMatch(implOf(kernel, n, h, h, c, o) ?? 'none', /^(?!brg).*gemm/, `${kernel} [${n},${h},${h},${c}] -> ${o}`);
   }
-  tf.dispose(tf.conv2d(randomTensor([2, 7, 7, 16], 40) as tf.Tensor4D, randomTensor([3, 3, 16, 16], 41) as tf.Tensor4D, 1, 'same'));
-  assert.doesNotMatch(implOf('Conv2D', 2, 7, 7, 16, 16) ?? 'none', /gemm/, '7x7 stays blocked');
+});
+
+test('the forward pass of an output map of at most 4x4 runs the jit direct kernel of oneDNN, not brgconv', { skip }, () => {
+  for (const [n, h, c, o, stride] of [
+    [2, 4, 64, 64, 1], // 4x4
+    [2, 2, 32, 32, 1], // 2x2
+    [2, 8, 32, 48, 2], // 8x8 stride 2 -> 4x4
+  ]) {
+    tf.dispose(tf.conv2d(randomTensor([n, h, h, c], 50 + h) as tf.Tensor4D, randomTensor([3, 3, c, o], 60 + h) as tf.Tensor4D, stride, 'same'));
+    assert.match(implOf('Conv2D', n, h, h, c, o) ?? 'none', /^jit:avx512/, `[${n},${h},${h},${c}] -> ${o} stride ${stride}`);
+  }
+  tf.dispose(tf.conv2d(randomTensor([2, 8, 8, 64], 70) as tf.Tensor4D, randomTensor([3, 3, 64, 64], 71) as tf.Tensor4D, 1, 'same'));
+  assert.doesNotMatch(implOf('Conv2D', 2, 8, 8, 64, 64) ?? 'none', /^jit:avx512_core$/, '8x8 keeps the first choice of oneDNN');
 });

@@ -33,7 +33,7 @@ BackwardData MakeBackwardData(const Geometry& g, bool bf16) {
   RecordImpl("Conv2DBackpropInput", g.Key(), pd.impl_info_str(), used);
   return BackwardData{dnnl::convolution_backward_data(pd),
                       memory(g.Y(), Engine(), nullptr),
-                      Staged(g.WUser(), pd.weights_desc(), true),
+                      Staged(g.WUser(), pd.weights_desc(), true, IsWinograd(pd.impl_info_str())),
                       ActivationOut(g.X(), pd.diff_src_desc()),
                       used,
                       pd.diff_dst_desc(),
@@ -54,12 +54,12 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
     std::vector<int64_t> key = g.Key();
     key.push_back(bf16);
     BackwardData& b = cache.Get(key, [&] { return MakeBackwardData(g, bf16); });
-    b.w.In(w, wId);
+    const memory weights = b.w.In(w, wId);
     const memory diffDst = ReadAs(b.diffDstDesc, b.dy, dy, dyId);
     ranBf16 = b.bf16;
     {
       PhaseTimer t(Phases().compute);
-      b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, b.w.prim}, {DNNL_ARG_DIFF_SRC, b.dx.Into(dx)},
+      b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, b.dx.Into(dx)},
                                 {DNNL_ARG_SCRATCHPAD, Scratchpad().For(b.scratchpadDesc)}});
     }
     b.dx.Flush();

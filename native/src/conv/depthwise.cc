@@ -79,15 +79,15 @@ Napi::Value DepthwiseBackwardData(const Napi::CallbackInfo& info) {
     BackwardData& b = cache.Get(KeyOf(g, m), [&] {
       dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.X(), GroupedAny(g, m), g.Y(),
                                               g.Strides(), g.Dilations(), g.PadL(), g.PadR());
-      dnnl::convolution_backward_data::primitive_desc pd(d, Engine(), GroupedForwardHint(g, m));
+      const auto pd = WithoutGemm(dnnl::convolution_backward_data::primitive_desc(d, Engine(), GroupedForwardHint(g, m)));
       return BackwardData{dnnl::convolution_backward_data(pd), memory(g.Y(), Engine(), nullptr),
                           memory(g.X(), Engine(), nullptr), Staged(GroupedUser(g, m), pd.weights_desc(), true)};
     });
-    b.w.In(w);
+    const memory weights = b.w.In(w);
     b.dy.set_data_handle(dy);
     b.dx.set_data_handle(dx);
     PhaseTimer t(Phases().compute);
-    b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, b.dy}, {DNNL_ARG_WEIGHTS, b.w.prim}, {DNNL_ARG_DIFF_SRC, b.dx}});
+    b.prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, b.dy}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, b.dx}});
     Stream().wait();
   });
 }
@@ -110,7 +110,7 @@ Napi::Value DepthwiseBackwardWeights(const Napi::CallbackInfo& info) {
     BackwardWeights& b = cache.Get(KeyOf(g, m), [&] {
       dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.X(), GroupedAny(g, m), g.Y(),
                                                  g.Strides(), g.Dilations(), g.PadL(), g.PadR());
-      dnnl::convolution_backward_weights::primitive_desc pd(d, Engine(), GroupedForwardHint(g, m));
+      const auto pd = WithoutGemm(dnnl::convolution_backward_weights::primitive_desc(d, Engine(), GroupedForwardHint(g, m)));
       return BackwardWeights{dnnl::convolution_backward_weights(pd), memory(g.X(), Engine(), nullptr),
                              memory(g.Y(), Engine(), nullptr), Staged(GroupedUser(g, m), pd.diff_weights_desc(), false)};
     });

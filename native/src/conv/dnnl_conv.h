@@ -160,6 +160,8 @@ inline dnnl::algorithm AlgorithmFor(const Geometry& g, Pass pass, bool directOnl
   return !directOnly && WinogradPays(g, pass) ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
 }
 
+inline bool IsWinograd(const std::string& impl) { return impl.find("wino") != std::string::npos; }
+
 // An activation's descriptor for a primitive of that algorithm: NHWC for direct, oneDNN's choice (blocked) for
 // Winograd.
 inline memory::desc ActivationDesc(const memory::desc& nhwc, dnnl::algorithm algorithm) {
@@ -167,12 +169,54 @@ inline memory::desc ActivationDesc(const memory::desc& nhwc, dnnl::algorithm alg
                                                             : nhwc;
 }
 
+// oneDNN's reference implementations ("ref:any", "gemm:ref") are correct but tens of times slower than its
+// jit ones; a bf16 primitive that only has those (e.g. 3 input channels on some CPUs) runs in fp32 instead.
+inline bool IsReference(const std::string& impl) { return impl.rfind("ref", 0) == 0 || impl.find(":ref") != std::string::npos; }
+
 // Winograd's workspace (transformed tiles and weights, per thread) lives in the shared scratchpad, which keeps its
 // largest size: a primitive that would need more than this runs direct instead (resnet34's 768 -> 256 weight
 // gradient asks 98 MB; the others 7-40 MB).
 constexpr size_t kMaxWinogradScratchpad = 40u << 20;
 
-// Describes a primitive with make(algorithm): Winograd where it pays and oneDNN has it (else direct).
+// oneDNN 2.6's GEMM-based convolutions ("gemm:jit") can corrupt the malloc heap: resnet18/34 and mobilenetv2
+// steps, whose 4x4 and 2x2 maps got gemm:jit for their forward with HWIO weights, aborted with "corrupted size vs.
+// prev_size" inside oneDNN whenever the heap's layout changed (node --cpu-prof, test/engine/conv_heap.test.ts); the
+// output and scratchpad stayed within bounds, so the overflow is in the GEMM's own buffers (oneDNN v3.11.2 lists a
+// fix for "a potential heap corruption in f32 GEMM kernels on x64 CPUs"; its bf16 GEMMs share the driver, so they are
+// avoided too). A primitive descriptor that lands on one moves on to oneDNN's next implementation that is neither a
+// GEMM nor a reference kernel; only when there is none does it keep the first. brgconv (batch-reduce GEMM) is a
+// different kernel and stays.
+inline bool IsGemm(const std::string& impl) { return impl.find("gemm") != std::string::npos && impl.find("brg") == std::string::npos; }
+
+template <typename Pd>
+Pd WithoutGemm(Pd pd) {
+  if (!IsGemm(pd.impl_info_str())) return pd;
+  Pd first = pd;
+  while (pd.next_impl()) {
+    const std::string impl = pd.impl_info_str();
+    if (!IsGemm(impl) && !IsReference(impl)) return pd;
+  }
+  return first;
+}
+
+// Forward passes with output maps of at most 4x4 (a ResNet's last stage at 128x128 and below): oneDNN's first choice,
+// brgconv, is 1.5-2.5x slower there than its plain jit direct kernel (batch 8, 512 -> 512, Zen 5, 2 threads: 2.5 vs
+// 1.7 ms at 4x4, 1.0 vs 0.4 ms at 2x2; from 8x8 up brgconv is as fast or faster), so such a primitive moves on to
+// the next jit implementation when oneDNN has one.
+inline bool SmallMap(const Geometry& g) { return g.oh * g.ow <= 16; }
+
+template <typename Pd>
+Pd DirectJitForSmallMaps(Pd pd, const Geometry& g) {
+  if (!SmallMap(g) || std::string(pd.impl_info_str()).rfind("brg", 0) != 0) return pd;
+  Pd first = pd;
+  while (pd.next_impl()) {
+    if (std::string(pd.impl_info_str()).rfind("jit:avx512", 0) == 0) return pd;
+  }
+  return first;
+}
+
+// Describes a primitive with make(algorithm): Winograd where it pays and oneDNN has it (else direct), never a GEMM
+// where oneDNN has something else.
 template <typename Pd, typename Make>
 Pd WithAlgorithm(const Geometry& g, Pass pass, bool directOnly, Make make) {
   const dnnl::algorithm algorithm = AlgorithmFor(g, pass, directOnly);
@@ -184,7 +228,7 @@ Pd WithAlgorithm(const Geometry& g, Pass pass, bool directOnly, Make make) {
       // not implemented for these sizes or this CPU: direct below
     }
   }
-  return make(dnnl::algorithm::convolution_direct);
+  return WithoutGemm(make(dnnl::algorithm::convolution_direct));
 }
 
 // The forward descriptor that backward primitives need as a hint (bf16: bf16 src and weights, fp32 dst), with
@@ -198,9 +242,6 @@ inline dnnl::convolution_forward::primitive_desc ForwardHint(const Geometry& g, 
   return dnnl::convolution_forward::primitive_desc(d, UserScratchpad(), Engine());
 }
 
-// oneDNN's reference implementations ("ref:any", "gemm:ref") are correct but tens of times slower than its
-// jit ones; a bf16 primitive that only has those (e.g. 3 input channels on some CPUs) runs in fp32 instead.
-inline bool IsReference(const std::string& impl) { return impl.rfind("ref", 0) == 0 || impl.find(":ref") != std::string::npos; }
 
 // Which implementations the conv kernels created (kernel, geometry, impl, bf16), for benchmarks and tests.
 struct ImplRecord {
@@ -298,36 +339,120 @@ class Cache {
   std::unordered_map<std::vector<int64_t>, std::unique_ptr<Entry>, KeyHash> map_;
 };
 
+// Copies of fp32 tensors in the layout a primitive reads, the last few kept by tensor id (TF.js tensors are immutable:
+// the same id means the same values). At most `perShape` buffers per (layout, copy layout) pair, reused (fresh memory
+// costs page faults here): first one whose copy was read again since, then the least recently used; the conversions
+// are timed as `phase`.
+class CopiesById {
+ public:
+  CopiesById(int perShape, size_t maxSlots, double PhaseTimes::*phase) : perShape_(perShape), maxSlots_(maxSlots), phase_(phase) {}
+
+  // The copy of the fp32 tensor `data` (laid out as f32Desc) in copyDesc (id 0: unknown identity, always converted).
+  memory Get(const memory::desc& f32Desc, const memory::desc& copyDesc, float* data, uint64_t id) {
+    Slot* hit = nullptr;
+    Slot* victim = nullptr;  // the least recently used slot, one already read again (a hit) first
+    int sameShape = 0;
+    for (auto& s : slots_) {
+      if (s->f32Desc != f32Desc || s->copyDesc != copyDesc) continue;
+      sameShape++;
+      if (id != 0 && s->id == id) hit = s.get();
+      if (!victim || s->reread > victim->reread || (s->reread == victim->reread && s->used < victim->used)) victim = s.get();
+    }
+    clock_++;
+    if (hit) {
+      hit->used = clock_;
+      hit->reread = true;
+      return hit->copy;
+    }
+    // A new buffer only while every one of this shape still waits for its second reader (a step's forward pass
+    // holds one per layer until backward-data), up to perShape.
+    if (sameShape < perShape_ && !(victim && victim->reread)) {
+      if (slots_.size() >= maxSlots_) slots_.clear(), victim = nullptr;
+      auto s = std::make_unique<Slot>();
+      s->f32Desc = f32Desc;
+      s->copyDesc = copyDesc;
+      s->user = memory(f32Desc, Engine(), nullptr);
+      s->copy = memory(copyDesc, Engine());
+      s->reorder = dnnl::reorder(s->user, s->copy);
+      victim = s.get();
+      slots_.push_back(std::move(s));
+    }
+    victim->user.set_data_handle(data);
+    PhaseTimer t(Phases().*phase_);
+    victim->reorder.execute(Stream(), victim->user, victim->copy);
+    victim->id = id;
+    victim->used = clock_;
+    victim->reread = false;
+    return victim->copy;
+  }
+
+ private:
+  struct Slot {
+    memory::desc f32Desc, copyDesc;
+    memory user, copy;
+    dnnl::reorder reorder;
+    uint64_t id = 0, used = 0;
+    bool reread = false;  // read again since converted: its second reader is done, or it repeats (inference)
+  };
+  const int perShape_;
+  const size_t maxSlots_;
+  double PhaseTimes::*phase_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  uint64_t clock_ = 0;
+};
+
+// Activations in bf16 or Winograd's blocked layout: the gradient dz is read by the backward-data and the
+// backward-weights primitives one after the other, and converted once.
+inline CopiesById& Activations() {
+  static CopiesById a(3, 96, &PhaseTimes::activations);
+  return a;
+}
+
+// Weights in the blocked layout that both passes of a Winograd layer read (its forward and backward-data primitives
+// want the same one): converted once per step instead of twice, for a copy per layer (resnet34: ~43 MB). Up to 32
+// layers of one shape (resnet34 has 12 of 256 -> 256).
+inline CopiesById& SharedWeights() {
+  static CopiesById w(32, 256, &PhaseTimes::weights);
+  return w;
+}
+
 // A memory object of the given layout that either aliases the user's buffer (same layout) or owns
-// a buffer of oneDNN's preferred layout, with the reorder between the two.
+// a buffer of oneDNN's preferred layout, with the reorder between the two. Inputs that are shared by id (a Winograd
+// layer's weights, read by two primitives) come from SharedWeights() instead of a buffer of their own.
 struct Staged {
   memory user;          // the TF.js tensor (handle set per call)
-  memory prim;          // what the primitive reads or writes (== user when no reorder)
+  memory prim;          // what the primitive reads or writes (== user when no reorder; unused when shared)
   dnnl::reorder reorder;
   bool reorders = false;
+  bool shared = false;
 
   uint64_t holds = 0;  // the id of the tensor whose values prim holds (inputs; 0 = none)
 
-  // toPrim: user -> prim (an input); otherwise prim -> user (an output).
-  Staged(const memory::desc& userDesc, const memory::desc& primDesc, bool toPrim)
-      : user(userDesc, Engine(), nullptr) {
+  // toPrim: user -> prim (an input); otherwise prim -> user (an output). shared: an input kept in SharedWeights().
+  Staged(const memory::desc& userDesc, const memory::desc& primDesc, bool toPrim, bool sharedById = false)
+      : user(userDesc, Engine(), nullptr), primDesc_(primDesc) {
     reorders = userDesc != primDesc;
     if (!reorders) {
       prim = user;
       return;
     }
+    shared = toPrim && sharedById;
+    if (shared) return;
     prim = memory(primDesc, Engine());
     reorder = toPrim ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
   }
 
-  // id: the tensor's identity (0 = unknown): when prim already holds that tensor's values the reorder is skipped.
-  void In(float* data, uint64_t id = 0) {
+  // The input in the primitive's layout. id: the tensor's identity (0 = unknown): when prim already holds that
+  // tensor's values the reorder is skipped.
+  memory In(float* data, uint64_t id = 0) {
     user.set_data_handle(data);
-    if (!reorders) return;
-    if (id != 0 && id == holds) return;
+    if (!reorders) return prim;
+    if (shared) return SharedWeights().Get(user.get_desc(), primDesc_, data, id);
+    if (id != 0 && id == holds) return prim;
     PhaseTimer t(Phases().weights);
     reorder.execute(Stream(), user, prim);
     holds = id;
+    return prim;
   }
   void Out(float* data) { user.set_data_handle(data); }
   void Flush() {
@@ -335,6 +460,9 @@ struct Staged {
     PhaseTimer t(Phases().gradients);
     reorder.execute(Stream(), prim, user);
   }
+
+ private:
+  memory::desc primDesc_;
 };
 
 // An activation a primitive writes in a blocked layout (Winograd's y or dx), copied to the NHWC tensor after the
@@ -371,65 +499,6 @@ class ActivationOut {
   dnnl::reorder reorder_;
 };
 
-// Copies of fp32 NHWC activations in the layout a primitive reads (bf16 NHWC, or fp32 blocked for Winograd), the
-// last few kept by tensor id: the gradient dz is read by the backward-data and the backward-weights primitives one
-// after the other, and converted once. At most kPerShape buffers per shape, reused (fresh memory costs page faults
-// here), least recently used first.
-class ActivationCopies {
- public:
-  // The copy of the fp32 NHWC tensor `data` in `copyDesc` (the primitive's layout: bf16 NHWC or blocked, or fp32
-  // blocked; id 0: unknown identity, always converted).
-  memory Get(const memory::desc& f32Desc, const memory::desc& copyDesc, float* data, uint64_t id) {
-    Slot* hit = nullptr;
-    Slot* victim = nullptr;
-    int sameShape = 0;
-    for (auto& s : slots_) {
-      if (s->f32Desc != f32Desc || s->copyDesc != copyDesc) continue;
-      sameShape++;
-      if (id != 0 && s->id == id) hit = s.get();
-      if (!victim || s->used < victim->used) victim = s.get();
-    }
-    clock_++;
-    if (hit) {
-      hit->used = clock_;
-      return hit->copy;
-    }
-    if (sameShape < kPerShape) {
-      if (slots_.size() >= kMaxSlots) slots_.clear(), victim = nullptr;
-      auto s = std::make_unique<Slot>();
-      s->f32Desc = f32Desc;
-      s->copyDesc = copyDesc;
-      s->user = memory(f32Desc, Engine(), nullptr);
-      s->copy = memory(copyDesc, Engine());
-      s->reorder = dnnl::reorder(s->user, s->copy);
-      victim = s.get();
-      slots_.push_back(std::move(s));
-    }
-    victim->user.set_data_handle(data);
-    PhaseTimer t(Phases().activations);
-    victim->reorder.execute(Stream(), victim->user, victim->copy);
-    victim->id = id;
-    victim->used = clock_;
-    return victim->copy;
-  }
-
- private:
-  static constexpr int kPerShape = 3;
-  static constexpr size_t kMaxSlots = 96;
-  struct Slot {
-    memory::desc f32Desc, copyDesc;
-    memory user, copy;
-    dnnl::reorder reorder;
-    uint64_t id = 0, used = 0;
-  };
-  std::vector<std::unique_ptr<Slot>> slots_;
-  uint64_t clock_ = 0;
-};
-
-inline ActivationCopies& Activations() {
-  static ActivationCopies a;
-  return a;
-}
 
 // What a primitive reads for the fp32 NHWC tensor `data`: the tensor itself (through `user`, whose handle is set)
 // when the primitive reads fp32 NHWC, else its copy in `primDesc` (bf16, or Winograd's blocked layout).

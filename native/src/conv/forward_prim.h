@@ -31,11 +31,6 @@ inline ForwardPrim MakeForwardPrim(const Geometry& g, const memory::desc& wUser,
   attr.set_post_ops(po);
   bool used = false;
   const bool dense = wAny.dims().size() == 4;  // grouped (depthwise) weights have 5 dims
-  // Output maps of at most 6x6 (a ResNet's last stage at 128x128 and below): oneDNN's blocked direct kernels tile the
-  // output map and are 1.1-3x slower there than its gemm kernel reading HWIO weights as they are, without a reorder
-  // (fp32: measured on 128-1024 channels, batch 2-16; bf16: resnet34's step 20-28 ms faster). The backward passes
-  // stay faster blocked.
-  const bool plainWeights = dense && g.oh * g.ow <= 36;
   auto pd = Bf16OrFp32<dnnl::convolution_forward::primitive_desc>(bf16, [&](bool b) {
     const dt in = b ? dt::bf16 : dt::f32;
     return WithAlgorithm<dnnl::convolution_forward::primitive_desc>(g, Pass::kForward, b || !dense, [&](dnnl::algorithm a) {
@@ -43,19 +38,17 @@ inline ForwardPrim MakeForwardPrim(const Geometry& g, const memory::desc& wUser,
       // change at every step); for training they stay in a plain blocked layout.
       const auto prop = a == dnnl::algorithm::convolution_winograd ? dnnl::prop_kind::forward_training
                                                                    : dnnl::prop_kind::forward_inference;
-      const memory::desc weights = plainWeights && a == dnnl::algorithm::convolution_direct
-                                       ? memory::desc(wAny.dims(), in, tag::hwio)
-                                       : memory::desc(wAny.dims(), in, tag::any);
-      dnnl::convolution_forward::desc d(prop, a, ActivationDesc(g.X(in), a), weights, biasDesc, ActivationDesc(g.Y(), a),
+      dnnl::convolution_forward::desc d(prop, a, ActivationDesc(g.X(in), a), memory::desc(wAny.dims(), in, tag::any), biasDesc, ActivationDesc(g.Y(), a),
                                         g.Strides(), g.Dilations(), g.PadL(), g.PadR());
-      return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+      dnnl::convolution_forward::primitive_desc pd(d, attr, Engine());
+      return dense && a == dnnl::algorithm::convolution_direct ? DirectJitForSmallMaps(pd, g) : pd;
     });
   }, &used);
   RecordImpl(kernel, g.Key(), pd.impl_info_str(), used);
   return ForwardPrim{dnnl::convolution_forward(pd),
                      memory(g.X(), Engine(), nullptr),
                      hasBias ? memory(biasDesc, Engine(), nullptr) : memory(),
-                     Staged(wUser, pd.weights_desc(), true),
+                     Staged(wUser, pd.weights_desc(), true, IsWinograd(pd.impl_info_str())),
                      ActivationOut(g.Y(), pd.dst_desc()),
                      used,
                      pd.src_desc(),
@@ -74,8 +67,7 @@ bool RunForwardPrim(Cache<ForwardPrim>& cache, std::vector<int64_t> key, float* 
   key.push_back(alphaBits);
   key.push_back(bf16);
   ForwardPrim& f = cache.Get(key, make);
-  f.w.In(w, wId);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, ReadAs(f.srcDesc, f.x, x, xId)}, {DNNL_ARG_WEIGHTS, f.w.prim}, {DNNL_ARG_DST, f.y.Into(y)},
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, ReadAs(f.srcDesc, f.x, x, xId)}, {DNNL_ARG_WEIGHTS, f.w.In(w, wId)}, {DNNL_ARG_DST, f.y.Into(y)},
                                        {DNNL_ARG_SCRATCHPAD, Scratchpad().For(f.scratchpadDesc)}};
   if (bias) {
     f.bias.set_data_handle(bias);

@@ -199,7 +199,7 @@ Pd WithoutGemm(Pd pd) {
   return first;
 }
 
-// Forward passes with output maps of at most 4x4 (a ResNet's last stage at 128x128 and below): oneDNN's first choice,
+// fp32 forward passes with output maps of at most 4x4 (a ResNet's last stage at 128x128 and below): oneDNN's first choice,
 // brgconv, is 1.5-2.5x slower there than its plain jit direct kernel (batch 8, 512 -> 512, Zen 5, 2 threads: 2.5 vs
 // 1.7 ms at 4x4, 1.0 vs 0.4 ms at 2x2; from 8x8 up brgconv is as fast or faster), so such a primitive moves on to
 // the next jit implementation when oneDNN has one.

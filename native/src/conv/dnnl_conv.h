@@ -188,15 +188,19 @@ constexpr size_t kMaxWinogradScratchpad = 40u << 20;
 // different kernel and stays.
 inline bool IsGemm(const std::string& impl) { return impl.find("gemm") != std::string::npos && impl.find("brg") == std::string::npos; }
 
+// pd moved on to oneDNN's next implementation whose name `accept`s, or pd itself when none does.
+template <typename Pd, typename Accept>
+Pd NextImplWhere(Pd pd, Accept accept) {
+  const Pd first = pd;
+  while (pd.next_impl())
+    if (accept(std::string(pd.impl_info_str()))) return pd;
+  return first;
+}
+
 template <typename Pd>
 Pd WithoutGemm(Pd pd) {
   if (!IsGemm(pd.impl_info_str())) return pd;
-  Pd first = pd;
-  while (pd.next_impl()) {
-    const std::string impl = pd.impl_info_str();
-    if (!IsGemm(impl) && !IsReference(impl)) return pd;
-  }
-  return first;
+  return NextImplWhere(pd, [](const std::string& impl) { return !IsGemm(impl) && !IsReference(impl); });
 }
 
 // fp32 forward passes with output maps of at most 4x4 (a ResNet's last stage at 128x128 and below): oneDNN's first choice,
@@ -208,11 +212,7 @@ inline bool SmallMap(const Geometry& g) { return g.oh * g.ow <= 16; }
 template <typename Pd>
 Pd DirectJitForSmallMaps(Pd pd, const Geometry& g) {
   if (!SmallMap(g) || std::string(pd.impl_info_str()).rfind("brg", 0) != 0) return pd;
-  Pd first = pd;
-  while (pd.next_impl()) {
-    if (std::string(pd.impl_info_str()).rfind("jit:avx512", 0) == 0) return pd;
-  }
-  return first;
+  return NextImplWhere(pd, [](const std::string& impl) { return impl.rfind("jit:avx512", 0) == 0; });
 }
 
 // Describes a primitive with make(algorithm): Winograd where it pays and oneDNN has it (else direct), never a GEMM
@@ -241,7 +241,6 @@ inline dnnl::convolution_forward::primitive_desc ForwardHint(const Geometry& g, 
                                     g.PadR());
   return dnnl::convolution_forward::primitive_desc(d, UserScratchpad(), Engine());
 }
-
 
 // Which implementations the conv kernels created (kernel, geometry, impl, bf16), for benchmarks and tests.
 struct ImplRecord {
@@ -498,7 +497,6 @@ class ActivationOut {
   bool reorders_;
   dnnl::reorder reorder_;
 };
-
 
 // What a primitive reads for the fp32 NHWC tensor `data`: the tensor itself (through `user`, whose handle is set)
 // when the primitive reads fp32 NHWC, else its copy in `primDesc` (bf16, or Winograd's blocked layout).

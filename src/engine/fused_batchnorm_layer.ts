@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import { NATIVE, nativeKernelNames } from './backend.js';
-import { BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './kernels/math/batchnorm_training.js';
+import { BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, MOVING_AVERAGES } from './kernels/math/batchnorm_training.js';
 import { batchNormTraining } from './ops/batch_norm_training.js';
 
 /** The fields of tfjs-layers' BatchNormalization that decide the path (public on the instance, untyped). */
@@ -50,12 +50,17 @@ function reluIsOnlyConsumer(layer: tfl.layers.Layer): boolean {
 /** Outputs of batch norms with a fused ReLU: the ReLU layer that consumes one passes it on. */
 const rectified = new WeakSet<tf.Tensor>();
 
-/** tfjs-layers' doMovingAverage: variable -= (variable - value) * (1 - momentum). */
-function movingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
+/**
+ * tfjs-layers' doMovingAverage (variable -= (variable - value) * (1 - momentum)) for both statistics, as one kernel
+ * without a gradient (kernels/math/batchnorm_training.ts): the three ops per statistic would each be recorded on the
+ * training step's tape.
+ */
+function updateMovingStatistics(f: BatchNormFields, mean: tf.Tensor, variance: tf.Tensor): void {
   tf.tidy(() => {
-    const decay = 1 - momentum;
-    const orig = variable.read();
-    variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));
+    const inputs = { movingMean: f.movingMean.read(), movingVariance: f.movingVariance.read(), mean, variance };
+    const [m, v] = tf.engine().runKernel(MOVING_AVERAGES, inputs, { momentum: f.momentum }) as tf.Tensor[];
+    f.movingMean.write(m);
+    f.movingVariance.write(v);
   });
 }
 
@@ -64,7 +69,7 @@ function patchBatchNormalization(): void {
   const proto = Object.getPrototypeOf(probe) as { call: Call; __unetFused?: boolean };
   if (proto.__unetFused) return;
   const original = proto.call;
-  const available = nativeKernelNames.has(BATCH_NORM_TRAIN) && nativeKernelNames.has(BATCH_NORM_TRAIN_GRAD);
+  const available = nativeKernelNames.has(BATCH_NORM_TRAIN) && nativeKernelNames.has(BATCH_NORM_TRAIN_GRAD) && nativeKernelNames.has(MOVING_AVERAGES);
   const reluAvailable = available && nativeKernelNames.has(BATCH_NORM_RELU_TRAIN);
   proto.call = function (this: tfl.layers.Layer, inputs, kwargs) {
     const f = this as unknown as BatchNormFields;
@@ -83,8 +88,7 @@ function patchBatchNormalization(): void {
     const relu = reluAvailable && reluIsOnlyConsumer(this);
     const y = tf.tidy(() => {
       const [out, mean, variance] = batchNormTraining(x, f.gamma!.read() as tf.Tensor1D, f.beta!.read() as tf.Tensor1D, f.epsilon, relu);
-      movingAverage(f.movingMean, mean, f.momentum);
-      movingAverage(f.movingVariance, variance, f.momentum);
+      updateMovingStatistics(f, mean, variance);
       return out;
     });
     if (relu) rectified.add(y);

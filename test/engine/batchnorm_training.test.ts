@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import { nativeKernelNames } from '../../src/engine/index.js';
+import { MOVING_AVERAGES } from '../../src/engine/kernels/math/batchnorm_training.js';
 import { batchNormTraining } from '../../src/engine/ops/batch_norm_training.js';
 import { expectSameOnBackends, maxRelativeError, randomTensor, runOn } from './harness.js';
 
@@ -132,4 +133,20 @@ test("a ReLU layer that is a batch norm's only consumer is fused into it; one wi
   assert.equal(count('UnetBatchNormReluTrain'), 1, 'bn_a + relu_a fused');
   assert.equal(count('UnetBatchNormTrain'), 1, 'bn_b keeps its own output (the Add reads it too)');
   assert.equal(count('Relu'), 1, 'relu_b still runs; relu_a does not');
+});
+
+test('the moving statistics update in one kernel rounds as tfjs-layers three ops do (bit for bit)', async (t) => {
+  if (!nativeKernelNames.has(MOVING_AVERAGES)) return t.skip('the math family did not load');
+  const { outputs } = await runOn('native', () => {
+    const c = 37;
+    const m = randomTensor([c], 5, -3, 3);
+    const v = randomTensor([c], 6, 0.01, 40);
+    const mean = randomTensor([c], 7, -3, 3);
+    const variance = randomTensor([c], 8, 0.01, 40);
+    const momentum = 0.99;
+    const [m1, v1] = tf.engine().runKernel(MOVING_AVERAGES, { movingMean: m, movingVariance: v, mean, variance }, { momentum }) as tf.Tensor[];
+    const update = (x: tf.Tensor, value: tf.Tensor) => tf.sub(x, tf.mul(tf.sub(x, value), 1 - momentum));
+    return [tf.concat([m1, v1]), tf.concat([update(m, mean), update(v, variance)])];
+  });
+  assert.deepEqual(Array.from(outputs[0].values), Array.from(outputs[1].values), 'one kernel and three ops agree bit for bit');
 });

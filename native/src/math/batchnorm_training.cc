@@ -204,6 +204,26 @@ Napi::Value batch_norm_train_grad(const Napi::CallbackInfo& info) {
 }
 UNET_KERNEL("batch_norm_train_grad", batch_norm_train_grad);
 
+// moving_averages(movingMean, movingVariance, mean, variance, decay, newMean, newVariance), all C values:
+// new = m - (m - value) * decay, each operation rounded to float32 as tfjs-layers' three kernels round it (no FMA).
+__attribute__((optimize("fp-contract=off"))) void MovingAverage(int64_t n, const float* m, const float* value, float decay, float* out) {
+  for (int64_t i = 0; i < n; i++) {
+    const float change = (m[i] - value[i]) * decay;
+    out[i] = m[i] - change;
+  }
+}
+
+Napi::Value moving_averages(const Napi::CallbackInfo& info) {
+  const int64_t n = static_cast<int64_t>(Length(info, 0));
+  for (size_t i : {1, 2, 3, 5, 6})
+    Check(static_cast<int64_t>(Length(info, i)) == n, info.Env(), "moving_averages: the statistics must all hold C values");
+  const float decay = static_cast<float>(Num(info, 4));
+  MovingAverage(n, Typed<float>(info, 0), Typed<float>(info, 2), decay, Typed<float>(info, 5));
+  MovingAverage(n, Typed<float>(info, 1), Typed<float>(info, 3), decay, Typed<float>(info, 6));
+  return info.Env().Undefined();
+}
+UNET_KERNEL("moving_averages", moving_averages);
+
 }  // namespace
 }  // namespace math
 }  // namespace unet

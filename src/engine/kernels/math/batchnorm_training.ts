@@ -4,14 +4,19 @@
 // - UnetBatchNormReluTrain: the same with a ReLU fused in (y = max(0, batch norm));
 // - UnetBatchNormTrainGrad: dy, x, mean, variance, scale, dmean, dvariance, and y when a ReLU was fused in (dy is
 //   masked by y > 0 first) -> dx, dscale[C], doffset[C].
-// Both take float32 tensors whose last axis is the channel axis.
+// - UnetMovingAverages: movingMean, movingVariance, mean, variance [C] -> the updated moving mean and variance
+//   (tfjs-layers' doMovingAverage, m - (m - value) * (1 - momentum), with float32 rounding at each step as its three
+//   kernels round). One kernel without a gradient instead of six with one: the six were recorded on the training
+//   step's tape and cloned their inputs for it, ~830 kernel calls a resnet34 step for statistics no loss depends on.
+// All take float32 tensors whose last axis is the channel axis.
 import * as tf from '@tensorflow/tfjs-core';
 
-import { allFloat32, f32, nativeKernel, output, type Backend } from '../util.js';
+import { allFloat32, f32, nativeKernel, output, sizeOf, type Backend } from '../util.js';
 
 export const BATCH_NORM_TRAIN = 'UnetBatchNormTrain';
 export const BATCH_NORM_RELU_TRAIN = 'UnetBatchNormReluTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'UnetBatchNormTrainGrad';
+export const MOVING_AVERAGES = 'UnetMovingAverages';
 
 function channels(x: tf.TensorInfo): number {
   const c = x.shape[x.shape.length - 1];
@@ -43,7 +48,30 @@ const forward = (name: string, relu: boolean) =>
     return [y.info, mean.info, variance.info];
   });
 
+const movingAveragesKernel = nativeKernel(MOVING_AVERAGES, 'math', ({ inputs, attrs }, native, backend) => {
+  const { movingMean, movingVariance, mean, variance } = inputs;
+  const c = movingMean.shape[0];
+  if (!allFloat32(movingMean, movingVariance, mean, variance) || [movingVariance, mean, variance].some((t) => sizeOf(t.shape) !== c)) {
+    throw new Error(`${MOVING_AVERAGES}: expected four float32 tensors of ${c} values`);
+  }
+  const newMean = output(backend, [c]);
+  const newVariance = output(backend, [c]);
+  // The decay as tf.mul(t, 1 - momentum) reads it: a float32 scalar.
+  const decay = Math.fround(1 - (attrs.momentum as number));
+  native.moving_averages(
+    f32(backend, movingMean),
+    f32(backend, movingVariance),
+    f32(backend, mean),
+    f32(backend, variance),
+    decay,
+    newMean.values,
+    newVariance.values,
+  );
+  return [newMean.info, newVariance.info];
+});
+
 export const batchNormTrainingKernels = [
+  movingAveragesKernel,
   forward(BATCH_NORM_TRAIN, false),
   forward(BATCH_NORM_RELU_TRAIN, true),
   nativeKernel(BATCH_NORM_TRAIN_GRAD, 'math', ({ inputs, attrs }, native, backend) => {

@@ -415,17 +415,29 @@ inline CopiesById& SharedWeights() {
   return w;
 }
 
-// A memory object of the given layout that either aliases the user's buffer (same layout) or owns
-// a buffer of oneDNN's preferred layout, with the reorder between the two. Inputs that are shared by id (a Winograd
-// layer's weights, read by two primitives) come from SharedWeights() instead of a buffer of their own.
+// Weights in a primitive's layout, in one buffer for all primitives (they run one at a time): inputs of trainable
+// layers, whose values change at every call, and weight gradients, copied out right after the call.
+inline SharedScratchpad& StagedInputs() {
+  static SharedScratchpad s;
+  return s;
+}
+inline SharedScratchpad& StagedOutputs() {
+  static SharedScratchpad s;
+  return s;
+}
+
+// A memory object of the given layout that either aliases the user's buffer (same layout) or holds it in oneDNN's
+// preferred layout, with the reorder between the two. Inputs that are shared by id (a Winograd layer's weights, read
+// by two primitives) come from SharedWeights(). Other inputs are converted into StagedInputs(), except when a call
+// brings the same tensor as the one before (frozen weights, inference): then the input gets a buffer of its own that
+// keeps the copy, and its reorder is skipped while the tensor stays the same. Trained layers' weights change at every
+// call, and a copy of their own each cost resnet34 ~250 MB. Outputs (weight gradients) are always written to StagedOutputs().
 struct Staged {
-  memory user;          // the TF.js tensor (handle set per call)
-  memory prim;          // what the primitive reads or writes (== user when no reorder; unused when shared)
+  memory user;  // the TF.js tensor (handle set per call)
+  memory prim;  // what the primitive reads or writes (== user when no reorder; unused when shared)
   dnnl::reorder reorder;
   bool reorders = false;
   bool shared = false;
-
-  uint64_t holds = 0;  // the id of the tensor whose values prim holds (inputs; 0 = none)
 
   // toPrim: user -> prim (an input); otherwise prim -> user (an output). shared: an input kept in SharedWeights().
   Staged(const memory::desc& userDesc, const memory::desc& primDesc, bool toPrim, bool sharedById = false)
@@ -437,23 +449,37 @@ struct Staged {
     }
     shared = toPrim && sharedById;
     if (shared) return;
-    prim = memory(primDesc, Engine());
-    reorder = toPrim ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
+    const memory unbound(primDesc, Engine(), nullptr);
+    reorder = toPrim ? dnnl::reorder(user, unbound) : dnnl::reorder(unbound, user);
   }
 
-  // The input in the primitive's layout. id: the tensor's identity (0 = unknown): when prim already holds that
-  // tensor's values the reorder is skipped.
+  // The input in the primitive's layout. id: the tensor's identity (0 = unknown): when the own buffer already holds
+  // that tensor's values the reorder is skipped.
   memory In(float* data, uint64_t id = 0) {
     user.set_data_handle(data);
     if (!reorders) return prim;
     if (shared) return SharedWeights().Get(user.get_desc(), primDesc_, data, id);
-    if (id != 0 && id == holds) return prim;
+    if (id != 0 && id == holds_) return prim;
+    const bool repeats = id != 0 && id == last_;
+    last_ = id;
+    if (repeats) {
+      if (!own_) own_ = memory(primDesc_, Engine());
+      prim = own_;
+      holds_ = id;
+    } else {
+      own_ = memory();
+      holds_ = 0;
+      prim = StagedInputs().For(primDesc_);
+    }
     PhaseTimer t(Phases().weights);
     reorder.execute(Stream(), user, prim);
-    holds = id;
     return prim;
   }
-  void Out(float* data) { user.set_data_handle(data); }
+  // Where the primitive writes the output for the tensor `data` (then Flush).
+  void Out(float* data) {
+    user.set_data_handle(data);
+    if (reorders) prim = StagedOutputs().For(primDesc_);
+  }
   void Flush() {
     if (!reorders) return;
     PhaseTimer t(Phases().gradients);
@@ -462,6 +488,9 @@ struct Staged {
 
  private:
   memory::desc primDesc_;
+  memory own_;         // the own buffer of an input whose tensor comes back
+  uint64_t holds_ = 0;  // the id of the tensor whose values own_ holds (0 = none)
+  uint64_t last_ = 0;   // the id of the previous call's tensor
 };
 
 // An activation a primitive writes in a blocked layout (Winograd's y or dx), copied to the NHWC tensor after the

@@ -35,7 +35,7 @@ export interface PrecisionBenchOptions {
 }
 
 /** Checks options.precision and says what it means here (before any model is built or loaded). */
-function requestedPrecision(o: PrecisionBenchOptions): { requested: PrecisionSetting; precision: Precision } {
+export function requestedPrecision(o: PrecisionBenchOptions): { requested: PrecisionSetting; precision: Precision } {
   checkChoice(o, 'precision', PRECISION_SETTINGS);
   const requested = o.precision ?? 'fp32';
   return { requested, precision: resolvePrecision(requested) };
@@ -52,8 +52,7 @@ function timePrecisions(
   step: (precision: Precision, profile: boolean) => StepBenchResult,
   rounds = 2,
 ): PrecisionStepResult {
-  const cpu = cpuCapabilities();
-  if (precision === 'fp32') return { requested, precision, cpu, fp32: step('fp32', profile) };
+  if (precision === 'fp32') return precisionResult(requested, precision, step('fp32', profile));
   const runs: Record<Precision, StepBenchResult[]> = { fp32: [], bf16: [] };
   for (let r = 0; r < rounds; r++) {
     runs.fp32.push(step('fp32', false));
@@ -73,8 +72,13 @@ function timePrecisions(
       page_faults_per_step: Math.round(list.reduce((s, x) => s + x.page_faults_per_step, 0) / list.length),
     };
   };
-  const fp32 = pooled(runs.fp32);
-  const bf16 = pooled(runs.bf16);
+  return precisionResult(requested, precision, pooled(runs.fp32), pooled(runs.bf16));
+}
+
+/** The PrecisionStepResult of an fp32 and (when the precision is bf16) a bf16 timing. */
+export function precisionResult(requested: PrecisionSetting, precision: Precision, fp32: StepBenchResult, bf16?: StepBenchResult): PrecisionStepResult {
+  const cpu = cpuCapabilities();
+  if (!bf16) return { requested, precision, cpu, fp32 };
   const impls: Record<string, number> = {};
   for (const i of convImplementations()) if (i.bf16) impls[i.impl] = (impls[i.impl] ?? 0) + 1;
   return { requested, precision, cpu, fp32, bf16, bf16_vs_fp32: Math.round((bf16.step_ms / fp32.step_ms) * 1000) / 1000, bf16_impls: impls };

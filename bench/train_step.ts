@@ -93,47 +93,110 @@ export function benchModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions,
 }
 
 function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: number): StepBenchResult {
-  const inShape = model.inputs[0]?.shape;
-  const outShape = model.outputs[0]?.shape;
-  if (model.inputs.length !== 1 || model.outputs.length !== 1 || inShape?.length !== 4 || outShape?.length !== 4) {
-    throw new UserError(`model ${model.name}: expected one [N, H, W, C] input and one [N, H, W, classes] output`);
+  const timer = new StepTimer(model, o.batch);
+  try {
+    timer.warmUp(o.warmup);
+    const sample = timer.timeSteps(o.steps);
+    const forwardTimes = timer.timeForwards(o.steps);
+    const profile = o.profile ? { kernels: timer.profile(o.steps), steps: o.steps } : undefined;
+    return summarizeSteps(model, flops, [sample], forwardTimes, profile);
+  } finally {
+    timer.dispose();
   }
-  const [, height, width, channels] = inShape as number[];
-  const classes = outShape[3] as number;
-  if (![height, width, channels, classes].every((d) => Number.isInteger(d) && d > 0))
-    throw new UserError(`model ${model.name}: input or output size is not fixed (${JSON.stringify(inShape)})`);
-  const optimizer = new FusedAdam(1e-3);
-  const x = tf.randomNormal([o.batch, height, width, channels], 0, 1, 'float32', 7) as tf.Tensor4D;
-  const y = tf.randomUniform([o.batch, outShape[1] as number, outShape[2] as number], 0, classes, 'int32', 8) as tf.Tensor3D;
+}
 
-  // The step as training makes it (train/epoch.ts): the logits layer fused with the cross-entropy.
-  const plan = stepLoss(model, makeLoss('ce'));
-  const forwardPass = forwardTo(model, plan);
-  const forward = () => forwardPass(x);
-  const step = () => {
-    const loss = optimizer.minimize(() => plan.loss(forward(), y), true);
-    loss!.dataSync();
-    loss!.dispose();
-  };
-  const inference = () => {
-    const out = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
-    out.dataSync();
-    out.dispose();
-  };
+/** Timed steps and what they cost besides time. */
+export interface StepSample {
+  times: number[];
+  /** Minor page faults over all of them. */
+  faults: number;
+  /** The native conv kernels' time over all of them, by phase. */
+  phases: ConvPhaseTimes;
+}
 
-  for (let i = 0; i < o.warmup; i++) step();
-  convPhaseTimes(true);
-  const faultsBefore = process.resourceUsage().minorPageFault;
-  const stepTimes = Array.from({ length: o.steps }, () => timeMs(step));
-  const faults = process.resourceUsage().minorPageFault - faultsBefore;
-  const phases = convPhaseTimes(true);
-  inference();
-  const forwardTimes = Array.from({ length: o.steps }, () => timeMs(inference));
-  // The profile is the mean of `steps` profiled steps: one step's kernel times vary by tens of ms here.
-  const profile = o.profile ? meanProfile(profiler.capture(() => stepTimes.forEach(() => step())).kernels, o.steps) : undefined;
+/**
+ * A single-input segmentation model's training step (cross-entropy against random labels, Adam) and forward pass,
+ * set up once and timed in as many batches of steps as asked (bench alternates them with the PyTorch peer's). The
+ * model's output is [N, H, W, classes]; the caller keeps and disposes the model, and disposes the timer.
+ */
+export class StepTimer {
+  private readonly optimizer = new FusedAdam(1e-3);
+  private readonly x: tf.Tensor4D;
+  private readonly y: tf.Tensor3D;
+  readonly step: () => void;
+  private readonly inference: () => void;
 
+  constructor(
+    readonly model: tfl.LayersModel,
+    batch: number,
+  ) {
+    const inShape = model.inputs[0]?.shape;
+    const outShape = model.outputs[0]?.shape;
+    if (model.inputs.length !== 1 || model.outputs.length !== 1 || inShape?.length !== 4 || outShape?.length !== 4) {
+      throw new UserError(`model ${model.name}: expected one [N, H, W, C] input and one [N, H, W, classes] output`);
+    }
+    const [, height, width, channels] = inShape as number[];
+    const classes = outShape[3] as number;
+    if (![height, width, channels, classes].every((d) => Number.isInteger(d) && d > 0))
+      throw new UserError(`model ${model.name}: input or output size is not fixed (${JSON.stringify(inShape)})`);
+    this.x = tf.randomNormal([batch, height, width, channels], 0, 1, 'float32', 7) as tf.Tensor4D;
+    this.y = tf.randomUniform([batch, outShape[1] as number, outShape[2] as number], 0, classes, 'int32', 8) as tf.Tensor3D;
+    // The step as training makes it (train/epoch.ts): the logits layer fused with the cross-entropy.
+    const plan = stepLoss(model, makeLoss('ce'));
+    const forwardPass = forwardTo(model, plan);
+    this.step = () => {
+      const loss = this.optimizer.minimize(() => plan.loss(forwardPass(this.x), this.y), true);
+      loss!.dataSync();
+      loss!.dispose();
+    };
+    this.inference = () => {
+      const out = tf.tidy(() => model.apply(this.x, { training: false }) as tf.Tensor);
+      out.dataSync();
+      out.dispose();
+    };
+  }
+
+  warmUp(steps: number): void {
+    for (let i = 0; i < steps; i++) this.step();
+  }
+
+  timeSteps(n: number): StepSample {
+    convPhaseTimes(true);
+    const faultsBefore = process.resourceUsage().minorPageFault;
+    const times = Array.from({ length: n }, () => timeMs(this.step));
+    const faults = process.resourceUsage().minorPageFault - faultsBefore;
+    return { times, faults, phases: convPhaseTimes(true) };
+  }
+
+  timeForwards(n: number): number[] {
+    this.inference();
+    return Array.from({ length: n }, () => timeMs(this.inference));
+  }
+
+  /** Per kernel, the mean of n profiled steps (one step's kernel times vary by tens of ms here). */
+  profile(n: number): KernelRecord[] {
+    return meanProfile(profiler.capture(() => Array.from({ length: n }, () => this.step())).kernels, n);
+  }
+
+  dispose(): void {
+    tf.dispose([this.x, this.y]);
+    this.optimizer.dispose();
+  }
+}
+
+/** The StepBenchResult of timed samples (medians over all their steps) in the current precision. */
+export function summarizeSteps(
+  model: tfl.LayersModel,
+  flops: number,
+  samples: StepSample[],
+  forwardTimes: number[],
+  profile?: { kernels: KernelRecord[]; steps: number },
+): StepBenchResult {
+  const stepTimes = samples.flatMap((s) => s.times);
+  const steps = stepTimes.length;
+  const total = (k: keyof ConvPhaseTimes) => round(samples.reduce((sum, s) => sum + s.phases[k], 0) / steps);
   const stepMs = median(stepTimes);
-  const result: StepBenchResult = {
+  return {
     parameters: model.countParams(),
     step_ms: round(stepMs),
     forward_ms: round(median(forwardTimes)),
@@ -141,19 +204,10 @@ function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: 
     gflops: round(flops / 1e9 / (stepMs / 1000)),
     precision: getPrecision(),
     step_times_ms: stepTimes.map((t) => round(t)),
-    page_faults_per_step: Math.round(faults / o.steps),
-    conv_phases_ms: {
-      compute: round(phases.compute / o.steps),
-      activations: round(phases.activations / o.steps),
-      weights: round(phases.weights / o.steps),
-      gradients: round(phases.gradients / o.steps),
-    },
-    profile,
-    ...(profile ? { profile_steps: o.steps } : {}),
+    page_faults_per_step: Math.round(samples.reduce((sum, s) => sum + s.faults, 0) / steps),
+    conv_phases_ms: { compute: total('compute'), activations: total('activations'), weights: total('weights'), gradients: total('gradients') },
+    ...(profile ? { profile: profile.kernels, profile_steps: profile.steps } : {}),
   };
-  tf.dispose([x, y]);
-  optimizer.dispose();
-  return result;
 }
 
 function meanProfile(kernels: KernelRecord[], steps: number): KernelRecord[] {

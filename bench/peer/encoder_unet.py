@@ -14,7 +14,8 @@ import fixtures (bench/torch_import/make_encoder_fixture.py).
                 classes. (BN epsilon 1e-3 / momentum 0.01 as Keras' in the decoder.)
 
 Run: /usr/bin/python3 encoder_unet.py --arch resnet34 [--batch 8 --height 128 --width 128 --classes 23] [--bf16]
-Prints one JSON line: parameters, buffers, median forward / Adam train-step ms, peak RSS.
+Prints one JSON line: parameters, buffers, median forward / Adam train-step ms, peak RSS (with --serve: answers
+`steps N` / `forward N` on stdin, see step_timing.py).
 """
 import argparse, json, os, sys
 
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from step_timing import peak_rss_mb, time_step_and_forward  # noqa: E402
+from step_timing import peak_rss_mb, serve, time_step_and_forward  # noqa: E402
 
 MOBILENET_TAPS = [(2, 'conv.0'), (4, 'conv.0'), (7, 'conv.0'), (14, 'conv.0'), (17, 'conv.2')]
 
@@ -156,6 +157,7 @@ def main():
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--count-only', action='store_true')
     p.add_argument('--bf16', action='store_true', help='autocast the forward pass and loss to bfloat16')
+    p.add_argument('--serve', action='store_true', help='answer `steps N` / `forward N` on stdin (step_timing.serve)')
     a = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
@@ -164,12 +166,14 @@ def main():
     if a.count_only:
         print(json.dumps({'arch': a.arch, 'classes': a.classes, 'parameters': params, 'buffers': buffers, 'total': params + buffers}))
         return
+    info = {'peer': 'pytorch', 'version': torch.__version__, 'torchvision': torchvision.__version__, 'arch': a.arch,
+            'threads': a.threads, 'parameters': params, 'buffers': buffers, 'batch': a.batch, 'height': a.height,
+            'width': a.width, 'classes': a.classes, 'precision': 'autocast-bf16' if a.bf16 else 'fp32'}
+    if a.serve:
+        serve(model, a.classes, a.batch, a.height, a.width, a.warmup, a.bf16, lambda: info)
+        return
     step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup, a.bf16)
-    print(json.dumps({'peer': 'pytorch', 'version': torch.__version__, 'torchvision': torchvision.__version__, 'arch': a.arch,
-                      'threads': a.threads, 'parameters': params, 'buffers': buffers, 'batch': a.batch, 'height': a.height,
-                      'width': a.width, 'classes': a.classes, 'precision': 'autocast-bf16' if a.bf16 else 'fp32', 'step_ms': round(step_ms, 1), 'forward_ms': round(fwd_ms, 1),
-                      'peak_rss_mb': peak_rss_mb()}))
-
+    print(json.dumps({**info, 'step_ms': round(step_ms, 1), 'forward_ms': round(fwd_ms, 1), 'peak_rss_mb': peak_rss_mb()}))
 
 if __name__ == '__main__':
     main()

@@ -14,8 +14,8 @@ Prints one JSON line: parameters, median forward and train-step milliseconds (Ad
 
 unet-transfer's copy of ../shared/reference/torch_unet.py for `unet-transfer bench --peer`; the changes:
 it also prints the process's peak resident memory (peak_rss_mb), and --bf16 runs the forward pass and the
-loss under torch.autocast('cpu', dtype=torch.bfloat16); the timing lives in step_timing.py, shared with
-encoder_unet.py.
+loss under torch.autocast('cpu', dtype=torch.bfloat16), --serve answers `steps N` / `forward N` on stdin; the
+timing lives in step_timing.py, shared with encoder_unet.py.
 """
 import argparse, json, os, sys
 
@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from step_timing import peak_rss_mb, time_step_and_forward  # noqa: E402
+from step_timing import peak_rss_mb, serve, time_step_and_forward  # noqa: E402
 
 
 def double_conv(cin, cout, dropout=0.0):
@@ -70,18 +70,20 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--bf16", action="store_true", help="autocast the forward pass and loss to bfloat16")
+    p.add_argument("--serve", action="store_true", help="answer `steps N` / `forward N` on stdin (step_timing.serve)")
     a = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
     model = CourseUNet(a.filters, a.classes)
+    info = {"peer": "pytorch", "version": torch.__version__, "threads": a.threads,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "filters": a.filters, "batch": a.batch, "height": a.height, "width": a.width,
+            "classes": a.classes, "precision": "autocast-bf16" if a.bf16 else "fp32"}
+    if a.serve:
+        serve(model, a.classes, a.batch, a.height, a.width, a.warmup, a.bf16, lambda: info)
+        return
     step_ms, fwd_ms = time_step_and_forward(model, a.classes, a.batch, a.height, a.width, a.steps, a.warmup, a.bf16)
-    print(json.dumps({"peer": "pytorch", "version": torch.__version__, "threads": a.threads,
-                      "parameters": sum(p.numel() for p in model.parameters()),
-                      "filters": a.filters, "batch": a.batch, "height": a.height, "width": a.width,
-                      "classes": a.classes, "precision": "autocast-bf16" if a.bf16 else "fp32",
-                      "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1),
-                      "peak_rss_mb": peak_rss_mb()}))
-
+    print(json.dumps({**info, "step_ms": round(step_ms, 1), "forward_ms": round(fwd_ms, 1), "peak_rss_mb": peak_rss_mb()}))
 
 if __name__ == "__main__":
     main()

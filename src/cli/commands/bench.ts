@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { runPytorchPeer, type PeerResult } from '../../../bench/peer.js';
+import { benchStepAgainstPeer } from '../../../bench/peer_rounds.js';
 import { benchPolicyEpochs } from '../../../bench/policy_epoch.js';
 import { benchModelFolderPrecisions, benchStepPrecisions, type PrecisionStepResult } from '../../../bench/precision_step.js';
 import { addon, useBestBackend, type PrecisionSetting } from '../../engine/index.js';
@@ -16,7 +16,7 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: "time a training step of the course U-Net (optionally against PyTorch) or of a model folder (--model), or a fine-tuning policy's epochs (--train)",
   usage:
-    '[--model DIR] [--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--precision fp32|bf16|auto] [--peer] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
+    '[--model DIR] [--filters 16] [--batch 8] [--height 96] [--width 128] [--classes 23] [--steps 5] [--backend native|cpu] [--precision fp32|bf16|auto] [--peer [--rounds 3]] [--profile] [--json]\n--train SPEC --images N [--epochs 3] [--no-cache] [--cache-mb MB] [--filters 16] [--batch 8] [--height 96] [--width 128] [--json]',
   options: {
     model: { type: 'string', valueName: 'DIR', description: 'time a step of the model folder DIR instead of a course U-Net (its own input size and classes)' },
     filters: { type: 'string', default: '16', description: 'filters of the first block (F)' },
@@ -24,7 +24,7 @@ export const benchCommand: Command = {
     height: { type: 'string', default: '96', description: 'input height (a multiple of 16)' },
     width: { type: 'string', default: '128', description: 'input width (a multiple of 16)' },
     classes: { type: 'string', default: '23', description: 'output classes' },
-    steps: { type: 'string', default: '5', description: 'timed steps (the median is reported)' },
+    steps: { type: 'string', default: '5', description: 'timed steps (the median is reported; with --peer: per round)' },
     warmup: { type: 'string', default: '2', description: 'untimed steps first' },
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
     precision: {
@@ -37,7 +37,11 @@ export const benchCommand: Command = {
       valueName: 'A',
       description: `the U-Net to time: course (default), ${ENCODER_ARCHS.join(', ')} (their reference widths; --filters ignored)`,
     },
-    peer: { type: 'boolean', description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes and print the ratio' },
+    peer: {
+      type: 'boolean',
+      description: 'also time PyTorch (/usr/bin/python3, python3-torch) on the same sizes, in rounds alternating with ours, and print the ratio',
+    },
+    rounds: { type: 'string', default: '3', description: 'with --peer: rounds of --steps steps each, ours then PyTorch' },
     profile: { type: 'boolean', description: 'list every kernel of one step: calls, time share, native or not' },
     train: { type: 'string', valueName: 'SPEC', description: 'time whole epochs of fine-tuning SPEC (e.g. head, decoder+head, all) instead of one step' },
     images: { type: 'string', valueName: 'N', description: 'with --train: digit scenes per epoch, held in memory (default 1000)' },
@@ -85,42 +89,38 @@ export const benchCommand: Command = {
       io.err(
         `timing the ${o.arch === 'course' ? `course U-Net (F=${o.filters}, ` : `${o.arch} U-Net (`}batch ${o.batch}, ${o.height}x${o.width}, ${o.classes} classes) on ${backend} with ${threads} threads...`,
       );
-    const timed = benchStepPrecisions({ ...o, precision });
-    const result: Record<string, unknown> = {};
-    if (args.values.peer) {
-      if (!io.quiet && !io.json) io.err('timing the PyTorch peer...');
-      const peer = runPytorchPeer({ ...o, threads });
-      // PyTorch 1.13 lacks some bf16 CPU kernels (ReLU6's backward, for MobileNetV2): say so, keep the fp32 comparison.
-      let peerBf16: PeerResult | null = null;
-      let peerBf16Error: string | undefined;
-      if (timed.bf16) {
-        try {
-          peerBf16 = runPytorchPeer({ ...o, threads, bf16: true });
-        } catch (e) {
-          if (!(e instanceof UserError)) throw e;
-          peerBf16Error = e.message;
-        }
-      }
-      Object.assign(result, {
-        peer: `pytorch ${peer.version}`,
-        peer_step_ms: peer.step_ms,
-        peer_forward_ms: peer.forward_ms,
-        peer_parameters: peer.parameters,
-        peer_peak_rss_mb: peer.peak_rss_mb,
-        step_ratio: Math.round((timed.fp32.step_ms / peer.step_ms) * 1000) / 1000,
-        forward_ratio: Math.round((timed.fp32.forward_ms / peer.forward_ms) * 1000) / 1000,
-        ...(timed.bf16 ? { bf16_vs_peer_fp32: Math.round((timed.bf16.step_ms / peer.step_ms) * 1000) / 1000 } : {}),
-        ...(peerBf16 && timed.bf16
-          ? {
-              peer_bf16_step_ms: peerBf16.step_ms,
-              peer_bf16_forward_ms: peerBf16.forward_ms,
-              peer_bf16_vs_fp32: Math.round((peerBf16.step_ms / peer.step_ms) * 1000) / 1000,
-              bf16_step_ratio: Math.round((timed.bf16.step_ms / peerBf16.step_ms) * 1000) / 1000,
-            }
-          : {}),
-        ...(peerBf16Error ? { peer_bf16_error: peerBf16Error } : {}),
-      });
+    if (!args.values.peer) {
+      return printStep(benchStepPrecisions({ ...o, precision }), { backend, threads }, args, io);
     }
+    if (!io.quiet && !io.json) io.err('with the PyTorch peer, in alternating rounds...');
+    const cmp = await benchStepAgainstPeer({ ...o, precision, threads, rounds: intOption(args, 'rounds', 1, 100) });
+    const timed = cmp.ours;
+    const { peer, peerBf16 } = cmp;
+    const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+    const result: Record<string, unknown> = {
+      peer: `pytorch ${peer.version}`,
+      rounds: cmp.rounds,
+      peer_step_ms: peer.step_ms,
+      peer_forward_ms: peer.forward_ms,
+      peer_parameters: peer.parameters,
+      peer_peak_rss_mb: peer.peak_rss_mb,
+      peer_step_times_ms: peer.step_times_ms,
+      step_ratio: ratio(timed.fp32.step_ms, peer.step_ms),
+      step_ratio_rounds: peer.round_ratios,
+      forward_ratio: ratio(timed.fp32.forward_ms, peer.forward_ms),
+      ...(timed.bf16 ? { bf16_vs_peer_fp32: ratio(timed.bf16.step_ms, peer.step_ms) } : {}),
+      ...(peerBf16 && timed.bf16
+        ? {
+            peer_bf16_step_ms: peerBf16.step_ms,
+            peer_bf16_forward_ms: peerBf16.forward_ms,
+            peer_bf16_peak_rss_mb: peerBf16.peak_rss_mb,
+            peer_bf16_vs_fp32: ratio(peerBf16.step_ms, peer.step_ms),
+            bf16_step_ratio: ratio(timed.bf16.step_ms, peerBf16.step_ms),
+            bf16_step_ratio_rounds: peerBf16.round_ratios,
+          }
+        : {}),
+      ...(cmp.peerBf16Error ? { peer_bf16_error: cmp.peerBf16Error } : {}),
+    };
     return printStep(timed, { backend, threads, ...result }, args, io);
   },
 };
@@ -194,6 +194,10 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
       `ours / PyTorch   step ${result.step_ratio}x, forward ${result.forward_ratio}x (fp32)${result.bf16_step_ratio !== undefined ? `; bf16 step ${result.bf16_step_ratio}x` : ''}`,
     );
     if (result.bf16_vs_peer_fp32 !== undefined) io.out(`ours bf16 / PyTorch fp32   step ${result.bf16_vs_peer_fp32}x`);
+    const rounds = (name: string) => (result[name] as number[] | undefined)?.map((r) => `${r}x`).join(', ');
+    io.out(
+      `per round        fp32 step ${rounds('step_ratio_rounds')}${result.bf16_step_ratio_rounds ? `; bf16 step ${rounds('bf16_step_ratio_rounds')}` : ''} (${result.rounds} rounds of ${args.values.steps} steps each side)`,
+    );
   }
   if (ours.profile) {
     const total = ours.profile.reduce((s, k) => s + k.ms, 0);

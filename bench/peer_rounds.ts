@@ -1,0 +1,116 @@
+// Our training step against PyTorch's, in alternating rounds: `steps` of ours, then `steps` of the peer's, `rounds`
+// times (and the same in bf16 against PyTorch's autocast when the precision is bf16). Both sides are built and
+// warmed up first, and only one side runs at a time, so each round compares the two in the same phase of the
+// machine; the medians pool every round's steps, and the per-round ratios show how far the phases moved them.
+import { getPrecision, setPrecision, type Precision } from '../src/engine/index.js';
+import { buildUNet, isEncoderArch, trainingStepFlops } from '../src/model/index.js';
+import { UserError } from '../src/util/errors.js';
+import { PeerSession, type PeerInfo } from './peer.js';
+import { precisionResult, requestedPrecision, type PrecisionBenchOptions, type PrecisionStepResult } from './precision_step.js';
+import { median, StepTimer, summarizeSteps, type StepBenchOptions, type StepSample } from './train_step.js';
+
+/** The peer's side of one precision. */
+export interface PeerTiming extends PeerInfo {
+  /** Median over all rounds' steps. */
+  step_ms: number;
+  forward_ms: number;
+  step_times_ms: number[];
+  /** Per round: the median of our steps / the median of the peer's. */
+  round_ratios: number[];
+}
+
+export interface PeerComparison {
+  ours: PrecisionStepResult;
+  peer: PeerTiming;
+  /** PyTorch under torch.autocast bf16, when our precision is bf16 and the peer could run it. */
+  peerBf16?: PeerTiming;
+  /** Why the bf16 peer did not run (PyTorch 1.13 lacks some bf16 CPU kernels, e.g. ReLU6's backward). */
+  peerBf16Error?: string;
+  rounds: number;
+}
+
+export type PeerBenchOptions = Omit<StepBenchOptions, 'precision'> & PrecisionBenchOptions & { threads: number; rounds: number };
+
+export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerComparison> {
+  const { requested, precision } = requestedPrecision(o);
+  const precisions: Precision[] = precision === 'bf16' ? ['fp32', 'bf16'] : ['fp32'];
+  const peerOptions = { ...o, warmup: o.warmup };
+  const sessions: Partial<Record<Precision, PeerSession>> = {};
+  let peerBf16Error: string | undefined;
+  const arch = o.arch ?? 'course';
+  const unet = buildUNet({ arch, ...(isEncoderArch(arch) ? {} : { filters: o.filters }), classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
+  const timer = new StepTimer(unet.model, o.batch);
+  const before = getPrecision();
+  try {
+    sessions.fp32 = await PeerSession.start(peerOptions);
+    if (precision === 'bf16') {
+      try {
+        sessions.bf16 = await PeerSession.start({ ...peerOptions, bf16: true });
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        peerBf16Error = e.message;
+      }
+    }
+    for (const p of precisions) {
+      setPrecision(p);
+      timer.warmUp(o.warmup);
+    }
+    const ours: Record<Precision, StepSample[]> = { fp32: [], bf16: [] };
+    const theirs: Record<Precision, number[][]> = { fp32: [], bf16: [] };
+    for (let r = 0; r < o.rounds; r++) {
+      for (const p of precisions) {
+        setPrecision(p);
+        ours[p].push(timer.timeSteps(o.steps));
+        const session = sessions[p];
+        if (session) theirs[p].push(await session.steps(o.steps));
+      }
+    }
+    const forwards: Record<Precision, number[]> = { fp32: [], bf16: [] };
+    const peerForwards: Record<Precision, number[]> = { fp32: [], bf16: [] };
+    for (const p of precisions) {
+      setPrecision(p);
+      forwards[p] = timer.timeForwards(o.steps);
+      const session = sessions[p];
+      if (session) peerForwards[p] = await session.forwards(o.steps);
+    }
+    const flops = trainingStepFlops(unet, o.batch).total;
+    const summary = (p: Precision) => {
+      setPrecision(p);
+      const profile = o.profile && p === precision ? { kernels: timer.profile(o.steps), steps: o.steps } : undefined;
+      return summarizeSteps(unet.model, flops, ours[p], forwards[p], profile);
+    };
+    const fp32 = summary('fp32');
+    const bf16 = precision === 'bf16' ? summary('bf16') : undefined;
+    const peerTiming = async (p: Precision): Promise<PeerTiming | undefined> => {
+      const session = sessions[p];
+      if (!session) return undefined;
+      const info = await session.close();
+      const times = theirs[p].flat();
+      return {
+        ...info,
+        step_ms: round(median(times)),
+        forward_ms: round(median(peerForwards[p])),
+        step_times_ms: times.map((t) => round(t)),
+        round_ratios: theirs[p].map((t, r) => Math.round((median(ours[p][r]!.times) / median(t)) * 1000) / 1000),
+      };
+    };
+    const peer = (await peerTiming('fp32'))!;
+    const peerBf16 = await peerTiming('bf16');
+    return {
+      ours: precisionResult(requested, precision, fp32, bf16),
+      peer,
+      ...(peerBf16 ? { peerBf16 } : {}),
+      ...(peerBf16Error ? { peerBf16Error } : {}),
+      rounds: o.rounds,
+    };
+  } finally {
+    setPrecision(before);
+    for (const s of Object.values(sessions)) s.kill();
+    timer.dispose();
+    unet.model.dispose();
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 10) / 10;
+}

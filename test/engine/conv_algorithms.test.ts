@@ -139,3 +139,28 @@ test('the forward pass of an output map of at most 4x4 runs the jit direct kerne
   tf.dispose(tf.conv2d(randomTensor([2, 8, 8, 64], 70) as tf.Tensor4D, randomTensor([3, 3, 64, 64], 71) as tf.Tensor4D, 1, 'same'));
   assert.doesNotMatch(implOf('Conv2D', 2, 8, 8, 64, 64) ?? 'none', /^jit:avx512_core$/, '8x8 keeps the first choice of oneDNN');
 });
+
+test('a filter that comes back keeps its blocked copy (no reorder); a new filter at every call is converted each time', async () => {
+  await tf.setBackend('native');
+  // 8x8 maps and 32 -> 48 channels: a direct primitive with blocked weights, not Winograd's shared copies.
+  const x = randomTensor([2, 8, 8, 32], 1);
+  const conv = (w: tf.Tensor) => tf.tidy(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').dataSync());
+  const frozen = randomTensor([3, 3, 32, 48], 2);
+  const first = conv(frozen);
+  conv(frozen); // the second call with the same tensor makes the copy its own
+  convPhaseTimes(true);
+  const again = conv(frozen);
+  assert.equal(convPhaseTimes(true).weights, 0, 'the frozen filter is not reordered again');
+  assert.deepEqual(Array.from(again), Array.from(first), 'and the kept copy is the same filter');
+  const trained = [3, 4, 5].map((seed) => randomTensor([3, 3, 32, 48], seed));
+  const outputs = trained.map((w) => {
+    convPhaseTimes(true);
+    const y = conv(w);
+    assert.ok(convPhaseTimes(true).weights > 0, 'a new filter is reordered');
+    return y;
+  });
+  // every call converted its own filter: the outputs differ as the filters do, and match a fresh run
+  assert.notDeepEqual(Array.from(outputs[1]), Array.from(outputs[2]));
+  assert.deepEqual(Array.from(conv(trained[1])), Array.from(outputs[1]));
+  tf.dispose([x, frozen, ...trained]);
+});

@@ -92,6 +92,14 @@ export class PeerSession {
     return this.ask(`forward ${n}`);
   }
 
+  /** The peer's peak resident memory so far (MB). */
+  async peakRssMb(): Promise<number> {
+    this.child.stdin.write('rss\n');
+    const r = await this.reply();
+    if (typeof r.peak_rss_mb !== 'number') throw this.failure(typeof r.error === 'string' ? r.error : undefined);
+    return r.peak_rss_mb;
+  }
+
   /** Ends the peer; returns what it said about itself. */
   async close(): Promise<PeerInfo> {
     this.child.stdin.end();

@@ -17,6 +17,8 @@ export interface PeerTiming extends PeerInfo {
   step_times_ms: number[];
   /** Per round: the median of our steps / the median of the peer's. */
   round_ratios: number[];
+  /** The peak RSS after the training rounds, before the forward passes are timed. */
+  training_peak_rss_mb: number;
 }
 
 export interface PeerComparison {
@@ -27,6 +29,9 @@ export interface PeerComparison {
   /** Why the bf16 peer did not run (PyTorch 1.13 lacks some bf16 CPU kernels, e.g. ReLU6's backward). */
   peerBf16Error?: string;
   rounds: number;
+  /** Our process's peak RSS after the training rounds (MB), before the forward passes (whose kept weight copies
+   * an inference adds) are timed. */
+  trainingPeakRssMb: number;
 }
 
 export type PeerBenchOptions = Omit<StepBenchOptions, 'precision'> & PrecisionBenchOptions & { threads: number; rounds: number };
@@ -65,6 +70,12 @@ export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerCom
         if (session) theirs[p].push(await session.steps(o.steps));
       }
     }
+    const trainingPeakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    const peerTrainingRss: Partial<Record<Precision, number>> = {};
+    for (const p of precisions) {
+      const session = sessions[p];
+      if (session) peerTrainingRss[p] = await session.peakRssMb();
+    }
     const forwards: Record<Precision, number[]> = { fp32: [], bf16: [] };
     const peerForwards: Record<Precision, number[]> = { fp32: [], bf16: [] };
     for (const p of precisions) {
@@ -92,6 +103,7 @@ export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerCom
         forward_ms: round(median(peerForwards[p])),
         step_times_ms: times.map((t) => round(t)),
         round_ratios: theirs[p].map((t, r) => Math.round((median(ours[p][r]!.times) / median(t)) * 1000) / 1000),
+        training_peak_rss_mb: peerTrainingRss[p]!,
       };
     };
     const peer = (await peerTiming('fp32'))!;
@@ -102,6 +114,7 @@ export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerCom
       ...(peerBf16 ? { peerBf16 } : {}),
       ...(peerBf16Error ? { peerBf16Error } : {}),
       rounds: o.rounds,
+      trainingPeakRssMb,
     };
   } finally {
     setPrecision(before);

@@ -6,7 +6,7 @@ optimizer; the backward pass follows the autocast forward's dtypes).
 
 Two ways to run: time_step_and_forward (warm up, then the medians of `steps` steps and forward passes), or
 serve (--serve: warm up, print {"ready": true}, then answer `steps N` / `forward N` lines on stdin with the
-times of each one, and at the end of stdin print the final JSON line). `unet-transfer bench --peer` serves, so
+times of each one and `rss` with the peak RSS so far, and at the end of stdin print the final JSON line). `unet-transfer bench --peer` serves, so
 that it can alternate rounds of its own steps and the peer's on a shared machine whose speed drifts."""
 import json
 import resource
@@ -64,13 +64,16 @@ def time_step_and_forward(model, classes, batch, height, width, steps, warmup, b
 
 
 def serve(model, classes, batch, height, width, warmup, bf16, final):
-    """Answers `steps N` and `forward N` on stdin (one JSON line each: {"times_ms": [...]}); at the end of stdin
-    prints final() with the peak RSS added."""
+    """Answers `steps N` and `forward N` on stdin (one JSON line each: {"times_ms": [...]}) and `rss` (the peak RSS
+    so far); at the end of stdin prints final() with the peak RSS added."""
     timer = StepTimer(model, classes, batch, height, width, bf16)
     timer.steps(warmup)
     reply({"ready": True})
     for line in sys.stdin:
         words = line.split()
+        if words == ["rss"]:
+            reply({"peak_rss_mb": peak_rss_mb()})
+            continue
         if len(words) != 2 or words[0] not in ("steps", "forward") or not words[1].isdigit():
             reply({"error": "expected `steps N` or `forward N`, got %r" % line.strip()})
             continue

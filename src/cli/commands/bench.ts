@@ -104,6 +104,9 @@ export const benchCommand: Command = {
       peer_forward_ms: peer.forward_ms,
       peer_parameters: peer.parameters,
       peer_peak_rss_mb: peer.peak_rss_mb,
+      training_peak_rss_mb: cmp.trainingPeakRssMb,
+      peer_training_peak_rss_mb: peer.training_peak_rss_mb,
+      training_rss_ratio: ratio(cmp.trainingPeakRssMb, peer.training_peak_rss_mb),
       peer_step_times_ms: peer.step_times_ms,
       step_ratio: ratio(timed.fp32.step_ms, peer.step_ms),
       step_ratio_rounds: peer.round_ratios,
@@ -185,6 +188,9 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
   io.out(`peak memory      ${result.peak_rss_mb} MB (resident, whole process)`);
   if (args.values.peer) {
     io.out(`PyTorch step     ${result.peer_step_ms} ms, forward ${result.peer_forward_ms} ms, peak ${result.peer_peak_rss_mb} MB (${result.peer})`);
+    io.out(
+      `training peak    ours ${result.training_peak_rss_mb} MB, PyTorch ${result.peer_training_peak_rss_mb} MB: ${result.training_rss_ratio}x (resident, after the training rounds)`,
+    );
     if (result.peer_bf16_step_ms !== undefined)
       io.out(
         `PyTorch bf16     ${result.peer_bf16_step_ms} ms, forward ${result.peer_bf16_forward_ms} ms (torch.autocast cpu bfloat16): ${result.peer_bf16_vs_fp32}x its fp32 step`,

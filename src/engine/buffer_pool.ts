@@ -64,6 +64,11 @@ export class BufferPool {
     this.pooledBytes += values.byteLength;
   }
 
+  /** Whether the pool handed this array out and nothing outside the engine has seen it since. */
+  owns(values: unknown): boolean {
+    return isPoolArray(values) && this.owned.has(values);
+  }
+
   /** Marks an array as visible outside the engine: it will never be reused. */
   escape(values: unknown): void {
     if (isPoolArray(values)) this.owned.delete(values);

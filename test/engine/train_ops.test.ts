@@ -247,3 +247,27 @@ test('FusedAdam.setWeights rejects weights that are not moments', async () => {
   );
   opt.dispose();
 });
+
+test('FusedAdam updates its moments in place only while nothing else refers to them', async (t) => {
+  if (!EXPECT_NATIVE) return t.skip('the train family did not load');
+  await tf.setBackend('native');
+  const p = problem(); // w: 33,124 values, pooled buffers
+  const opt = new FusedAdam(0.01);
+  opt.minimize(p.loss); // makes the moments
+  opt.minimize(p.loss); // the first step's moments came out of the kernel: now exclusively the optimizer's
+  const [, m] = await opt.getWeights();
+  const id = (m.tensor as tf.Variable).dataId;
+  opt.minimize(p.loss);
+  assert.equal((m.tensor as tf.Variable).dataId, id, 'an exclusive moment is written in place');
+
+  // a clone shares the buffer: the update goes to a new one and the clone keeps the values it had
+  const held = m.tensor.clone();
+  const before = Float32Array.from(held.dataSync()); // reading it out also makes the buffer visible outside
+  opt.minimize(p.loss);
+  assert.notEqual((m.tensor as tf.Variable).dataId, id, 'a shared moment is not written in place');
+  assert.deepEqual(Array.from(held.dataSync()), Array.from(before), 'the clone did not change');
+  assert.ok(maxRelativeError(m.tensor.dataSync() as Float32Array, before) > 0, 'the moment did');
+  held.dispose();
+  opt.dispose();
+  p.dispose();
+});

@@ -2,12 +2,14 @@
 // (ops/batch_norm_training.ts), as fused_conv_layer.ts does for Conv2D: the layer class is patched, so every
 // BatchNormalization layer, built here or loaded, takes the path, and model.json files stay standard Keras.
 // Inference mode, other backends, a channel axis that is not the last, or a layer without both gamma and beta
-// run tfjs-layers' own code unchanged. The moving averages are updated exactly as tfjs-layers does.
+// run tfjs-layers' own code unchanged. The moving averages are updated exactly as tfjs-layers does (one kernel).
 //
 // A ReLU layer that is the batch norm's only consumer in its model (ResNet, the smp and pix2pix decoders, the bn
 // U-Net) is fused in: the batch norm writes max(0, y) and its gradient masks dy, one memory-bound sweep less each
-// way; the ReLU layer, seeing a tensor that is already rectified, passes it on (relu(relu(z)) = relu(z), and the
-// gradients agree too: the batch norm's masks by the same y > 0).
+// way, and the batch norm's own output is never stored; the ReLU layer, seeing a tensor that is already rectified,
+// passes it on (relu(relu(z)) = relu(z), and the gradients agree too: the batch norm's masks by the same y > 0).
+// A capped ReLU (MobileNetV2's ReLU(6)) is fused the same way: y = min(6, max(0, z)), the gradient masked by
+// 0 < y < 6, which differs from tfjs' (0 < z <= 6) only where the batch norm gave exactly 6.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
@@ -33,22 +35,26 @@ interface GraphFields {
   outboundNodes?: { outboundLayer?: tfl.layers.Layer }[];
 }
 
-/** A plain ReLU layer: ReLU without a cap, or Activation('relu'). */
-function isPlainRelu(layer: tfl.layers.Layer | undefined): boolean {
+/**
+ * What a ReLU-like layer computes: true for a plain ReLU (ReLU without a cap, Activation('relu')), its cap for a
+ * capped one (ReLU with maxValue, e.g. MobileNetV2's ReLU(6); Activation('relu6')), false for any other layer.
+ */
+function reluOf(layer: tfl.layers.Layer | undefined): boolean | number {
   if (!layer) return false;
   const f = layer as unknown as { maxValue?: number | null; activation?: { getClassName(): string } };
-  if (layer.getClassName() === 'ReLU') return f.maxValue == null;
-  return layer.getClassName() === 'Activation' && f.activation?.getClassName().toLowerCase() === 'relu';
+  if (layer.getClassName() === 'ReLU') return f.maxValue == null ? true : f.maxValue > 0 && Number.isFinite(f.maxValue) ? f.maxValue : false;
+  const activation = layer.getClassName() === 'Activation' ? f.activation?.getClassName().toLowerCase() : undefined;
+  return activation === 'relu' ? true : activation === 'relu6' ? 6 : false;
 }
 
-/** Whether the layer's output goes to one plain ReLU layer and nowhere else. */
-function reluIsOnlyConsumer(layer: tfl.layers.Layer): boolean {
+/** The ReLU (true, or its cap) that takes the layer's output and is its only consumer; false when there is none. */
+function reluAsOnlyConsumer(layer: tfl.layers.Layer): boolean | number {
   const nodes = (layer as unknown as GraphFields).outboundNodes ?? [];
-  return nodes.length === 1 && isPlainRelu(nodes[0].outboundLayer);
+  return nodes.length === 1 ? reluOf(nodes[0].outboundLayer) : false;
 }
 
-/** Outputs of batch norms with a fused ReLU: the ReLU layer that consumes one passes it on. */
-const rectified = new WeakSet<tf.Tensor>();
+/** Outputs of batch norms with a fused ReLU, and what it was (true or the cap): that ReLU layer passes one on. */
+const rectified = new WeakMap<tf.Tensor, boolean | number>();
 
 /**
  * tfjs-layers' doMovingAverage (variable -= (variable - value) * (1 - momentum)) for both statistics, as one kernel
@@ -85,26 +91,26 @@ function patchBatchNormalization(): void {
       f.gamma !== null &&
       f.beta !== null;
     if (!qualifies) return original.call(this, inputs, kwargs);
-    const relu = reluAvailable && reluIsOnlyConsumer(this);
+    const relu = reluAvailable ? reluAsOnlyConsumer(this) : false;
     const y = tf.tidy(() => {
       const [out, mean, variance] = batchNormTraining(x, f.gamma!.read() as tf.Tensor1D, f.beta!.read() as tf.Tensor1D, f.epsilon, relu);
       updateMovingStatistics(f, mean, variance);
       return out;
     });
-    if (relu) rectified.add(y);
+    if (relu !== false) rectified.set(y, relu);
     return y;
   };
   proto.__unetFused = true;
 }
 
-/** ReLU and Activation('relu') layers pass a fused batch norm's rectified output on (a clone: the same data). */
+/** ReLU and Activation('relu' | 'relu6') layers pass a fused batch norm's rectified output on (a clone: the same data). */
 function patchRelu(layer: tfl.layers.Layer): void {
   const proto = Object.getPrototypeOf(layer) as { call: Call; __unetRectified?: boolean };
   if (proto.__unetRectified) return;
   const original = proto.call;
   proto.call = function (this: tfl.layers.Layer, inputs, kwargs) {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    if ((!Array.isArray(inputs) || inputs.length === 1) && rectified.has(x) && isPlainRelu(this)) return tf.clone(x);
+    if ((!Array.isArray(inputs) || inputs.length === 1) && rectified.has(x) && rectified.get(x) === reluOf(this)) return tf.clone(x);
     return original.call(this, inputs, kwargs);
   };
   proto.__unetRectified = true;

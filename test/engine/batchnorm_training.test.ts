@@ -135,6 +135,36 @@ test("a ReLU layer that is a batch norm's only consumer is fused into it; one wi
   assert.equal(count('Relu'), 1, 'relu_b still runs; relu_a does not');
 });
 
+/** conv -> BN -> ReLU(6) -> conv -> BN -> Activation('relu6'), with gamma 4 so that many values pass the cap: one
+ * training step's output, every trainable weight's gradient and the moving statistics. */
+function relu6ModelStep(): tf.Tensor[] {
+  const input = tfl.input({ shape: [6, 6, 4] });
+  const conv = (name: string, seed: number) =>
+    tfl.layers.conv2d({ name, filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
+  const bn = (name: string) => tfl.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-3, gammaInitializer: tfl.initializers.constant({ value: 4 }) });
+  const a = tfl.layers.reLU({ name: 'relu6_a', maxValue: 6 }).apply(bn('bn_a').apply(conv('conv_a', 3).apply(input))) as tfl.SymbolicTensor;
+  const b = tfl.layers.activation({ name: 'relu6_b', activation: 'relu6' }).apply(bn('bn_b').apply(conv('conv_b', 4).apply(a))) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: b });
+  const x = randomTensor([3, 6, 6, 4], 83);
+  const dy = randomTensor([3, 6, 6, 8], 84);
+  const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, dy)) as tf.Scalar, weights);
+  const capped = tf.sum(tf.cast(tf.equal(model.apply(x, { training: true }) as tf.Tensor, 6), 'float32'));
+  const out = [value, capped, ...weights.map((w) => grads[w.name]), ...model.nonTrainableWeights.map((w) => tf.clone(w.read()))];
+  model.dispose();
+  return out;
+}
+
+test('a ReLU(6) after a batch norm is fused too: forward, gradients and moving statistics as tfjs-layers computes them', async (t) => {
+  if (!available() || !nativeKernelNames.has('UnetBatchNormReluTrain')) return t.skip('the math family did not load');
+  await expectSameOnBackends('conv-BN-ReLU6 model step', relu6ModelStep, { expectNative: ['UnetBatchNormReluTrain'] });
+  const { kernels, outputs } = await runOn('native', relu6ModelStep);
+  assert.ok(outputs[1].values[0] > 20, `values at the cap: ${outputs[1].values[0]} (the test must exercise it)`);
+  const count = (k: string) => kernels.filter((r) => r.kernel === k).length;
+  assert.equal(count('UnetBatchNormTrain'), 0, 'both batch norms fused with their ReLU6');
+  assert.equal(count('Relu6') + count('ClipByValue') + count('Relu'), 0, 'no separate ReLU6 kernels');
+});
+
 test('the moving statistics update in one kernel rounds as tfjs-layers three ops do (bit for bit)', async (t) => {
   if (!nativeKernelNames.has(MOVING_AVERAGES)) return t.skip('the math family did not load');
   const { outputs } = await runOn('native', () => {

@@ -1,11 +1,13 @@
 // Batch normalisation in training mode over x[rows, C] (rows = N*H*W, NHWC), forward and backward, one
 // kernel each instead of TF.js's moments + FusedBatchNorm and their ~25-kernel gradient:
-//   batch_norm_train(x, gamma | null, beta | null, eps, y, mean, variance, C, relu?)
+//   batch_norm_train(x, gamma | null, beta | null, eps, y, mean, variance, C, relu?, cap?)
 //     mean = sum(x) / rows, variance = sum((x - mean)^2) / rows (biased, as tf.moments),
-//     y = beta + (x - mean) * gamma / sqrt(variance + eps), then max(0, y) with relu (a ReLU layer fused in)
+//     y = beta + (x - mean) * gamma / sqrt(variance + eps), then max(0, y) with relu (a ReLU layer fused in),
+//     min(cap, max(0, y)) with a cap too (ReLU6)
 //   batch_norm_train_grad(dy, x, mean, variance, gamma | null, dmean | null, dvariance | null, eps, dx, dgamma, dbeta, C,
-//                         y | null)
-//     (with y, the output of a fused ReLU: dy is first masked by y > 0, ReLU's gradient, in the same sweeps)
+//                         y | null, cap?)
+//     (with y, the output of a fused ReLU: dy is first masked by y > 0, ReLU's gradient, in the same sweeps; with a
+//     cap by 0 < y < cap, which differs from tfjs' ReLU6 gradient only where the batch norm gave exactly the cap)
 //     with r = 1 / sqrt(variance + eps), g = gamma (1 without), M = rows, S1 = sum(dy), S2 = sum(dy (x - mean)):
 //     dbeta = S1, dgamma = S2 r,
 //     dx = g r dy - g r^3 S2 / M (x - mean) - g r S1 / M + dmean / M + 2 dvariance / M (x - mean)
@@ -14,6 +16,8 @@
 // order: results depend on the thread count only. The forward sums are shifted by each channel's first value,
 // so that a large mean does not cost the variance its precision.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "elementwise.h"
@@ -58,14 +62,19 @@ void ChannelSums(int64_t rows, int64_t C, std::vector<double>& out1, std::vector
     }
 }
 
-// y[r, c] = (u[r, c] - shift[c]) * a[c] + d[c] over all rows, in parallel; max(0, y) with relu.
+// y[r, c] = (u[r, c] - shift[c]) * a[c] + d[c] over all rows, in parallel; max(0, y) with relu, min(cap, max(0, y))
+// when the cap is finite too.
 void NormalizeRows(int64_t rows, int64_t C, const float* u, const float* a, const float* d, const float* shift, bool relu,
-                   float* y) {
+                   float cap, float* y) {
+  const bool capped = relu && std::isfinite(cap);
 #pragma omp parallel for schedule(static) if (rows * C > kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const float* __restrict ur = u + r * C;
     float* __restrict yr = y + r * C;
-    if (relu) {
+    if (capped) {
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) yr[c] = std::min(cap, std::max(0.f, (ur[c] - shift[c]) * a[c] + d[c]));
+    } else if (relu) {
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) yr[c] = std::max(0.f, (ur[c] - shift[c]) * a[c] + d[c]);
     } else {
@@ -76,15 +85,21 @@ void NormalizeRows(int64_t rows, int64_t C, const float* u, const float* a, cons
 }
 
 // dx[r, c] = a[c] * g[r, c] + b[c] * (x[r, c] - mean[c]) + d[c] over all rows, in parallel, where g = dy, or dy
-// masked by y > 0 when y (a fused ReLU's output) is given.
-void GradientRows(int64_t rows, int64_t C, const float* dy, const float* y, const float* x, const float* a, const float* b,
-                  const float* d, const float* mean, float* dx) {
+// masked by y > 0 (0 < y < cap with a finite cap) when y (a fused ReLU's output) is given.
+void GradientRows(int64_t rows, int64_t C, const float* dy, const float* y, float cap, const float* x, const float* a,
+                  const float* b, const float* d, const float* mean, float* dx) {
+  const bool capped = std::isfinite(cap);
 #pragma omp parallel for schedule(static) if (rows * C > kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const float* __restrict dyr = dy + r * C;
     const float* __restrict xr = x + r * C;
     float* __restrict dxr = dx + r * C;
-    if (y) {
+    if (y && capped) {
+      const float* __restrict yr = y + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++)
+        dxr[c] = a[c] * (yr[c] > 0.f && yr[c] < cap ? dyr[c] : 0.f) + b[c] * (xr[c] - mean[c]) + d[c];
+    } else if (y) {
       const float* __restrict yr = y + r * C;
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) dxr[c] = a[c] * (yr[c] > 0.f ? dyr[c] : 0.f) + b[c] * (xr[c] - mean[c]) + d[c];
@@ -93,6 +108,14 @@ void GradientRows(int64_t rows, int64_t C, const float* dy, const float* y, cons
       for (int64_t c = 0; c < C; c++) dxr[c] = a[c] * dyr[c] + b[c] * (xr[c] - mean[c]) + d[c];
     }
   }
+}
+
+// Argument i: a fused ReLU's cap (ReLU6: 6), or absent / null for none (infinity).
+float Cap(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return std::numeric_limits<float>::infinity();
+  const double cap = Num(info, i);
+  Check(cap > 0, info.Env(), "batch norm: a ReLU cap must be positive");
+  return static_cast<float>(cap);
 }
 
 // Argument i: null / undefined / absent, or a Float32Array of `length` values (described as `what` in the error).
@@ -117,6 +140,7 @@ Napi::Value batch_norm_train(const Napi::CallbackInfo& info) {
   float* mean = Typed<float>(info, 5);
   float* variance = Typed<float>(info, 6);
   const bool relu = info.Length() > 8 && Bool(info, 8);
+  const float cap = Cap(info, 9);
   const int64_t rows = n / C;
 
   std::vector<float> shift(x, x + C);
@@ -142,7 +166,7 @@ Napi::Value batch_norm_train(const Napi::CallbackInfo& info) {
     scale[c] = static_cast<float>(sc);
     offset[c] = static_cast<float>((beta ? beta[c] : 0.0) - d * sc);
   }
-  NormalizeRows(rows, C, x, scale.data(), offset.data(), k, relu, y);
+  NormalizeRows(rows, C, x, scale.data(), offset.data(), k, relu, cap, y);
   return env.Undefined();
 }
 UNET_KERNEL("batch_norm_train", batch_norm_train);
@@ -167,13 +191,23 @@ Napi::Value batch_norm_train_grad(const Napi::CallbackInfo& info) {
   float* dgamma = Typed<float>(info, 9);
   float* dbeta = Typed<float>(info, 10);
   const float* y = Optional(info, 12, n, "y", "rows x C");
+  const float cap = Cap(info, 13);
+  const bool capped = y && std::isfinite(cap);
   const int64_t rows = n / C;
 
   std::vector<double> s1, s2;
   ChannelSums(rows, C, s1, s2, [&](int64_t r, float* b1, float* b2) {
     const float* __restrict dyr = dy + r * C;
     const float* __restrict xr = x + r * C;
-    if (y) {
+    if (capped) {
+      const float* __restrict yr = y + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) {
+        const float g = yr[c] > 0.f && yr[c] < cap ? dyr[c] : 0.f;
+        b1[c] += g;
+        b2[c] += g * (xr[c] - mean[c]);
+      }
+    } else if (y) {
       const float* __restrict yr = y + r * C;
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) {
@@ -199,7 +233,7 @@ Napi::Value batch_norm_train_grad(const Napi::CallbackInfo& info) {
     b[c] = static_cast<float>(-g * rs * rs * rs * s2[c] / rows + (dvariance ? 2.0 * dvariance[c] / rows : 0.0));
     d[c] = static_cast<float>(-g * rs * s1[c] / rows + (dmean ? static_cast<double>(dmean[c]) / rows : 0.0));
   }
-  GradientRows(rows, C, dy, y, x, a.data(), b.data(), d.data(), mean, dx);
+  GradientRows(rows, C, dy, y, cap, x, a.data(), b.data(), d.data(), mean, dx);
   return env.Undefined();
 }
 UNET_KERNEL("batch_norm_train_grad", batch_norm_train_grad);

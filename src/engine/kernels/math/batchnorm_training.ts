@@ -1,9 +1,10 @@
 // Batch normalisation in training mode as two kernels (native/src/math/batchnorm_training.cc), native only
 // (ops/batch_norm_training.ts uses them on `native` and leaves other backends to tfjs-layers' own path):
 // - UnetBatchNormTrain: x[..., C], scale[C], offset[C] -> y (x's shape), mean[C], variance[C] (biased);
-// - UnetBatchNormReluTrain: the same with a ReLU fused in (y = max(0, batch norm));
+// - UnetBatchNormReluTrain: the same with a ReLU fused in (y = max(0, batch norm)); attrs.reluCap (ReLU6: 6) caps
+//   it too (y = min(cap, max(0, batch norm)));
 // - UnetBatchNormTrainGrad: dy, x, mean, variance, scale, dmean, dvariance, and y when a ReLU was fused in (dy is
-//   masked by y > 0 first) -> dx, dscale[C], doffset[C].
+//   masked by y > 0 first, by 0 < y < reluCap with a cap) -> dx, dscale[C], doffset[C].
 // - UnetMovingAverages: movingMean, movingVariance, mean, variance [C] -> the updated moving mean and variance
 //   (tfjs-layers' doMovingAverage, m - (m - value) * (1 - momentum), with float32 rounding at each step as its three
 //   kernels round). One kernel without a gradient instead of six with one: the six were recorded on the training
@@ -44,6 +45,7 @@ const forward = (name: string, relu: boolean) =>
       variance.values,
       c,
       relu,
+      (attrs.reluCap as number | undefined) ?? null,
     );
     return [y.info, mean.info, variance.info];
   });
@@ -94,6 +96,7 @@ export const batchNormTrainingKernels = [
       doffset.values,
       c,
       optional(backend, y),
+      (attrs.reluCap as number | undefined) ?? null,
     );
     return [dx.info, dscale.info, doffset.info];
   }),

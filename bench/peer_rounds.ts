@@ -36,10 +36,10 @@ export interface PeerComparison {
 
 export type PeerBenchOptions = Omit<StepBenchOptions, 'precision'> & PrecisionBenchOptions & { threads: number; rounds: number };
 
+/** The U-Net of `o` (course or an encoder arch) against the same network in PyTorch, in `o.rounds` rounds per precision. */
 export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerComparison> {
   const { requested, precision } = requestedPrecision(o);
   const precisions: Precision[] = precision === 'bf16' ? ['fp32', 'bf16'] : ['fp32'];
-  const peerOptions = { ...o, warmup: o.warmup };
   const sessions: Partial<Record<Precision, PeerSession>> = {};
   let peerBf16Error: string | undefined;
   const arch = o.arch ?? 'course';
@@ -47,10 +47,10 @@ export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerCom
   const timer = new StepTimer(unet.model, o.batch);
   const before = getPrecision();
   try {
-    sessions.fp32 = await PeerSession.start(peerOptions);
+    sessions.fp32 = await PeerSession.start(o);
     if (precision === 'bf16') {
       try {
-        sessions.bf16 = await PeerSession.start({ ...peerOptions, bf16: true });
+        sessions.bf16 = await PeerSession.start({ ...o, bf16: true });
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
         peerBf16Error = e.message;

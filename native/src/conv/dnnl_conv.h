@@ -431,8 +431,9 @@ inline SharedScratchpad& StagedOutputs() {
 // preferred layout, with the reorder between the two. Inputs that are shared by id (a Winograd layer's weights, read
 // by two primitives) come from SharedWeights(). Other inputs are converted into StagedInputs(), except when a call
 // brings the same tensor as the one before (frozen weights, inference): then the input gets a buffer of its own that
-// keeps the copy, and its reorder is skipped while the tensor stays the same. Trained layers' weights change at every
-// call, and a copy of their own each cost resnet34 ~250 MB. Outputs (weight gradients) are always written to StagedOutputs().
+// keeps the copy, and its reorder is skipped while the tensor stays the same (trained layers' weights change at every
+// call; a copy of their own each kept resnet34's peak 30-60 MB higher). Outputs (weight gradients) are always written
+// to StagedOutputs().
 struct Staged {
   memory user;  // the TF.js tensor (handle set per call)
   memory prim;  // what the primitive reads or writes (== user when no reorder; unused when shared)

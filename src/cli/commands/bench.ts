@@ -9,7 +9,7 @@ import { benchModelFolderPrecisions, benchStepPrecisions, type PrecisionStepResu
 import { addon, useBestBackend, type PrecisionSetting } from '../../engine/index.js';
 import { ENCODER_ARCHS } from '../../model/options.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
-import { UsageError, UserError } from '../../util/errors.js';
+import { UsageError } from '../../util/errors.js';
 import { choiceOption, intOption, type Command, type CommandIO, type ParsedArgs } from '../command.js';
 
 export const benchCommand: Command = {
@@ -25,7 +25,7 @@ export const benchCommand: Command = {
     width: { type: 'string', default: '128', description: 'input width (a multiple of 16)' },
     classes: { type: 'string', default: '23', description: 'output classes' },
     steps: { type: 'string', default: '5', description: 'timed steps (the median is reported; with --peer: per round)' },
-    warmup: { type: 'string', default: '2', description: 'untimed steps first' },
+    warmup: { type: 'string', default: '5', description: 'untimed steps first (with --peer: on both sides)' },
     backend: { type: 'string', default: 'native', description: 'native or cpu (the pure-JavaScript backend: very slow)' },
     precision: {
       type: 'string',

@@ -42,6 +42,8 @@ export interface PeerOptions {
 }
 
 const PYTHON = '/usr/bin/python3';
+/** How long the peer may take for one answer (a build and warm-up, or a round) before it counts as hung. */
+const REPLY_TIMEOUT_MS = 30 * 60_000;
 
 /** A running peer: ask it for timed steps or forward passes, then close it for its PeerInfo. */
 export class PeerSession {
@@ -129,15 +131,29 @@ export class PeerSession {
     }
   }
 
-  /** The peer's next JSON line ({} when it ended without one). */
+  /** The peer's next JSON line ({} when it ended without one, or said nothing for REPLY_TIMEOUT_MS: then it is stopped). */
   private async reply(): Promise<Record<string, unknown>> {
-    const line = this.lines.length > 0 ? this.lines.shift()! : this.ended ? null : await new Promise<string | null>((resolve) => (this.waiting = resolve));
+    const line = this.lines.length > 0 ? this.lines.shift()! : this.ended ? null : await this.nextLine();
     if (line === null) return {};
     try {
       return JSON.parse(line) as Record<string, unknown>;
     } catch {
       return { error: line };
     }
+  }
+
+  private nextLine(): Promise<string | null> {
+    return new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        this.stderr += `\nno reply within ${REPLY_TIMEOUT_MS / 60_000} minutes`;
+        resolve(null);
+      }, REPLY_TIMEOUT_MS);
+      this.waiting = (line) => {
+        clearTimeout(timer);
+        resolve(line);
+      };
+    });
   }
 
   private failure(said?: string): UserError {

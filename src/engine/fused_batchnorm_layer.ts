@@ -36,25 +36,25 @@ interface GraphFields {
 }
 
 /**
- * What a ReLU-like layer computes: true for a plain ReLU (ReLU without a cap, Activation('relu')), its cap for a
- * capped one (ReLU with maxValue, e.g. MobileNetV2's ReLU(6); Activation('relu6')), false for any other layer.
+ * The cap of a ReLU-like layer: Infinity for a plain ReLU (ReLU without a cap, Activation('relu')), the cap of a capped
+ * one (ReLU with maxValue, e.g. MobileNetV2's ReLU(6); Activation('relu6')), null for any other layer.
  */
-function reluOf(layer: tfl.layers.Layer | undefined): boolean | number {
-  if (!layer) return false;
+function reluCapOf(layer: tfl.layers.Layer | undefined): number | null {
+  if (!layer) return null;
   const f = layer as unknown as { maxValue?: number | null; activation?: { getClassName(): string } };
-  if (layer.getClassName() === 'ReLU') return f.maxValue == null ? true : f.maxValue > 0 && Number.isFinite(f.maxValue) ? f.maxValue : false;
+  if (layer.getClassName() === 'ReLU') return f.maxValue == null ? Infinity : f.maxValue > 0 && Number.isFinite(f.maxValue) ? f.maxValue : null;
   const activation = layer.getClassName() === 'Activation' ? f.activation?.getClassName().toLowerCase() : undefined;
-  return activation === 'relu' ? true : activation === 'relu6' ? 6 : false;
+  return activation === 'relu' ? Infinity : activation === 'relu6' ? 6 : null;
 }
 
-/** The ReLU (true, or its cap) that takes the layer's output and is its only consumer; false when there is none. */
-function reluAsOnlyConsumer(layer: tfl.layers.Layer): boolean | number {
+/** The cap of the ReLU that takes the layer's output and is its only consumer (reluCapOf); null when there is none. */
+function reluCapOfOnlyConsumer(layer: tfl.layers.Layer): number | null {
   const nodes = (layer as unknown as GraphFields).outboundNodes ?? [];
-  return nodes.length === 1 ? reluOf(nodes[0].outboundLayer) : false;
+  return nodes.length === 1 ? reluCapOf(nodes[0].outboundLayer) : null;
 }
 
-/** Outputs of batch norms with a fused ReLU, and what it was (true or the cap): that ReLU layer passes one on. */
-const rectified = new WeakMap<tf.Tensor, boolean | number>();
+/** Outputs of batch norms with a fused ReLU, and its cap: that ReLU layer passes one on. */
+const rectified = new WeakMap<tf.Tensor, number>();
 
 /**
  * tfjs-layers' doMovingAverage (variable -= (variable - value) * (1 - momentum)) for both statistics, as one kernel
@@ -91,13 +91,13 @@ function patchBatchNormalization(): void {
       f.gamma !== null &&
       f.beta !== null;
     if (!qualifies) return original.call(this, inputs, kwargs);
-    const relu = reluAvailable ? reluAsOnlyConsumer(this) : false;
+    const reluCap = reluAvailable ? reluCapOfOnlyConsumer(this) : null;
     const y = tf.tidy(() => {
-      const [out, mean, variance] = batchNormTraining(x, f.gamma!.read() as tf.Tensor1D, f.beta!.read() as tf.Tensor1D, f.epsilon, relu);
+      const [out, mean, variance] = batchNormTraining(x, f.gamma!.read() as tf.Tensor1D, f.beta!.read() as tf.Tensor1D, f.epsilon, reluCap);
       updateMovingStatistics(f, mean, variance);
       return out;
     });
-    if (relu !== false) rectified.set(y, relu);
+    if (reluCap !== null) rectified.set(y, reluCap);
     return y;
   };
   proto.__unetFused = true;
@@ -110,7 +110,7 @@ function patchRelu(layer: tfl.layers.Layer): void {
   const original = proto.call;
   proto.call = function (this: tfl.layers.Layer, inputs, kwargs) {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    if ((!Array.isArray(inputs) || inputs.length === 1) && rectified.has(x) && rectified.get(x) === reluOf(this)) return tf.clone(x);
+    if ((!Array.isArray(inputs) || inputs.length === 1) && rectified.has(x) && rectified.get(x) === reluCapOf(this)) return tf.clone(x);
     return original.call(this, inputs, kwargs);
   };
   proto.__unetRectified = true;

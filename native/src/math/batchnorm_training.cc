@@ -62,21 +62,17 @@ void ChannelSums(int64_t rows, int64_t C, std::vector<double>& out1, std::vector
     }
 }
 
-// y[r, c] = (u[r, c] - shift[c]) * a[c] + d[c] over all rows, in parallel; max(0, y) with relu, min(cap, max(0, y))
-// when the cap is finite too.
+// y[r, c] = (u[r, c] - shift[c]) * a[c] + d[c] over all rows, in parallel; min(cap, max(0, y)) with relu (a plain
+// ReLU's cap is infinity, which leaves max(0, y) as it is).
 void NormalizeRows(int64_t rows, int64_t C, const float* u, const float* a, const float* d, const float* shift, bool relu,
                    float cap, float* y) {
-  const bool capped = relu && std::isfinite(cap);
 #pragma omp parallel for schedule(static) if (rows * C > kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const float* __restrict ur = u + r * C;
     float* __restrict yr = y + r * C;
-    if (capped) {
+    if (relu) {
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) yr[c] = std::min(cap, std::max(0.f, (ur[c] - shift[c]) * a[c] + d[c]));
-    } else if (relu) {
-#pragma omp simd
-      for (int64_t c = 0; c < C; c++) yr[c] = std::max(0.f, (ur[c] - shift[c]) * a[c] + d[c]);
     } else {
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) yr[c] = (ur[c] - shift[c]) * a[c] + d[c];
@@ -84,8 +80,12 @@ void NormalizeRows(int64_t rows, int64_t C, const float* u, const float* a, cons
   }
 }
 
+// Whether a fused ReLU passes the gradient at its output y: y > 0, and y < cap when the cap is finite (capped; a
+// plain ReLU passes at y = +infinity, as tfjs' does).
+inline bool Passes(float y, float cap, bool capped) { return y > 0.f && (!capped || y < cap); }
+
 // dx[r, c] = a[c] * g[r, c] + b[c] * (x[r, c] - mean[c]) + d[c] over all rows, in parallel, where g = dy, or dy
-// masked by y > 0 (0 < y < cap with a finite cap) when y (a fused ReLU's output) is given.
+// masked by Passes(y) when y (a fused ReLU's output) is given.
 void GradientRows(int64_t rows, int64_t C, const float* dy, const float* y, float cap, const float* x, const float* a,
                   const float* b, const float* d, const float* mean, float* dx) {
   const bool capped = std::isfinite(cap);
@@ -94,15 +94,10 @@ void GradientRows(int64_t rows, int64_t C, const float* dy, const float* y, floa
     const float* __restrict dyr = dy + r * C;
     const float* __restrict xr = x + r * C;
     float* __restrict dxr = dx + r * C;
-    if (y && capped) {
+    if (y) {
       const float* __restrict yr = y + r * C;
 #pragma omp simd
-      for (int64_t c = 0; c < C; c++)
-        dxr[c] = a[c] * (yr[c] > 0.f && yr[c] < cap ? dyr[c] : 0.f) + b[c] * (xr[c] - mean[c]) + d[c];
-    } else if (y) {
-      const float* __restrict yr = y + r * C;
-#pragma omp simd
-      for (int64_t c = 0; c < C; c++) dxr[c] = a[c] * (yr[c] > 0.f ? dyr[c] : 0.f) + b[c] * (xr[c] - mean[c]) + d[c];
+      for (int64_t c = 0; c < C; c++) dxr[c] = a[c] * (Passes(yr[c], cap, capped) ? dyr[c] : 0.f) + b[c] * (xr[c] - mean[c]) + d[c];
     } else {
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) dxr[c] = a[c] * dyr[c] + b[c] * (xr[c] - mean[c]) + d[c];
@@ -192,26 +187,18 @@ Napi::Value batch_norm_train_grad(const Napi::CallbackInfo& info) {
   float* dbeta = Typed<float>(info, 10);
   const float* y = Optional(info, 12, n, "y", "rows x C");
   const float cap = Cap(info, 13);
-  const bool capped = y && std::isfinite(cap);
+  const bool capped = std::isfinite(cap);
   const int64_t rows = n / C;
 
   std::vector<double> s1, s2;
   ChannelSums(rows, C, s1, s2, [&](int64_t r, float* b1, float* b2) {
     const float* __restrict dyr = dy + r * C;
     const float* __restrict xr = x + r * C;
-    if (capped) {
+    if (y) {
       const float* __restrict yr = y + r * C;
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) {
-        const float g = yr[c] > 0.f && yr[c] < cap ? dyr[c] : 0.f;
-        b1[c] += g;
-        b2[c] += g * (xr[c] - mean[c]);
-      }
-    } else if (y) {
-      const float* __restrict yr = y + r * C;
-#pragma omp simd
-      for (int64_t c = 0; c < C; c++) {
-        const float g = yr[c] > 0.f ? dyr[c] : 0.f;
+        const float g = Passes(yr[c], cap, capped) ? dyr[c] : 0.f;
         b1[c] += g;
         b2[c] += g * (xr[c] - mean[c]);
       }

@@ -13,23 +13,23 @@ import { BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '
 
 /**
  * x[..., C] float32, scale and offset [C]; returns y (x's shape), the batch mean [C] and (biased) variance [C].
- * relu: y = max(0, batch norm), a following ReLU fused in (one sweep less forward and backward; the gradient masks
- * dy by y > 0 inside the batch norm's own sweeps); a number caps it too (ReLU6: y = min(6, max(0, batch norm)),
- * and the gradient masks by 0 < y < 6).
+ * reluCap: a following ReLU fused in, y = min(reluCap, max(0, batch norm)) (Infinity: a plain ReLU; one sweep less
+ * forward and backward, the gradient masks dy by y > 0, and y < reluCap when finite, inside the batch norm's own
+ * sweeps); null: none.
  */
 export function batchNormTraining(
   x: tf.Tensor,
   scale: tf.Tensor1D | null,
   offset: tf.Tensor1D | null,
   epsilon: number,
-  relu: boolean | number = false,
+  reluCap: number | null = null,
 ): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
   const inputs: tf.NamedTensorMap = { x };
   if (scale) inputs.scale = scale;
   if (offset) inputs.offset = offset;
   const attrs: tf.NamedAttrMap = { varianceEpsilon: epsilon };
-  if (typeof relu === 'number') attrs.reluCap = relu;
-  return tf.engine().runKernel(relu !== false ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, inputs, attrs) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+  if (reluCap !== null && Number.isFinite(reluCap)) attrs.reluCap = reluCap;
+  return tf.engine().runKernel(reluCap !== null ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, inputs, attrs) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
 }
 
 // saved: the inputs named in inputsToSave that were given (scale is optional), then the outputs saved (y with a

@@ -7,7 +7,7 @@ import { buildUNet, isEncoderArch, trainingStepFlops } from '../src/model/index.
 import { UserError } from '../src/util/errors.js';
 import { PeerSession, type PeerInfo } from './peer.js';
 import { precisionResult, requestedPrecision, type PrecisionBenchOptions, type PrecisionStepResult } from './precision_step.js';
-import { median, StepTimer, summarizeSteps, type StepBenchOptions, type StepSample } from './train_step.js';
+import { median, peakRssMb, round, StepTimer, summarizeSteps, type StepBenchOptions, type StepSample } from './train_step.js';
 
 /** The peer's side of one precision. */
 export interface PeerTiming extends PeerInfo {
@@ -70,7 +70,7 @@ export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerCom
         if (session) theirs[p].push(await session.steps(o.steps));
       }
     }
-    const trainingPeakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    const trainingPeakRssMb = peakRssMb();
     const peerTrainingRss: Partial<Record<Precision, number>> = {};
     for (const p of precisions) {
       const session = sessions[p];
@@ -102,7 +102,7 @@ export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerCom
         step_ms: round(median(times)),
         forward_ms: round(median(peerForwards[p])),
         step_times_ms: times.map((t) => round(t)),
-        round_ratios: theirs[p].map((t, r) => Math.round((median(ours[p][r]!.times) / median(t)) * 1000) / 1000),
+        round_ratios: theirs[p].map((t, r) => round(median(ours[p][r]!.times) / median(t), 3)),
         training_peak_rss_mb: peerTrainingRss[p]!,
       };
     };
@@ -122,8 +122,4 @@ export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerCom
     timer.dispose();
     unet.model.dispose();
   }
-}
-
-function round(v: number): number {
-  return Math.round(v * 10) / 10;
 }

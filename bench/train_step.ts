@@ -194,7 +194,7 @@ export function summarizeSteps(
 ): StepBenchResult {
   const stepTimes = samples.flatMap((s) => s.times);
   const steps = stepTimes.length;
-  const total = (k: keyof ConvPhaseTimes) => round(samples.reduce((sum, s) => sum + s.phases[k], 0) / steps);
+  const perStep = (k: keyof ConvPhaseTimes) => round(samples.reduce((sum, s) => sum + s.phases[k], 0) / steps);
   const stepMs = median(stepTimes);
   return {
     parameters: model.countParams(),
@@ -205,7 +205,7 @@ export function summarizeSteps(
     precision: getPrecision(),
     step_times_ms: stepTimes.map((t) => round(t)),
     page_faults_per_step: Math.round(samples.reduce((sum, s) => sum + s.faults, 0) / steps),
-    conv_phases_ms: { compute: total('compute'), activations: total('activations'), weights: total('weights'), gradients: total('gradients') },
+    conv_phases_ms: { compute: perStep('compute'), activations: perStep('activations'), weights: perStep('weights'), gradients: perStep('gradients') },
     ...(profile ? { profile: profile.kernels, profile_steps: profile.steps } : {}),
   };
 }
@@ -214,7 +214,13 @@ function meanProfile(kernels: KernelRecord[], steps: number): KernelRecord[] {
   return kernels.map((k) => ({ ...k, calls: Math.round(k.calls / steps), ms: k.ms / steps }));
 }
 
-function round(v: number, digits = 1): number {
+/** This process's peak resident memory so far, in MB. */
+export function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+/** v rounded to `digits` decimals. */
+export function round(v: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }

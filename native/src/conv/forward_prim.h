@@ -1,7 +1,8 @@
 // The forward convolution primitive shared by conv2dForward (forward.cc) and depthwiseForward (depthwise.cc):
 // bias and activation fused in (a bias and an eltwise post-op), weights described by the caller (dense HWIO, or
 // grouped for depthwise) and reordered into the primitive's preferred layout (skipped while the same weight
-// tensor comes back; a Winograd layer's copy is shared with its backward-data primitive, see SharedWeights). In bf16 (dense only) x and w are read as bf16 copies, accumulation, bias and y stay fp32.
+// tensor comes back; a Winograd layer's copy is shared with its backward-data primitive, see SharedWeights). In
+// bf16 (dense only) x and w are read as bf16 copies, accumulation, bias and y stay fp32.
 // With Winograd (fp32, dense 3x3, see WinogradPays) x is read as a blocked copy and y written blocked, then copied
 // to NHWC.
 #pragma once

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { benchStepAgainstPeer } from '../../../bench/peer_rounds.js';
 import { benchPolicyEpochs } from '../../../bench/policy_epoch.js';
 import { benchModelFolderPrecisions, benchStepPrecisions, type PrecisionStepResult } from '../../../bench/precision_step.js';
+import { peakRssMb, round } from '../../../bench/train_step.js';
 import { addon, useBestBackend, type PrecisionSetting } from '../../engine/index.js';
 import { ENCODER_ARCHS } from '../../model/options.js';
 import { DEFAULT_CACHE_MB } from '../../train/epoch.js';
@@ -96,7 +97,7 @@ export const benchCommand: Command = {
     const cmp = await benchStepAgainstPeer({ ...o, precision, threads, rounds: intOption(args, 'rounds', 1, 100) });
     const timed = cmp.ours;
     const { peer, peerBf16 } = cmp;
-    const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+    const ratio = (a: number, b: number) => round(a / b, 3);
     const result: Record<string, unknown> = {
       peer: `pytorch ${peer.version}`,
       rounds: cmp.rounds,
@@ -141,7 +142,7 @@ function printStep(timed: PrecisionStepResult, extra: { backend: string; threads
     onednn_isa: cpu.onednnIsa,
     avx512_bf16: cpu.avx512Bf16,
     amx: cpu.amx,
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    peak_rss_mb: peakRssMb(),
     ...peer,
   };
   delete result.profile;
@@ -250,7 +251,7 @@ async function runPolicyBench(args: ParsedArgs, io: CommandIO): Promise<number> 
     `timing ${o.epochs} epochs of --train ${train} over ${o.images} digit scenes (course U-Net F=${o.filters}, batch ${o.batch}, ${o.height}x${o.width}) on ${backend} with ${threads} threads...`,
   );
   const r = await benchPolicyEpochs(o, say);
-  const result = { backend, threads, ...r, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  const result = { backend, threads, ...r, peak_rss_mb: peakRssMb() };
   if (io.json) {
     io.out(JSON.stringify(result));
     return 0;

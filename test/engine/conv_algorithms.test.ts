@@ -127,17 +127,50 @@ test('small output maps (the 4x4 and 2x2 stages of a ResNet) run no GEMM convolu
   }
 });
 
-test('the forward pass of an output map of at most 4x4 runs the jit direct kernel of oneDNN, not brgconv', { skip }, () => {
-  for (const [n, h, c, o, stride] of [
-    [2, 4, 64, 64, 1], // 4x4
-    [2, 2, 32, 32, 1], // 2x2
-    [2, 8, 32, 48, 2], // 8x8 stride 2 -> 4x4
-  ]) {
-    tf.dispose(tf.conv2d(randomTensor([n, h, h, c], 50 + h) as tf.Tensor4D, randomTensor([3, 3, c, o], 60 + h) as tf.Tensor4D, stride, 'same'));
-    assert.match(implOf('Conv2D', n, h, h, c, o) ?? 'none', /^jit:avx512/, `[${n},${h},${h},${c}] -> ${o} stride ${stride}`);
+test('output maps of at most 4x4 run as im2col + oneDNN matmul in all three passes, with the HWIO filter as it is', { skip }, async () => {
+  const cases: [number, number, number, number, number, number][] = [
+    [2, 4, 64, 64, 3, 1], // 4x4, 3x3
+    [2, 2, 32, 32, 3, 1], // 2x2
+    [2, 8, 32, 48, 3, 2], // 8x8 stride 2 -> 4x4
+    [3, 4, 40, 24, 1, 1], // pointwise: x itself is the column matrix
+    [2, 8, 16, 32, 1, 2], // 1x1 stride 2 (a ResNet's downsample)
+  ];
+  for (const [n, h, c, o, k, stride] of cases) {
+    const name = `[${n},${h},${h},${c}] -> ${o} ${k}x${k} stride ${stride}`;
+    await expectSameOnBackends(
+      name,
+      () => {
+        const f = (xv: tf.Tensor, wv: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, stride, 'same')));
+        const [dx, dw] = tf.grads(f)([randomTensor([n, h, h, c], 40 + h + k), randomTensor([k, k, c, o], 50 + h + k)]);
+        return [dx, dw];
+      },
+      { expectNative: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] },
+    );
+    for (const kernel of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'])
+      assert.match(implOf(kernel, n, h, h, c, o) ?? 'none', /^im2col\+matmul:brg/, `${kernel} ${name}`);
   }
+  // bias and ReLU6 as the matmul's post-ops
+  await expectSameOnBackends(
+    'fused 4x4 conv with bias and relu6',
+    () =>
+      tf.fused.conv2d({
+        x: randomTensor([2, 4, 4, 32], 61) as tf.Tensor4D,
+        filter: randomTensor([3, 3, 32, 16], 62) as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: randomTensor([16], 63),
+        activation: 'relu6',
+      }),
+    { expectNative: ['FusedConv2D'] },
+  );
+});
+
+test('maps above 4x4 keep the convolution primitives; a column matrix above 16 MB keeps the jit direct forward', { skip }, () => {
   tf.dispose(tf.conv2d(randomTensor([2, 8, 8, 64], 70) as tf.Tensor4D, randomTensor([3, 3, 64, 64], 71) as tf.Tensor4D, 1, 'same'));
-  assert.doesNotMatch(implOf('Conv2D', 2, 8, 8, 64, 64) ?? 'none', /^jit:avx512_core$/, '8x8 keeps the first choice of oneDNN');
+  assert.doesNotMatch(implOf('Conv2D', 2, 8, 8, 64, 64) ?? 'none', /matmul|^jit:avx512_core$/, '8x8 keeps the first choice of oneDNN');
+  // batch 64 of 4x4 output maps (stride 2: no Winograd), 3x3 over 512 channels: 64 * 16 * 4608 floats = 19 MB
+  tf.dispose(tf.conv2d(randomTensor([64, 8, 8, 512], 72) as tf.Tensor4D, randomTensor([3, 3, 512, 64], 73) as tf.Tensor4D, 2, 'same'));
+  assert.match(implOf('Conv2D', 64, 8, 8, 512, 64) ?? 'none', /^jit:avx512/);
 });
 
 test('a filter that comes back keeps its blocked copy (no reorder); a new filter at every call is converted each time', async () => {

@@ -5,6 +5,7 @@
 // in bf16 (bf16 dy and w, fp32 accumulation, dx fp32). With Winograd (fp32 3x3, see WinogradPays) dy is read as
 // a blocked copy and dx written blocked, then copied to NHWC.
 #include "conv/dnnl_conv.h"
+#include "conv/small_map_matmul.h"
 
 namespace unet {
 namespace conv {
@@ -51,6 +52,7 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
   static Cache<BackwardData> cache;
   bool ranBf16 = false;
   Guarded(info, kernel, [&] {
+    if (SmallMapMatmulPays(g, bf16)) return SmallMapBackwardData(g, dy, w, dx);
     std::vector<int64_t> key = g.Key();
     key.push_back(bf16);
     BackwardData& b = cache.Get(key, [&] { return MakeBackwardData(g, bf16); });

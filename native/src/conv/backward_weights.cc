@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "conv/dnnl_conv.h"
+#include "conv/small_map_matmul.h"
 
 namespace unet {
 namespace conv {
@@ -160,6 +161,7 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
   static Cache<BackwardWeights> cache;
   bool ranBf16 = false;
   Guarded(info, kernel, [&] {
+    if (SmallMapMatmulPays(g, bf16)) return SmallMapBackwardWeights(g, x, dy, dw);
     std::vector<int64_t> key = g.Key();
     key.push_back(bf16);
     BackwardWeights& b = cache.Get(key, [&] { return MakeBackwardWeights(g, bf16); });

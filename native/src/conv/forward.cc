@@ -4,6 +4,7 @@
 // returns whether it ran in bf16 (bf16 x and w, fp32 accumulation, bias and y fp32).
 // Bias and activation are fused into the primitive (bias and an eltwise post-op).
 #include "conv/forward_prim.h"
+#include "conv/small_map_matmul.h"
 
 namespace unet {
 namespace conv {
@@ -25,6 +26,7 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   static Cache<ForwardPrim> cache;
   bool ranBf16 = false;
   Guarded(info, hasBias || activation ? "FusedConv2D" : kernel, [&] {
+    if (SmallMapMatmulPays(g, bf16)) return SmallMapForward(g, x, w, bias, y, activation, alpha);
     ranBf16 = RunForwardPrim(cache, g.Key(), x, w, bias, y, activation, alpha, bf16, xId, wId, [&] {
       return MakeForwardPrim(g, g.WUser(), g.WAny(), hasBias, activation, alpha, bf16, kernel);
     });

@@ -136,16 +136,15 @@ inline dnnl::primitive_attr UserScratchpad(dnnl::primitive_attr attr = dnnl::pri
 // results repeat from run to run. UNET_TRANSFER_WINOGRAD=0 turns it off (comparisons, and a check of the rule).
 enum class Pass { kForward, kBackwardData, kBackwardWeights };
 
-inline bool WinogradAllowed() {
-  static const bool allowed = [] {
-    const char* e = std::getenv("UNET_TRANSFER_WINOGRAD");
-    return !(e && std::string(e) == "0");
-  }();
-  return allowed;
+// Whether an engine switch is on: every switch is on unless its environment variable is "0".
+inline bool SwitchedOn(const char* variable) {
+  const char* e = std::getenv(variable);
+  return !(e && std::string(e) == "0");
 }
 
 inline bool WinogradPays(const Geometry& g, Pass pass) {
-  if (!WinogradAllowed()) return false;
+  static const bool allowed = SwitchedOn("UNET_TRANSFER_WINOGRAD");
+  if (!allowed) return false;
   const bool shape = g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.pt == 1 &&
                      g.pl == 1 && g.pb == 1 && g.pr == 1 && g.c % 16 == 0 && g.o % 16 == 0;
   const int64_t tiles = g.n * ((g.oh + 3) / 4) * ((g.ow + 3) / 4);
@@ -311,6 +310,14 @@ inline void AppendActivation(dnnl::post_ops& po, int64_t activation, float alpha
     case 4: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); return;
     case 5: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); return;
   }
+}
+
+// Appends what a fused forward primitive depends on beyond its geometry: bias or not, the activation and, for
+// leakyrelu, alpha's bits.
+inline void AppendFusionKey(std::vector<int64_t>& key, bool hasBias, int64_t activation, float alpha) {
+  uint32_t alphaBits = 0;
+  if (activation == 3) std::memcpy(&alphaBits, &alpha, sizeof(alpha));
+  key.insert(key.end(), {hasBias, activation, alphaBits});
 }
 
 struct KeyHash {

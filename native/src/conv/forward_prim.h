@@ -62,11 +62,7 @@ inline ForwardPrim MakeForwardPrim(const Geometry& g, const memory::desc& wUser,
 template <typename Make>
 bool RunForwardPrim(Cache<ForwardPrim>& cache, std::vector<int64_t> key, float* x, float* w, float* bias, float* y,
                     int64_t activation, float alpha, bool bf16, uint64_t xId, uint64_t wId, Make make) {
-  key.push_back(bias != nullptr);
-  key.push_back(activation);
-  uint32_t alphaBits = 0;
-  if (activation == 3) std::memcpy(&alphaBits, &alpha, sizeof(alpha));
-  key.push_back(alphaBits);
+  AppendFusionKey(key, bias != nullptr, activation, alpha);
   key.push_back(bf16);
   ForwardPrim& f = cache.Get(key, make);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, ReadAs(f.srcDesc, f.x, x, xId)}, {DNNL_ARG_WEIGHTS, f.w.In(w, wId)}, {DNNL_ARG_DST, f.y.Into(y)},

@@ -16,14 +16,6 @@
 namespace unet {
 namespace conv {
 
-inline bool SmallMapMatmulAllowed() {
-  static const bool allowed = [] {
-    const char* e = std::getenv("UNET_TRANSFER_SMALL_MAP_MATMUL");
-    return !(e && std::string(e) == "0");
-  }();
-  return allowed;
-}
-
 // Above this the im2col matrix (M x K floats) is too large to pay (batch 64 of 512 channels at 4x4: 19 MB): the
 // convolution primitives run instead.
 constexpr int64_t kMaxColumnsBytes = 16 << 20;
@@ -60,7 +52,8 @@ inline bool Consistent(const Geometry& g) {
 
 // fp32 only: bf16 keeps oneDNN's convolutions (measured on fp32 kernels).
 inline bool SmallMapMatmulPays(const Geometry& g, bool bf16) {
-  return !bf16 && SmallMapMatmulAllowed() && SmallMap(g) && Consistent(g) &&
+  static const bool allowed = SwitchedOn("UNET_TRANSFER_SMALL_MAP_MATMUL");
+  return !bf16 && allowed && SmallMap(g) && Consistent(g) &&
          4 * Pixels(g) * Taps(g) <= kMaxColumnsBytes && BrgemmMatmulAvailable();
 }
 
@@ -93,6 +86,14 @@ inline void Im2col(const Geometry& g, const float* x, float* cols) {
       }
     }
   }
+}
+
+// x as the rows of cols(x): x itself for a pointwise convolution, else its im2col in the shared buffer.
+inline const float* ColumnsOf(const Geometry& g, const float* x) {
+  if (Pointwise(g)) return x;
+  float* cols = ColumnsFor(g);
+  Im2col(g, x, cols);
+  return cols;
 }
 
 // dx[n, ih, iw, c] = the sum of dcols' entries that im2col took from there: gathered per input pixel, so every
@@ -168,20 +169,12 @@ inline void SmallMapForward(const Geometry& g, const float* x, const float* w, c
                             int64_t activation, float alpha) {
   static Cache<MatmulPrim> cache;
   std::vector<int64_t> key = g.Key();
-  uint32_t alphaBits = 0;
-  if (activation == 3) std::memcpy(&alphaBits, &alpha, sizeof(alpha));
-  key.insert(key.end(), {bias != nullptr, activation, alphaBits});
+  AppendFusionKey(key, bias != nullptr, activation, alpha);
   MatmulPrim& mm = cache.Get(key, [&] {
     return MatmulPrim(Matrix(Pixels(g), Taps(g)), Matrix(Taps(g), g.o), Matrix(Pixels(g), g.o), "Conv2D", g,
                       bias != nullptr, activation, alpha);
   });
-  const float* cols = x;
-  if (!Pointwise(g)) {
-    float* buffer = ColumnsFor(g);
-    Im2col(g, x, buffer);
-    cols = buffer;
-  }
-  mm.Run(cols, w, y, bias);
+  mm.Run(ColumnsOf(g, x), w, y, bias);
 }
 
 // dx = conv's gradient with respect to x.
@@ -204,13 +197,7 @@ inline void SmallMapBackwardWeights(const Geometry& g, const float* x, const flo
     return MatmulPrim(Matrix(Taps(g), Pixels(g), true), Matrix(Pixels(g), g.o), Matrix(Taps(g), g.o),
                       "Conv2DBackpropFilter", g);
   });
-  const float* cols = x;
-  if (!Pointwise(g)) {
-    float* buffer = ColumnsFor(g);
-    Im2col(g, x, buffer);
-    cols = buffer;
-  }
-  mm.Run(cols, dy, dw);
+  mm.Run(ColumnsOf(g, x), dy, dw);
 }
 
 }  // namespace conv

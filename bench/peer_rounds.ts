@@ -3,11 +3,11 @@
 // warmed up first, and only one side runs at a time, so each round compares the two in the same phase of the
 // machine; the medians pool every round's steps, and the per-round ratios show how far the phases moved them.
 import { getPrecision, setPrecision, type Precision } from '../src/engine/index.js';
-import { buildUNet, isEncoderArch, trainingStepFlops } from '../src/model/index.js';
+import { trainingStepFlops } from '../src/model/index.js';
 import { UserError } from '../src/util/errors.js';
 import { PeerSession, type PeerInfo } from './peer.js';
 import { precisionResult, requestedPrecision, type PrecisionBenchOptions, type PrecisionStepResult } from './precision_step.js';
-import { median, peakRssMb, round, StepTimer, summarizeSteps, type StepBenchOptions, type StepSample } from './train_step.js';
+import { buildBenchUNet, median, peakRssMb, round, StepTimer, summarizeSteps, type StepBenchOptions, type StepSample } from './train_step.js';
 
 /** The peer's side of one precision. */
 export interface PeerTiming extends PeerInfo {
@@ -42,8 +42,7 @@ export async function benchStepAgainstPeer(o: PeerBenchOptions): Promise<PeerCom
   const precisions: Precision[] = precision === 'bf16' ? ['fp32', 'bf16'] : ['fp32'];
   const sessions: Partial<Record<Precision, PeerSession>> = {};
   let peerBf16Error: string | undefined;
-  const arch = o.arch ?? 'course';
-  const unet = buildUNet({ arch, ...(isEncoderArch(arch) ? {} : { filters: o.filters }), classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
+  const unet = buildBenchUNet(o);
   const timer = new StepTimer(unet.model, o.batch);
   const before = getPrecision();
   try {

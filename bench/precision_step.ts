@@ -1,18 +1,19 @@
 // The training step timed in fp32 and, where asked and possible, in bf16 mixed precision, alternating rounds in
 // one process so that both see the same phases of a shared machine.
+import type * as tfl from '@tensorflow/tfjs-layers';
+
 import {
   convImplementations,
   cpuCapabilities,
   PRECISION_SETTINGS,
   resolvePrecision,
-  type ConvPhaseTimes,
   type CpuCapabilities,
   type Precision,
   type PrecisionSetting,
 } from '../src/engine/index.js';
 import { loadModelFolder, trainingStepFlops } from '../src/model/index.js';
 import { checkChoice } from '../src/util/check_options.js';
-import { benchModelStep, benchTrainingStep, median, type ModelStepBenchOptions, type StepBenchOptions, type StepBenchResult } from './train_step.js';
+import { timeInPrecisions, withBenchUNet, type ModelStepBenchOptions, type StepBenchOptions, type StepBenchResult } from './train_step.js';
 
 export interface PrecisionStepResult {
   requested: PrecisionSetting;
@@ -42,37 +43,20 @@ export function requestedPrecision(o: PrecisionBenchOptions): { requested: Preci
 }
 
 /**
- * Times `step` in fp32, and in bf16 too when options.precision resolves to bf16: `rounds` alternations of fp32
- * then bf16. The profile (when `profile`) is of the requested precision's last round.
+ * Times model's step in fp32, and in bf16 too when `precision` is bf16: one warmed-up model, `rounds` alternations
+ * of fp32 then bf16 steps (timeInPrecisions). The profile (when `o.profile`) is of `precision`.
  */
 function timePrecisions(
+  model: tfl.LayersModel,
+  o: Omit<ModelStepBenchOptions, 'precision'>,
+  flops: number,
   requested: PrecisionSetting,
   precision: Precision,
-  profile: boolean,
-  step: (precision: Precision, profile: boolean) => StepBenchResult,
-  rounds = 2,
+  rounds: number,
 ): PrecisionStepResult {
-  if (precision === 'fp32') return precisionResult(requested, precision, step('fp32', profile));
-  const runs: Record<Precision, StepBenchResult[]> = { fp32: [], bf16: [] };
-  for (let r = 0; r < rounds; r++) {
-    runs.fp32.push(step('fp32', false));
-    runs.bf16.push(step('bf16', profile && r === rounds - 1));
-  }
-  const pooled = (list: StepBenchResult[]): StepBenchResult => {
-    const times = list.flatMap((x) => x.step_times_ms);
-    const lastRun = list[list.length - 1]!;
-    const stepMs = Math.round(median(times) * 10) / 10;
-    return {
-      ...lastRun,
-      step_ms: stepMs,
-      forward_ms: Math.round(median(list.map((x) => x.forward_ms)) * 10) / 10,
-      gflops: Math.round((lastRun.gflop_per_step / (stepMs / 1000)) * 10) / 10,
-      step_times_ms: times,
-      conv_phases_ms: meanPhases(list.map((x) => x.conv_phases_ms)),
-      page_faults_per_step: Math.round(list.reduce((s, x) => s + x.page_faults_per_step, 0) / list.length),
-    };
-  };
-  return precisionResult(requested, precision, pooled(runs.fp32), pooled(runs.bf16));
+  if (precision === 'fp32') return precisionResult(requested, precision, timeInPrecisions(model, o, flops, ['fp32']).fp32!);
+  const times = timeInPrecisions(model, o, flops, ['fp32', 'bf16'], rounds);
+  return precisionResult(requested, precision, times.fp32!, times.bf16!);
 }
 
 /** The PrecisionStepResult of an fp32 and (when the precision is bf16) a bf16 timing. */
@@ -84,15 +68,10 @@ export function precisionResult(requested: PrecisionSetting, precision: Precisio
   return { requested, precision, cpu, fp32, bf16, bf16_vs_fp32: Math.round((bf16.step_ms / fp32.step_ms) * 1000) / 1000, bf16_impls: impls };
 }
 
-function meanPhases(list: ConvPhaseTimes[]): ConvPhaseTimes {
-  const mean = (k: keyof ConvPhaseTimes) => Math.round((list.reduce((s, p) => s + p[k], 0) / list.length) * 10) / 10;
-  return { compute: mean('compute'), activations: mean('activations'), weights: mean('weights'), gradients: mean('gradients') };
-}
-
 /** The U-Net step of StepBenchOptions (course or an encoder arch) in the precisions of options.precision. */
 export function benchStepPrecisions(o: Omit<StepBenchOptions, 'precision'> & PrecisionBenchOptions, rounds = 2): PrecisionStepResult {
   const { requested, precision } = requestedPrecision(o);
-  return timePrecisions(requested, precision, o.profile, (p, profile) => benchTrainingStep({ ...o, profile, precision: p }), rounds);
+  return withBenchUNet(o, (model, flops) => timePrecisions(model, o, flops, requested, precision, rounds));
 }
 
 /** A step of the model in folder `dir` in the precisions of options.precision (the model is loaded once). */
@@ -105,7 +84,7 @@ export async function benchModelFolderPrecisions(
   const folder = await loadModelFolder(dir);
   try {
     const flops = trainingStepFlops(folder, o.batch).total;
-    return timePrecisions(requested, precision, o.profile, (p, profile) => benchModelStep(folder.model, { ...o, profile, precision: p }, flops), rounds);
+    return timePrecisions(folder.model, o, flops, requested, precision, rounds);
   } finally {
     folder.model.dispose();
   }

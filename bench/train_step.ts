@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { convPhaseTimes, getPrecision, profiler, setPrecision, type ConvPhaseTimes, type KernelRecord, type Precision } from '../src/engine/index.js';
-import { buildUNet, isEncoderArch, loadModelFolder, trainingStepFlops, type Arch } from '../src/model/index.js';
+import { buildUNet, isEncoderArch, loadModelFolder, trainingStepFlops, type Arch, type UNet } from '../src/model/index.js';
 import { forwardTo, stepLoss } from '../src/train/fused_logits.js';
 import { makeLoss } from '../src/train/losses/index.js';
 import { FusedAdam } from '../src/train/optimizers/fused_adam.js';
@@ -55,10 +55,22 @@ function timeMs(fn: () => void): number {
 }
 
 export function benchTrainingStep(o: StepBenchOptions): StepBenchResult {
+  return withBenchUNet(o, (model, flops) => benchModelStep(model, o, flops));
+}
+
+type BenchUNetOptions = Pick<StepBenchOptions, 'arch' | 'filters' | 'classes' | 'height' | 'width'>;
+
+/** The U-Net that bench times for `o`, seeded, so that every bench times the same weights. */
+export function buildBenchUNet(o: BenchUNetOptions): UNet {
   const arch = o.arch ?? 'course';
-  const unet = buildUNet({ arch, ...(isEncoderArch(arch) ? {} : { filters: o.filters }), classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
+  return buildUNet({ arch, ...(isEncoderArch(arch) ? {} : { filters: o.filters }), classes: o.classes, input: [o.height, o.width, 3], seed: 1 });
+}
+
+/** Runs `time` on the bench U-Net of `o` with its FLOPs per step, then disposes the model. */
+export function withBenchUNet<T>(o: BenchUNetOptions & Pick<StepBenchOptions, 'batch'>, time: (model: tfl.LayersModel, flops: number) => T): T {
+  const unet = buildBenchUNet(o);
   try {
-    return benchModelStep(unet.model, o, trainingStepFlops(unet, o.batch).total);
+    return time(unet.model, trainingStepFlops(unet, o.batch).total);
   } finally {
     unet.model.dispose();
   }
@@ -83,24 +95,47 @@ export type ModelStepBenchOptions = Pick<StepBenchOptions, 'batch' | 'steps' | '
  * figures; without it they are 0. The caller keeps and disposes the model.
  */
 export function benchModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops = 0): StepBenchResult {
-  const before = getPrecision();
-  setPrecision(o.precision ?? 'fp32');
-  try {
-    return timeModelStep(model, o, flops);
-  } finally {
-    setPrecision(before);
-  }
+  const precision = o.precision ?? 'fp32';
+  return timeInPrecisions(model, o, flops, [precision])[precision]!;
 }
 
-function timeModelStep(model: tfl.LayersModel, o: ModelStepBenchOptions, flops: number): StepBenchResult {
+/**
+ * Times model's step in each of `precisions` with one StepTimer: warmed up in each, then `rounds` rounds of
+ * `o.steps` steps, the precisions in turn (so that all see the same phases of a shared machine; the medians pool the
+ * rounds), then the forward passes and, when `o.profile`, a profile of the last precision. The engine's precision
+ * is put back afterwards; the caller keeps and disposes the model.
+ */
+export function timeInPrecisions(
+  model: tfl.LayersModel,
+  o: Omit<ModelStepBenchOptions, 'precision'>,
+  flops: number,
+  precisions: Precision[],
+  rounds = 1,
+): Partial<Record<Precision, StepBenchResult>> {
   const timer = new StepTimer(model, o.batch);
+  const before = getPrecision();
   try {
-    timer.warmUp(o.warmup);
-    const sample = timer.timeSteps(o.steps);
-    const forwardTimes = timer.timeForwards(o.steps);
-    const profile = o.profile ? { kernels: timer.profile(o.steps), steps: o.steps } : undefined;
-    return summarizeSteps(model, flops, [sample], forwardTimes, profile);
+    for (const p of precisions) {
+      setPrecision(p);
+      timer.warmUp(o.warmup);
+    }
+    const samples = new Map<Precision, StepSample[]>(precisions.map((p) => [p, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const p of precisions) {
+        setPrecision(p);
+        samples.get(p)!.push(timer.timeSteps(o.steps));
+      }
+    }
+    const results: Partial<Record<Precision, StepBenchResult>> = {};
+    for (const p of precisions) {
+      setPrecision(p);
+      const forwardTimes = timer.timeForwards(o.steps);
+      const profile = o.profile && p === precisions[precisions.length - 1] ? { kernels: timer.profile(o.steps), steps: o.steps } : undefined;
+      results[p] = summarizeSteps(model, flops, samples.get(p)!, forwardTimes, profile);
+    }
+    return results;
   } finally {
+    setPrecision(before);
     timer.dispose();
   }
 }
